@@ -1,0 +1,14 @@
+//! qdrant-otel-agent: polls Qdrant's REST API and pushes OpenTelemetry metrics over OTLP.
+//!
+//! Data flow: [`agent`] ticks → [`sources`] poll a node through [`qdrant`] → one immutable
+//! [`snapshot::NodeSnapshot`] → [`metrics::record`] (pure) → [`export`] (OTLP).
+
+pub mod agent;
+pub mod cli;
+pub mod config;
+pub mod export;
+pub mod metrics;
+pub mod qdrant;
+pub mod resource;
+pub mod snapshot;
+pub mod sources;

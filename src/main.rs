@@ -1,0 +1,163 @@
+//! Entry point: parse the command line, load the configuration, start logging, run the chosen
+//! command. Exit codes: 0 success, 1 runtime failure, 2 invalid configuration.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use qdrant_otel_agent::agent;
+use qdrant_otel_agent::cli::{Cli, Command, OutputFormat};
+use qdrant_otel_agent::config::{self, ConfigSources, LogFormat, Settings};
+use qdrant_otel_agent::metrics::{docs, render};
+
+const EXIT_RUNTIME: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Docs { output }) = &cli.command {
+        return match write_docs(output) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(EXIT_RUNTIME)
+            }
+        };
+    }
+    let sources = ConfigSources::from_process(cli.config.clone(), cli.flag_values());
+    let (raw, settings) = match config::load(&sources) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprint!("error: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Some(Command::CheckConfig) = &cli.command {
+        println!("{}", config::render_effective(&raw));
+        eprintln!(
+            "configuration is valid: {} Qdrant node(s)",
+            settings.nodes.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    init_logging(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Once { format }) => runtime.block_on(once(&settings, format)),
+        _ => runtime.block_on(run(settings, sources)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+fn write_docs(output: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(output, docs::render_metrics_doc())
+        .with_context(|| format!("writing {}", output.display()))?;
+    eprintln!("wrote {}", output.display());
+    Ok(())
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(settings: Settings, sources: ConfigSources) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("Shutting down: stopping polls and flushing.");
+        signal.cancel();
+    });
+    tracing::info!(
+        nodes = settings.nodes.len(),
+        interval = %humantime::format_duration(settings.interval),
+        "Starting."
+    );
+    let grace = agent::SHUTDOWN_GRACE;
+    let run = agent::run(settings, sources.env, shutdown.clone());
+    tokio::pin!(run);
+    tokio::select! {
+        result = &mut run => result.context("agent stopped")?,
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("Shutdown grace period elapsed; exiting without waiting further.");
+        }
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn once(settings: &Settings, format: OutputFormat) -> anyhow::Result<()> {
+    let results = agent::poll_once(settings).await?;
+    match format {
+        OutputFormat::Json => {
+            let nodes: Vec<serde_json::Value> = results
+                .iter()
+                .map(|(instance, snapshot, recorded)| {
+                    serde_json::json!({
+                        "instance": instance,
+                        "up": snapshot.up,
+                        "points": render::json(&recorded.points),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&nodes)?);
+        }
+        OutputFormat::Table => {
+            for (instance, snapshot, recorded) in &results {
+                println!("# {instance} (up: {})", snapshot.up);
+                println!("{}", render::table(&recorded.points));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! Metrics: the registry (single source of truth), the pure snapshot → points conversion, and
+//! the renderings of points and of the metric documentation.
+
+pub mod docs;
+pub mod record;
+pub mod registry;
+pub mod render;
+
+pub use record::{record, ClusterRole, Point, Recorded};
+pub use registry::{MetricId, MetricSpec, REGISTRY};

@@ -1,0 +1,289 @@
+//! The metric registry: every metric the agent can emit, declared once. Export instruments,
+//! `docs/metrics.md` and the tests that check coverage are all generated from this table.
+
+use crate::sources::SourceId;
+
+/// OpenTelemetry instrument kind (all observable: the value lives in Qdrant, not in the agent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instrument {
+    /// Non-additive value (a state, a ratio, a configuration value).
+    Gauge,
+    /// Monotonic cumulative sum.
+    Counter,
+    /// Additive value that can go down (a count or size of things): a non-monotonic sum.
+    UpDownCounter,
+}
+
+/// Whether values are exported as integers or doubles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Int,
+    Double,
+}
+
+/// Which resource a metric belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The Qdrant node that was polled.
+    Node,
+    /// The whole cluster: emitted once, by whichever node is the raft leader (or by the single
+    /// node when cluster mode is off), on a resource named after the cluster.
+    Cluster,
+}
+
+/// Attribute keys, shared by the registry and the recorder.
+pub mod attr {
+    pub const COLLECTION: &str = "db.collection.name";
+    pub const VECTOR_NAME: &str = "qdrant.vector.name";
+    pub const DISTANCE: &str = "qdrant.vector.distance";
+    pub const SEGMENT_TYPE: &str = "qdrant.segment.type";
+    pub const COMPONENT: &str = "qdrant.component";
+    pub const STATE: &str = "state";
+    pub const VERSION: &str = "version";
+    pub const COMMIT: &str = "commit";
+    pub const HTTP_METHOD: &str = "http.request.method";
+    pub const HTTP_ROUTE: &str = "http.route";
+    pub const HTTP_STATUS: &str = "http.response.status_code";
+    pub const RPC_METHOD: &str = "rpc.method";
+    pub const GRPC_STATUS: &str = "rpc.grpc.status_code";
+    pub const PEER_URI: &str = "qdrant.peer.uri";
+    pub const SOURCE: &str = "qdrant.agent.source";
+    pub const ERROR_TYPE: &str = "error.type";
+}
+
+/// One metric's declaration.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricSpec {
+    pub id: MetricId,
+    /// OpenTelemetry name.
+    pub name: &'static str,
+    pub instrument: Instrument,
+    pub value_type: ValueType,
+    /// UCUM unit (`s`, `By`, `{point}`) or empty.
+    pub unit: &'static str,
+    pub attributes: &'static [&'static str],
+    /// For state-set metrics: the states always reported (1 for the current one, 0 otherwise).
+    pub states: &'static [&'static str],
+    pub source: SourceId,
+    /// First Qdrant version that provides it.
+    pub since: &'static str,
+    pub scope: Scope,
+    pub enabled_by_default: bool,
+    pub description: &'static str,
+}
+
+impl MetricSpec {
+    pub fn get(id: MetricId) -> &'static MetricSpec {
+        &REGISTRY[id as usize]
+    }
+
+    /// The metric's name after the OTLP → Prometheus translation of the Collector's
+    /// prometheus exporter: dots become `_`, `s` adds `_seconds`, `By` adds `_bytes`,
+    /// monotonic sums add `_total`, `{x}` units add nothing.
+    pub fn prometheus_name(&self) -> String {
+        let mut name = self.name.replace('.', "_");
+        match self.unit {
+            "s" => name.push_str("_seconds"),
+            "By" => name.push_str("_bytes"),
+            "1" if self.instrument == Instrument::Gauge => name.push_str("_ratio"),
+            _ => {}
+        }
+        if self.instrument == Instrument::Counter {
+            name.push_str("_total");
+        }
+        name
+    }
+}
+
+macro_rules! registry {
+    ($(
+        $id:ident: $name:literal, $instrument:ident, $value:ident, $unit:literal,
+        [$($attr:ident),*], [$($state:literal),*], $source:ident, $since:literal, $scope:ident,
+        $enabled:literal, $description:literal;
+    )*) => {
+        /// Identifies one metric; its discriminant indexes [`REGISTRY`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum MetricId { $($id),* }
+
+        /// Every metric the agent knows, in declaration order.
+        pub static REGISTRY: &[MetricSpec] = &[$(
+            MetricSpec {
+                id: MetricId::$id,
+                name: $name,
+                instrument: Instrument::$instrument,
+                value_type: ValueType::$value,
+                unit: $unit,
+                attributes: &[$(attr::$attr),*],
+                states: &[$($state),*],
+                source: SourceId::$source,
+                since: $since,
+                scope: Scope::$scope,
+                enabled_by_default: $enabled,
+                description: $description,
+            }
+        ),*];
+    };
+}
+
+registry! {
+    // --- node ---------------------------------------------------------------------------------
+    Up: "qdrant.up", Gauge, Int, "", [], [], App, "1.15", Node, true,
+        "1 if the last poll read the node's version and its collections, else 0.";
+    BuildInfo: "qdrant.build.info", Gauge, Int, "", [VERSION, COMMIT], [], App, "1.15", Node, true,
+        "Always 1; the Qdrant version and commit are attributes.";
+    Uptime: "qdrant.uptime", Gauge, Double, "s", [], [], Telemetry, "1.15", Node, true,
+        "Time since the Qdrant process started.";
+    Ready: "qdrant.ready", Gauge, Int, "", [], [], Ready, "1.15", Node, true,
+        "1 if /readyz answers 200 (all shards ready), else 0.";
+    CollectionCount: "qdrant.collection.count", UpDownCounter, Int, "{collection}", [], [], Telemetry, "1.15", Node, true,
+        "Number of collections on the node.";
+    MemoryActive: "qdrant.memory.active", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+        "Bytes in active pages allocated by the application (jemalloc).";
+    MemoryAllocated: "qdrant.memory.allocated", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+        "Bytes allocated by the application (jemalloc).";
+    MemoryMetadata: "qdrant.memory.metadata", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+        "Bytes dedicated to allocator metadata (jemalloc).";
+    MemoryResident: "qdrant.memory.resident", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+        "Bytes in physically resident data pages mapped by the allocator (jemalloc).";
+    MemoryRetained: "qdrant.memory.retained", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+        "Bytes in virtual memory mappings retained by the allocator (jemalloc).";
+    SystemCpuCores: "qdrant.system.cpu.cores", UpDownCounter, Int, "{cpu}", [], [], Telemetry, "1.15", Node, true,
+        "CPU cores available to Qdrant.";
+    SystemMemorySize: "qdrant.system.memory.size", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+        "Memory available to Qdrant (cgroup limit or host RAM).";
+    SystemDiskSize: "qdrant.system.disk.size", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+        "Size of the disk holding Qdrant's storage.";
+    RestResponses: "qdrant.rest.responses", Counter, Int, "{response}", [HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, "1.15", Node, true,
+        "REST responses sent since start, by method, route and status code (every endpoint).";
+    RestResponseDuration: "qdrant.rest.response.duration", Counter, Double, "s", [HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, "1.15", Node, true,
+        "Sum of REST response times since start; divide its rate by the rate of qdrant.rest.responses for the mean latency.";
+    GrpcResponses: "qdrant.grpc.responses", Counter, Int, "{response}", [RPC_METHOD, GRPC_STATUS], [], Telemetry, "1.15", Node, true,
+        "gRPC responses sent since start, by method and status code.";
+    GrpcResponseDuration: "qdrant.grpc.response.duration", Counter, Double, "s", [RPC_METHOD, GRPC_STATUS], [], Telemetry, "1.15", Node, true,
+        "Sum of gRPC response times since start; divide its rate by the rate of qdrant.grpc.responses for the mean latency.";
+
+    // --- cluster, as seen by this node -----------------------------------------------------
+    ClusterEnabled: "qdrant.cluster.enabled", Gauge, Int, "", [], [], Cluster, "1.15", Node, true,
+        "1 if the node runs in distributed (cluster) mode.";
+    ClusterPeers: "qdrant.cluster.peers", Gauge, Int, "{peer}", [], [], Cluster, "1.15", Node, true,
+        "Peers in the cluster, as known to this node.";
+    RaftTerm: "qdrant.cluster.raft.term", Gauge, Int, "{term}", [], [], Cluster, "1.15", Node, true,
+        "Current raft term.";
+    RaftCommit: "qdrant.cluster.raft.commit", Gauge, Int, "{operation}", [], [], Cluster, "1.15", Node, true,
+        "Index of the last committed raft operation; a node lagging behind the leader has a lower value.";
+    RaftPendingOperations: "qdrant.cluster.raft.pending_operations", Gauge, Int, "{operation}", [], [], Cluster, "1.15", Node, true,
+        "Raft operations waiting to be applied.";
+    RaftRole: "qdrant.cluster.raft.role", Gauge, Int, "", [STATE], ["leader", "follower", "candidate", "pre_candidate"], Cluster, "1.15", Node, true,
+        "Raft role of the node: 1 for the current role, 0 for the others.";
+    RaftVoter: "qdrant.cluster.raft.voter", Gauge, Int, "", [], [], Cluster, "1.15", Node, true,
+        "1 if the node is a voting member of the raft group.";
+    ConsensusStatus: "qdrant.cluster.consensus.status", Gauge, Int, "", [STATE], ["working", "stopped", "stopped_with_err"], Cluster, "1.15", Node, true,
+        "State of the node's consensus thread: 1 for the current state, 0 for the others.";
+    ConsensusLastUpdate: "qdrant.cluster.consensus.last_update", Gauge, Double, "s", [], [], Cluster, "1.15", Node, true,
+        "Unix time of the consensus thread's last update.";
+    MessageSendFailures: "qdrant.cluster.message_send.failures", Counter, Int, "{failure}", [PEER_URI], [], Cluster, "1.15", Node, true,
+        "Failed attempts of this node to send consensus messages, by destination peer.";
+
+    // --- collections (this node's local shards) -------------------------------------------
+    CollectionPoints: "qdrant.collection.points", UpDownCounter, Int, "{point}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+        "Points in the collection's shards on this node.";
+    CollectionVectors: "qdrant.collection.vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], Telemetry, "1.16", Node, true,
+        "Stored vectors by vector name (\"\" is the unnamed vector), on this node.";
+    CollectionIndexedVectors: "qdrant.collection.indexed_vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], TelemetryDetail, "1.15", Node, true,
+        "Vectors covered by a vector index (HNSW), by vector name, on this node. Compare with qdrant.collection.vectors for the indexed share.";
+    CollectionDeletedVectors: "qdrant.collection.deleted_vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], TelemetryDetail, "1.15", Node, true,
+        "Vectors marked deleted but not yet vacuumed by the optimizer, by vector name, on this node.";
+    CollectionSegments: "qdrant.collection.segments", UpDownCounter, Int, "{segment}", [COLLECTION, SEGMENT_TYPE], [], TelemetryDetail, "1.15", Node, true,
+        "Segments by type (plain, indexed, special), on this node.";
+    CollectionStatus: "qdrant.collection.status", Gauge, Int, "", [COLLECTION, STATE], ["green", "yellow", "grey", "red"], Telemetry, "1.15", Node, true,
+        "Collection status (worst of the local shards): 1 for the current state, 0 for the others. Grey: optimizations pending but not started; yellow: optimizing; red: an operation failed.";
+    OptimizerStatus: "qdrant.collection.optimizer.status", Gauge, Int, "", [COLLECTION, STATE], ["ok", "error"], Telemetry, "1.15", Node, true,
+        "Optimizer state: 1 for the current state, 0 for the other.";
+    UpdateQueueLength: "qdrant.collection.update_queue.length", UpDownCounter, Int, "{operation}", [COLLECTION], [], Telemetry, "1.17", Node, true,
+        "Update operations waiting in the local shards' queues.";
+    DeferredPoints: "qdrant.collection.deferred_points", UpDownCounter, Int, "{point}", [COLLECTION], [], Telemetry, "1.18", Node, true,
+        "Points written but hidden from search until optimized.";
+    OptimizedPoints: "qdrant.collection.optimized_points", Counter, Int, "{point}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+        "Points processed by finished optimizations since start.";
+    Optimizations: "qdrant.collection.optimizations", Counter, Int, "{optimization}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+        "Finished optimizer runs since start.";
+    OptimizationDuration: "qdrant.collection.optimization.duration", Counter, Double, "s", [COLLECTION], [], Telemetry, "1.15", Node, true,
+        "Total time of finished optimizer runs since start.";
+    CollectionSize: "qdrant.collection.size", UpDownCounter, Int, "By", [COLLECTION, COMPONENT], [], Telemetry, "1.15", Node, true,
+        "Estimated data size by component (vectors, payload), on this node.";
+    VectorDimension: "qdrant.collection.vector.dimension", Gauge, Int, "{dimension}", [COLLECTION, VECTOR_NAME, DISTANCE], [], Telemetry, "1.15", Node, true,
+        "Configured dimension of each dense vector, with its distance function.";
+    ReplicationFactor: "qdrant.collection.replication_factor", Gauge, Int, "", [COLLECTION], [], Telemetry, "1.15", Node, true,
+        "Configured replication factor.";
+
+    // --- collections, cluster-wide -----------------------------------------------------------
+    CollectionShards: "qdrant.collection.shards", UpDownCounter, Int, "{shard}", [COLLECTION], [], Telemetry, "1.15", Cluster, true,
+        "Shards of the collection (cluster-wide).";
+    CollectionReplicas: "qdrant.collection.replicas", UpDownCounter, Int, "{replica}", [COLLECTION, STATE], ["active", "dead", "partial"], Telemetry, "1.15", Cluster, true,
+        "Shard replicas by replica state (cluster-wide). active, dead and partial are always reported; other states (initializing, listener, recovery, resharding, …) when present. Any dead replica deserves attention.";
+
+    // --- the agent itself ---------------------------------------------------------------------
+    PollDuration: "qdrant.agent.poll.duration", Gauge, Double, "s", [SOURCE], [], Agent, "1.15", Node, true,
+        "Duration of the last request(s) of each source.";
+    PollErrors: "qdrant.agent.poll.errors", Counter, Int, "{error}", [SOURCE, ERROR_TYPE], [], Agent, "1.15", Node, true,
+        "Failed polls by source and error type (timeout, connect, http_status, unauthorized, forbidden, not_found, decode, too_large).";
+    ExportFailures: "qdrant.agent.export.failures", Counter, Int, "{failure}", [], [], Agent, "1.15", Node, true,
+        "OTLP exports of this node's metrics that failed.";
+    ExportedPoints: "qdrant.agent.exported_points", Gauge, Int, "{point}", [], [], Agent, "1.15", Node, true,
+        "Data points of this node in the last export.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_index_the_table() {
+        for (index, spec) in REGISTRY.iter().enumerate() {
+            assert_eq!(spec.id as usize, index, "{} is out of order", spec.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_never_a_namespace_of_another() {
+        let names: HashSet<&str> = REGISTRY.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), REGISTRY.len(), "duplicate metric names");
+        for spec in REGISTRY {
+            let prefix = format!("{}.", spec.name);
+            for other in REGISTRY {
+                assert!(
+                    !other.name.starts_with(&prefix),
+                    "{} is also the namespace of {}",
+                    spec.name,
+                    other.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn state_sets_carry_the_state_attribute() {
+        for spec in REGISTRY {
+            assert_eq!(
+                !spec.states.is_empty(),
+                spec.attributes.contains(&attr::STATE),
+                "{}: a state set lists its states and has the `state` attribute",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn prometheus_names_follow_the_translation_rules() {
+        let name = |id| MetricSpec::get(id).prometheus_name();
+        assert_eq!(name(MetricId::Uptime), "qdrant_uptime_seconds");
+        assert_eq!(name(MetricId::MemoryActive), "qdrant_memory_active_bytes");
+        assert_eq!(name(MetricId::RestResponses), "qdrant_rest_responses_total");
+        assert_eq!(
+            name(MetricId::RestResponseDuration),
+            "qdrant_rest_response_duration_seconds_total"
+        );
+        assert_eq!(name(MetricId::CollectionPoints), "qdrant_collection_points");
+    }
+}

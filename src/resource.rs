@@ -1,0 +1,153 @@
+//! The resource attributes of what the agent exports (DESIGN §3). Pure functions.
+//!
+//! Precedence, lowest first: `service.name = "qdrant"` < `OTEL_RESOURCE_ATTRIBUTES` <
+//! `OTEL_SERVICE_NAME` < `resource.attributes` from the config < the identity of the node
+//! (`service.instance.id`, `server.*`, `db.system.name`, `qdrant.*`), which only the agent knows.
+//! `service.namespace` is not set by default: the Prometheus translation would turn `job` into
+//! `namespace/qdrant` and break the join with a scrape of Qdrant's own `/metrics`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use opentelemetry::KeyValue;
+
+/// Attributes shared by every resource, from the environment and the config.
+#[derive(Debug, Clone, Default)]
+pub struct BaseAttributes(BTreeMap<String, String>);
+
+impl BaseAttributes {
+    pub fn new(env: &HashMap<String, String>, configured: &[(String, String)]) -> BaseAttributes {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("service.name".to_string(), "qdrant".to_string());
+        if let Some(list) = env.get("OTEL_RESOURCE_ATTRIBUTES") {
+            attributes.extend(parse_resource_attributes(list));
+        }
+        if let Some(name) = env
+            .get("OTEL_SERVICE_NAME")
+            .filter(|n| !n.trim().is_empty())
+        {
+            attributes.insert("service.name".into(), name.trim().to_string());
+        }
+        attributes.extend(configured.iter().cloned());
+        BaseAttributes(attributes)
+    }
+
+    fn with(&self, identity: Vec<(&str, String)>) -> Vec<KeyValue> {
+        let mut attributes = self.0.clone();
+        for (key, value) in identity {
+            attributes.insert(key.to_string(), value);
+        }
+        attributes
+            .into_iter()
+            .map(|(k, v)| match k.as_str() {
+                "server.port" => KeyValue::new(k, v.parse::<i64>().unwrap_or_default()),
+                _ => KeyValue::new(k, v),
+            })
+            .collect()
+    }
+}
+
+/// What the agent knows of a node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeIdentity {
+    pub instance: String,
+    pub address: String,
+    pub port: u16,
+    pub version: Option<String>,
+    pub peer_id: Option<u64>,
+    /// Set when the node runs in cluster mode.
+    pub cluster_name: Option<String>,
+}
+
+pub fn node_resource(base: &BaseAttributes, node: &NodeIdentity) -> Vec<KeyValue> {
+    let mut identity = vec![
+        ("service.instance.id", node.instance.clone()),
+        ("server.address", node.address.clone()),
+        ("server.port", node.port.to_string()),
+        ("db.system.name", "qdrant".to_string()),
+    ];
+    if let Some(version) = &node.version {
+        identity.push(("qdrant.version", version.clone()));
+    }
+    if let Some(peer_id) = node.peer_id {
+        identity.push(("qdrant.peer.id", peer_id.to_string()));
+    }
+    if let Some(cluster) = &node.cluster_name {
+        identity.push(("qdrant.cluster.name", cluster.clone()));
+    }
+    base.with(identity)
+}
+
+/// The resource of cluster-wide metrics: stable when leadership moves between nodes.
+pub fn cluster_resource(base: &BaseAttributes, cluster_name: &str) -> Vec<KeyValue> {
+    base.with(vec![
+        ("service.instance.id", cluster_name.to_string()),
+        ("db.system.name", "qdrant".to_string()),
+        ("qdrant.cluster.name", cluster_name.to_string()),
+    ])
+}
+
+/// `key1=value1,key2=value2`, values percent-encoded (W3C baggage style); bad pairs are skipped.
+fn parse_resource_attributes(list: &str) -> Vec<(String, String)> {
+    list.split(',')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            let key = key.trim();
+            if key.is_empty() {
+                return None;
+            }
+            let value = percent_encoding::percent_decode_str(value.trim())
+                .decode_utf8()
+                .ok()?
+                .into_owned();
+            Some((key.to_string(), value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(attrs: &[KeyValue]) -> BTreeMap<String, String> {
+        attrs
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn precedence_env_then_service_name_then_config_then_identity() {
+        let env = HashMap::from([
+            (
+                "OTEL_RESOURCE_ATTRIBUTES".to_string(),
+                "deployment.environment.name=prod,service.name=from-attrs,team=a%20b,service.instance.id=x".to_string(),
+            ),
+            ("OTEL_SERVICE_NAME".to_string(), "from-env".to_string()),
+        ]);
+        let base = BaseAttributes::new(&env, &[("team".into(), "search".into())]);
+        let node = NodeIdentity {
+            instance: "q1:6333".into(),
+            address: "q1".into(),
+            port: 6333,
+            version: Some("1.18.3".into()),
+            ..NodeIdentity::default()
+        };
+        let attrs = map(&node_resource(&base, &node));
+        assert_eq!(attrs["service.name"], "from-env");
+        assert_eq!(attrs["deployment.environment.name"], "prod");
+        assert_eq!(attrs["team"], "search");
+        assert_eq!(attrs["service.instance.id"], "q1:6333");
+        assert_eq!(attrs["server.port"], "6333");
+        assert_eq!(attrs["qdrant.version"], "1.18.3");
+        assert!(!attrs.contains_key("service.namespace"));
+        assert!(!attrs.contains_key("qdrant.cluster.name"));
+    }
+
+    #[test]
+    fn default_service_name_is_qdrant() {
+        let base = BaseAttributes::new(&HashMap::new(), &[]);
+        let attrs = map(&cluster_resource(&base, "prod-cluster"));
+        assert_eq!(attrs["service.name"], "qdrant");
+        assert_eq!(attrs["service.instance.id"], "prod-cluster");
+    }
+}

@@ -1,0 +1,65 @@
+//! The immutable result of one poll of one Qdrant node: what every source read (or that it
+//! failed), plus the agent's own counters. `metrics::record` turns it into points without I/O.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::qdrant::models::{AppInfo, ClusterInfo, CollectionInfo, Telemetry};
+use crate::qdrant::ErrorType;
+use crate::sources::SourceId;
+
+/// One node's poll.
+#[derive(Debug, Clone, Default)]
+pub struct NodeSnapshot {
+    /// `host:port` of the node as configured; its `service.instance.id`.
+    pub instance: String,
+    /// The node answered `/` and gave its collections (from telemetry or the fallback).
+    pub up: bool,
+    pub app: Option<AppInfo>,
+    pub ready: Option<bool>,
+    /// The latest `/telemetry` (level 3, or level 4 on slow polls).
+    pub telemetry: Option<Arc<Telemetry>>,
+    /// Seconds since the process started, computed when the telemetry was read.
+    pub uptime_seconds: Option<f64>,
+    /// Per-collection segment statistics from the latest successful level-4 telemetry. Kept
+    /// between slow polls so these series never blink.
+    pub detail: Option<Arc<BTreeMap<String, CollectionDetail>>>,
+    /// Per-collection info from `/collections/{name}`: the fallback when telemetry is
+    /// forbidden or carries no collections.
+    pub collections: Option<Arc<BTreeMap<String, CollectionInfo>>>,
+    pub cluster: Option<ClusterInfo>,
+    /// What each source did in this poll.
+    pub sources: Vec<SourceReport>,
+    pub agent: AgentStats,
+}
+
+/// Segment-level statistics of one collection (this node's local shards), summed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectionDetail {
+    /// vector name → indexed vectors.
+    pub indexed_vectors: BTreeMap<String, f64>,
+    /// vector name → deleted, not yet vacuumed vectors.
+    pub deleted_vectors: BTreeMap<String, f64>,
+    /// segment type → segments.
+    pub segments: BTreeMap<String, f64>,
+    /// Sum of segments' deferred points (1.18+), when reported.
+    pub deferred_points: Option<f64>,
+}
+
+/// The outcome of one source in one poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceReport {
+    pub source: SourceId,
+    pub duration: Duration,
+    pub error: Option<ErrorType>,
+}
+
+/// The agent's own cumulative counters for one node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentStats {
+    pub poll_errors: BTreeMap<(SourceId, ErrorType), u64>,
+    pub export_failures: u64,
+    /// Points of this node in the previous export.
+    pub exported_points: Option<u64>,
+}
