@@ -1,0 +1,309 @@
+//! Behaviour under faults (DESIGN §6): the recorded-response server is told to fail, delay,
+//! truncate, refuse or send garbage; the agent reports `qdrant.up` 0, counts the error by type,
+//! logs once per change of state, never panics, and recovers by itself.
+
+mod harness;
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use qdrant_otel_agent::metrics::Point;
+use qdrant_otel_agent::sources::{poll_node, NodeState, PollSettings};
+use support::{FixtureServer, Fault};
+
+/// Log lines written by the agent, captured once per test binary.
+fn logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = Arc::clone(&buffer);
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || Capture(Arc::clone(&writer)))
+            .init();
+        buffer
+    })
+    .clone()
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn log_lines_about(node: &str, needle: &str) -> usize {
+    let text = String::from_utf8_lossy(&logs().lock().unwrap()).to_string();
+    text.lines()
+        .filter(|l| l.contains(needle) && l.contains(node))
+        .count()
+}
+
+struct Node {
+    server: FixtureServer,
+    client: qdrant_otel_agent::qdrant::Client,
+    state: NodeState,
+    instance: String,
+}
+
+impl Node {
+    async fn start() -> Node {
+        logs();
+        let server = FixtureServer::start("qdrant-1.18.3/single").await;
+        let settings = harness::settings(&[
+            ("QDRANT_URL", &server.url()),
+            ("QDRANT_OTEL_QDRANT__TIMEOUT", "300ms"),
+        ]);
+        let client = qdrant_otel_agent::agent::build_clients(&settings.nodes)
+            .unwrap()
+            .remove(0);
+        let instance = settings.nodes[0].instance.clone();
+        Node {
+            server,
+            client,
+            state: NodeState::default(),
+            instance,
+        }
+    }
+
+    async fn poll(&mut self) -> Vec<Point> {
+        let settings = PollSettings {
+            detail_every: 4,
+            max_concurrency: 4,
+        };
+        let snapshot = poll_node(&self.client, &self.instance, &settings, &mut self.state).await;
+        qdrant_otel_agent::metrics::record(&snapshot).points
+    }
+}
+
+fn value(points: &[Point], name: &str, attrs: &[(&str, &str)]) -> Option<f64> {
+    points
+        .iter()
+        .find(|p| {
+            p.spec().name == name
+                && attrs
+                    .iter()
+                    .all(|(k, v)| p.attributes.iter().any(|(pk, pv)| pk == k && pv == v))
+        })
+        .map(|p| p.value)
+}
+
+fn errors(points: &[Point], source: &str, error_type: &str) -> f64 {
+    value(
+        points,
+        "qdrant.agent.poll.errors",
+        &[("qdrant.agent.source", source), ("error.type", error_type)],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Apply `fault` to every request, poll three times, then clear it and poll once more.
+async fn down_then_recovers(fault: Fault, error_type: &str) {
+    let mut node = Node::start().await;
+    assert_eq!(value(&node.poll().await, "qdrant.up", &[]), Some(1.0));
+    node.server.set_fault("", fault);
+    let mut last = Vec::new();
+    for _ in 0..3 {
+        last = node.poll().await;
+        assert_eq!(value(&last, "qdrant.up", &[]), Some(0.0), "{error_type}: up must be 0");
+        assert!(
+            value(&last, "qdrant.collection.points", &[]).is_none(),
+            "{error_type}: no stale collection data when down"
+        );
+    }
+    assert_eq!(errors(&last, "app", error_type), 3.0, "{error_type} counted per poll");
+    assert_eq!(
+        log_lines_about(&node.instance, "Node is down"),
+        1,
+        "{error_type}: one log line per change of state, not per poll"
+    );
+    assert_eq!(
+        log_lines_about(&node.instance, &format!("error.type={error_type}")),
+        4,
+        "{error_type}: one warning per failing source (app, ready, telemetry, cluster)"
+    );
+
+    node.server.clear_faults();
+    let recovered = node.poll().await;
+    assert_eq!(value(&recovered, "qdrant.up", &[]), Some(1.0), "{error_type}: recovers");
+    assert_eq!(errors(&recovered, "app", error_type), 3.0, "counters stay cumulative");
+    assert_eq!(log_lines_about(&node.instance, "Node is up"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_error() {
+    down_then_recovers(Fault::Status(500), "http_status").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unauthorized() {
+    down_then_recovers(Fault::Status(401), "unauthorized").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forbidden_everywhere() {
+    down_then_recovers(Fault::Status(403), "forbidden").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeout() {
+    down_then_recovers(Fault::Delay(Duration::from_millis(800)), "timeout").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_reset() {
+    down_then_recovers(Fault::Reset, "connect").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_node() {
+    let mut node = Node::start().await;
+    let port = node.server.addr().port();
+    drop(std::mem::replace(
+        &mut node.server,
+        FixtureServer::start("qdrant-1.18.3/single").await,
+    ));
+    // The original port now refuses connections.
+    let settings = harness::settings(&[
+        ("QDRANT_URL", &format!("http://127.0.0.1:{port}")),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "300ms"),
+    ]);
+    node.client = qdrant_otel_agent::agent::build_clients(&settings.nodes)
+        .unwrap()
+        .remove(0);
+    let points = node.poll().await;
+    assert_eq!(value(&points, "qdrant.up", &[]), Some(0.0));
+    assert_eq!(errors(&points, "app", "connect"), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_telemetry() {
+    let mut node = Node::start().await;
+    node.server.set_fault("/telemetry", Fault::Garbage);
+    let points = node.poll().await;
+    assert_eq!(value(&points, "qdrant.up", &[]), Some(0.0));
+    assert_eq!(errors(&points, "telemetry_detail", "decode"), 1.0);
+    // The sources that did answer are still reported.
+    assert_eq!(value(&points, "qdrant.ready", &[]), Some(1.0));
+    assert_eq!(value(&points, "qdrant.build.info", &[("version", "1.18.3")]), Some(1.0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn truncated_telemetry() {
+    let mut node = Node::start().await;
+    node.server.set_fault("/telemetry", Fault::Truncate);
+    let points = node.poll().await;
+    assert_eq!(value(&points, "qdrant.up", &[]), Some(0.0));
+    assert_eq!(errors(&points, "telemetry_detail", "decode"), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_body() {
+    let mut node = Node::start().await;
+    let settings = harness::settings(&[
+        ("QDRANT_URL", &node.server.url()),
+        ("QDRANT_OTEL_QDRANT__MAX_RESPONSE_BYTES", "100000"),
+    ]);
+    node.client = qdrant_otel_agent::agent::build_clients(&settings.nodes)
+        .unwrap()
+        .remove(0);
+    node.server.set_fault("/telemetry", Fault::Oversize(200_000));
+    let points = node.poll().await;
+    assert_eq!(value(&points, "qdrant.up", &[]), Some(0.0));
+    assert_eq!(errors(&points, "telemetry_detail", "too_large"), 1.0);
+}
+
+/// A collection-scoped key is refused telemetry: the agent falls back to the collection
+/// endpoints and stays up.
+#[tokio::test(flavor = "multi_thread")]
+async fn forbidden_telemetry_falls_back_to_collections() {
+    let mut node = Node::start().await;
+    node.server.set_fault("/telemetry", Fault::Status(403));
+    let points = node.poll().await;
+    assert_eq!(value(&points, "qdrant.up", &[]), Some(1.0));
+    assert_eq!(errors(&points, "telemetry_detail", "forbidden"), 1.0);
+    assert_eq!(
+        value(&points, "qdrant.collection.points", &[("db.collection.name", "articles")]),
+        Some(2850.0)
+    );
+    assert_eq!(
+        value(
+            &points,
+            "qdrant.collection.status",
+            &[("db.collection.name", "busy"), ("state", "grey")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(node.server.request_count("/collections/articles"), 1);
+}
+
+/// The default path's request count does not grow with the number of collections.
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_per_poll_do_not_grow_with_collections() {
+    let mut node = Node::start().await;
+    node.poll().await;
+    let small = node.server.requests().len();
+    for level in [3, 4] {
+        node.server.set_response(
+            &format!("/telemetry?details_level={level}"),
+            200,
+            "application/json",
+            support::scaled_telemetry("qdrant-1.18.3/single", level, 1_000),
+        );
+    }
+    node.state = NodeState::default();
+    node.poll().await;
+    let large = node.server.requests().len() - small;
+    assert_eq!(small, large, "same number of requests for 5 and 1,000 collections");
+    assert_eq!(small, 4, "/, /readyz, /telemetry, /cluster");
+}
+
+/// No response body makes the agent panic: every recorded JSON body, cut at many points or
+/// with its values swapped for other JSON types, is polled.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_body_makes_it_panic() {
+    let mut node = Node::start().await;
+    let paths = ["/", "/cluster", "/telemetry?details_level=3", "/telemetry?details_level=4"];
+    for path in paths {
+        let body = node.server.fixture_body(path);
+        let mut variants: Vec<String> = (1..12).map(|i| body[..body.len() * i / 12].to_string()).collect();
+        for replacement in ["null", "\"x\"", "-1", "1e309", "[]", "{}", "true", "18446744073709551616"] {
+            variants.push(replace_numbers(&body, replacement));
+        }
+        variants.extend(["".to_string(), "null".into(), "[]".into(), "{\"result\":null}".into()]);
+        for variant in variants {
+            node.server.set_response(path, 200, "application/json", variant);
+            let points = node.poll().await;
+            assert!(value(&points, "qdrant.up", &[]).is_some());
+        }
+        node.server.clear_faults();
+    }
+}
+
+/// Replace every JSON number in `body` by `replacement`.
+fn replace_numbers(body: &str, replacement: &str) -> String {
+    fn walk(value: &mut serde_json::Value, replacement: &serde_json::Value) {
+        match value {
+            serde_json::Value::Number(_) => *value = replacement.clone(),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, replacement)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| walk(v, replacement)),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return body.to_string();
+    };
+    let replacement = serde_json::from_str(replacement)
+        .unwrap_or(serde_json::Value::String(replacement.to_string()));
+    walk(&mut value, &replacement);
+    value.to_string()
+}

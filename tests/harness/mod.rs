@@ -1,0 +1,78 @@
+//! Runs the agent in-process for integration tests: settings from a test's own environment map
+//! (never the process environment), a running agent with a stop handle, and one-shot polls.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use qdrant_otel_agent::config::{self, ConfigSources, Settings};
+use qdrant_otel_agent::metrics::{Point, Recorded};
+use tokio_util::sync::CancellationToken;
+
+/// Settings as if these variables were the whole environment.
+pub fn settings(env: &[(&str, &str)]) -> Settings {
+    let sources = ConfigSources {
+        env: env_map(env),
+        ..ConfigSources::default()
+    };
+    match config::load(&sources) {
+        Ok((_, settings)) => settings,
+        Err(error) => panic!("test configuration is invalid: {error}"),
+    }
+}
+
+pub fn env_map(env: &[(&str, &str)]) -> HashMap<String, String> {
+    env.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Settings that poll `qdrant_urls` every `interval` and push to `otlp_endpoint`.
+pub fn agent_settings(qdrant_urls: &str, otlp_endpoint: &str, protocol: &str, interval: &str) -> Settings {
+    settings(&[
+        ("QDRANT_URL", qdrant_urls),
+        ("QDRANT_OTEL_POLL__INTERVAL", interval),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "300ms"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", otlp_endpoint),
+        ("QDRANT_OTEL_OTLP__PROTOCOL", protocol),
+        ("QDRANT_OTEL_OTLP__TIMEOUT", "2s"),
+    ])
+}
+
+pub struct RunningAgent {
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningAgent {
+    pub fn start(settings: Settings) -> RunningAgent {
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            qdrant_otel_agent::agent::run(settings, HashMap::new(), token)
+                .await
+                .expect("agent run");
+        });
+        RunningAgent { shutdown, task }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.task)
+            .await
+            .expect("agent stops within 10 s")
+            .expect("agent task");
+    }
+}
+
+/// One poll of the node at `url` (the first poll also reads level-4 telemetry).
+pub async fn poll_once(url: &str) -> Recorded {
+    let settings = settings(&[("QDRANT_URL", url), ("QDRANT_OTEL_QDRANT__TIMEOUT", "2s")]);
+    let mut results = qdrant_otel_agent::agent::poll_once(&settings)
+        .await
+        .expect("poll");
+    results.remove(0).2
+}
+
+pub fn points_named<'a>(points: &'a [Point], name: &str) -> Vec<&'a Point> {
+    points.iter().filter(|p| p.spec().name == name).collect()
+}

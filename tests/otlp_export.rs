@@ -1,0 +1,245 @@
+//! What the agent really pushes: a real HTTP server replays recorded Qdrant responses, the
+//! agent runs, and in-process OTLP receivers (HTTP/protobuf and gRPC) decode the protobufs.
+
+mod harness;
+mod support;
+
+use std::time::Duration;
+
+use support::{find_point, last_export_for, FixtureServer, Kind, OtlpReceiver};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn instance(server: &FixtureServer) -> String {
+    server.url().trim_start_matches("http://").to_string()
+}
+
+async fn assert_single_set_export(receiver: &OtlpReceiver, protocol: &str) {
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    let agent = harness::RunningAgent::start(harness::agent_settings(
+        &server.url(),
+        &receiver.endpoint(),
+        protocol,
+        "1s",
+    ));
+    let requests = receiver.wait_for_requests(1, WAIT).await;
+    agent.stop().await;
+    let instance = instance(&server);
+    let points = last_export_for(&requests, &instance);
+    assert!(!points.is_empty(), "no export for {instance}");
+
+    // The resource: one per node, identified like a Prometheus scrape of it would be.
+    let resource = &points[0].resource;
+    assert_eq!(resource["service.name"], "qdrant");
+    assert_eq!(resource["service.instance.id"], instance);
+    assert_eq!(resource["server.address"], "127.0.0.1");
+    assert_eq!(resource["server.port"], server.addr().port().to_string());
+    assert_eq!(resource["db.system.name"], "qdrant");
+    assert_eq!(resource["qdrant.version"], "1.18.3");
+    assert!(!resource.contains_key("service.namespace"));
+    assert!(!resource.contains_key("qdrant.cluster.name"), "single node: not clustered");
+
+    let up = find_point(&points, "qdrant.up", &[]);
+    assert_eq!((up.kind.clone(), up.value, up.is_int), (Kind::Gauge, 1.0, true));
+
+    let articles = find_point(&points, "qdrant.collection.points", &[("db.collection.name", "articles")]);
+    assert_eq!(articles.value, 2850.0);
+    assert_eq!(articles.unit, "{point}");
+    assert_eq!(articles.kind, Kind::Sum { monotonic: false });
+    assert!(articles.is_int);
+
+    let grey = find_point(
+        &points,
+        "qdrant.collection.status",
+        &[("db.collection.name", "busy"), ("state", "grey")],
+    );
+    assert_eq!((grey.kind.clone(), grey.value), (Kind::Gauge, 1.0));
+    let green = find_point(
+        &points,
+        "qdrant.collection.status",
+        &[("db.collection.name", "busy"), ("state", "green")],
+    );
+    assert_eq!(green.value, 0.0);
+
+    let responses = find_point(
+        &points,
+        "qdrant.rest.responses",
+        &[
+            ("http.request.method", "GET"),
+            ("http.route", "/collections"),
+            ("http.response.status_code", "200"),
+        ],
+    );
+    assert_eq!((responses.kind.clone(), responses.value), (Kind::Sum { monotonic: true }, 2.0));
+    assert_eq!(responses.unit, "{response}");
+    let duration = find_point(
+        &points,
+        "qdrant.rest.response.duration",
+        &[
+            ("http.request.method", "GET"),
+            ("http.route", "/collections"),
+            ("http.response.status_code", "200"),
+        ],
+    );
+    assert_eq!(duration.unit, "s");
+    assert!(!duration.is_int);
+    assert!((duration.value - 0.001044).abs() < 1e-9, "{}", duration.value);
+
+    let grpc_not_found = find_point(
+        &points,
+        "qdrant.grpc.responses",
+        &[("rpc.method", "/qdrant.Points/Query"), ("rpc.grpc.status_code", "5")],
+    );
+    assert_eq!(grpc_not_found.value, 1.0);
+
+    let memory = find_point(&points, "qdrant.memory.active", &[]);
+    assert_eq!((memory.unit.as_str(), memory.value), ("By", 82_063_360.0));
+    let ram = find_point(&points, "qdrant.system.memory.size", &[]);
+    assert_eq!(ram.value, 24_684_092.0 * 1024.0, "KiB converted to bytes");
+    let uptime = find_point(&points, "qdrant.uptime", &[]);
+    assert_eq!((uptime.unit.as_str(), uptime.is_int), ("s", false));
+
+    let dimension = find_point(
+        &points,
+        "qdrant.collection.vector.dimension",
+        &[("db.collection.name", "products"), ("qdrant.vector.name", "text")],
+    );
+    assert_eq!(dimension.value, 32.0);
+    assert_eq!(dimension.attributes["qdrant.vector.distance"], "euclid");
+
+    let shards = find_point(&points, "qdrant.collection.shards", &[("db.collection.name", "sharded")]);
+    assert_eq!(shards.value, 3.0);
+
+    let errors = find_point(
+        &points,
+        "qdrant.agent.poll.errors",
+        &[("qdrant.agent.source", "app"), ("error.type", "timeout")],
+    );
+    assert_eq!((errors.kind.clone(), errors.value), (Kind::Sum { monotonic: true }, 0.0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_protobuf_export_carries_the_recorded_truth() {
+    let receiver = OtlpReceiver::start_http().await;
+    assert_single_set_export(&receiver, "http/protobuf").await;
+    let headers = receiver.headers();
+    assert!(
+        headers[0].iter().any(|(k, v)| k == "content-encoding" && v == "gzip"),
+        "gzip is the default: {:?}",
+        headers[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_export_carries_the_recorded_truth() {
+    let receiver = OtlpReceiver::start_grpc().await;
+    assert_single_set_export(&receiver, "grpc").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn configured_headers_are_sent() {
+    let receiver = OtlpReceiver::start_http().await;
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    let settings = harness::settings(&[
+        ("QDRANT_URL", &server.url()),
+        ("QDRANT_OTEL_POLL__INTERVAL", "1s"),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "300ms"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+        ("QDRANT_OTEL_OTLP__HEADERS__X_SCOPE_ORGID", "tenant-1"),
+    ]);
+    let agent = harness::RunningAgent::start(settings);
+    receiver.wait_for_requests(1, WAIT).await;
+    agent.stop().await;
+    assert!(receiver.headers()[0]
+        .iter()
+        .any(|(k, v)| k == "x_scope_orgid" && v == "tenant-1"));
+}
+
+/// A collection deleted in Qdrant stops being exported on the next poll.
+#[tokio::test(flavor = "multi_thread")]
+async fn deleted_collection_stops_being_exported() {
+    let receiver = OtlpReceiver::start_http().await;
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    let agent = harness::RunningAgent::start(harness::agent_settings(
+        &server.url(),
+        &receiver.endpoint(),
+        "http/protobuf",
+        "500ms",
+    ));
+    let first = receiver.wait_for_requests(1, WAIT).await;
+    let instance = instance(&server);
+    assert!(last_export_for(&first, &instance)
+        .iter()
+        .any(|p| p.attributes.get("db.collection.name").map(String::as_str) == Some("busy")));
+
+    // Qdrant now answers without `busy`, at every telemetry level.
+    for level in [3, 4] {
+        let path = format!("/telemetry?details_level={level}");
+        let mut body: serde_json::Value = serde_json::from_str(&server.fixture_body(&path)).unwrap();
+        let collections = &mut body["result"]["collections"];
+        collections["collections"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|c| c["id"] != "busy");
+        collections["number_of_collections"] = 4.into();
+        server.set_response(&path, 200, "application/json", body.to_string());
+    }
+    receiver.clear();
+    let later = receiver.wait_for_requests(2, WAIT).await;
+    agent.stop().await;
+    let points = last_export_for(&later, &instance);
+    let busy: Vec<_> = points
+        .iter()
+        .filter(|p| p.attributes.get("db.collection.name").map(String::as_str) == Some("busy"))
+        .map(|p| p.metric.clone())
+        .collect();
+    assert!(busy.is_empty(), "still exported for the deleted collection: {busy:?}");
+    assert_eq!(find_point(&points, "qdrant.collection.count", &[]).value, 4.0);
+    assert!(find_point(&points, "qdrant.agent.exported_points", &[]).value > 100.0);
+}
+
+/// 5,000 collections export without hitting the SDK's cardinality limit (2,000 by default).
+#[tokio::test(flavor = "multi_thread")]
+async fn five_thousand_collections_export_without_overflow() {
+    const N: usize = 5_000;
+    let receiver = OtlpReceiver::start_http().await;
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    for level in [3, 4] {
+        server.set_response(
+            &format!("/telemetry?details_level={level}"),
+            200,
+            "application/json",
+            support::scaled_telemetry("qdrant-1.18.3/single", level, N),
+        );
+    }
+    let agent = harness::RunningAgent::start(harness::agent_settings(
+        &server.url(),
+        &receiver.endpoint(),
+        "http/protobuf",
+        "5s",
+    ));
+    let requests = receiver.wait_for_requests(1, Duration::from_secs(60)).await;
+    agent.stop().await;
+    let points = last_export_for(&requests, &instance(&server));
+    let overflow: Vec<_> = points
+        .iter()
+        .filter(|p| p.attributes.contains_key("otel.metric.overflow"))
+        .map(|p| p.metric.clone())
+        .collect();
+    assert!(overflow.is_empty(), "cardinality overflow in {overflow:?}");
+    let collection_points = points
+        .iter()
+        .filter(|p| p.metric == "qdrant.collection.points")
+        .count();
+    assert_eq!(collection_points, N);
+    let status = points
+        .iter()
+        .filter(|p| p.metric == "qdrant.collection.status")
+        .count();
+    assert_eq!(status, N * 4, "four states per collection");
+    assert_eq!(
+        find_point(&points, "qdrant.collection.points", &[("db.collection.name", "c04999")]).value,
+        // Collections are cloned round-robin from the 5 recorded ones: 4999 % 5 = 4 → `sharded`.
+        500.0
+    );
+}

@@ -1,0 +1,119 @@
+//! The real binary: SIGTERM stops polling, flushes the last points and exits 0 within seconds;
+//! a slow node delays neither the others nor itself into overlapping polls.
+
+mod harness;
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{last_export_for, Fault, FixtureServer, OtlpReceiver};
+
+fn agent_command(qdrant_url: &str, otlp_endpoint: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qdrant-otel-agent"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("QDRANT_URL", qdrant_url)
+        .env("QDRANT_OTEL_POLL__INTERVAL", "1s")
+        .env("QDRANT_OTEL_QDRANT__TIMEOUT", "500ms")
+        .env("QDRANT_OTEL_OTLP__ENDPOINT", otlp_endpoint)
+        .env("QDRANT_OTEL_OTLP__TIMEOUT", "2s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_flushes_and_exits_zero() {
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    let receiver = OtlpReceiver::start_http().await;
+    let mut child = agent_command(&server.url(), &receiver.endpoint())
+        .spawn()
+        .expect("start the agent");
+    receiver.wait_for_requests(1, Duration::from_secs(30)).await;
+    let before = receiver.requests().len();
+
+    let signalled = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || {
+        let output = child.wait_with_output().expect("wait");
+        (output.status, String::from_utf8_lossy(&output.stderr).to_string())
+    });
+    let (status, stderr) = tokio::time::timeout(Duration::from_secs(10), exit)
+        .await
+        .expect("the agent exits after SIGTERM")
+        .unwrap();
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(0), "exit code; stderr:\n{stderr}");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert!(stderr.contains("Shutting down"), "{stderr}");
+    assert!(
+        receiver.requests().len() > before,
+        "the final flush exported the last points"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_node_neither_overlaps_nor_delays_others() {
+    let fast = FixtureServer::start("qdrant-1.18.3/single").await;
+    let slow = FixtureServer::start("qdrant-1.18.3/single").await;
+    slow.set_fault("", Fault::Delay(Duration::from_millis(1_500)));
+    let receiver = OtlpReceiver::start_http().await;
+    let settings = harness::settings(&[
+        ("QDRANT_URL", &format!("{},{}", fast.url(), slow.url())),
+        ("QDRANT_OTEL_POLL__INTERVAL", "300ms"),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "250ms"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+    ]);
+    let agent = harness::RunningAgent::start(settings);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    agent.stop().await;
+
+    // The fast node was polled on schedule (about 10 times in 3 s) despite the slow one.
+    let fast_polls = fast.request_count("/");
+    assert!(fast_polls >= 6, "fast node polled {fast_polls} times");
+    // The slow node times out after 250 ms, so it is polled on schedule too, and never twice
+    // at once: each poll asks `/` once, so requests of `/` never exceed ticks.
+    let slow_polls = slow.request_count("/");
+    assert!(slow_polls <= fast_polls + 1, "slow {slow_polls} vs fast {fast_polls}");
+    let instance = slow.url().trim_start_matches("http://").to_string();
+    let points = last_export_for(&receiver.requests(), &instance);
+    let up = support::find_point(&points, "qdrant.up", &[]);
+    assert_eq!(up.value, 0.0, "the slow node times out and is reported down");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polls_never_overlap() {
+    // Every request takes 200 ms and telemetry is refused, so each poll needs three rounds
+    // (sources, collection list, collection details): ~600 ms, twice the interval.
+    let slow = FixtureServer::start("qdrant-1.18.3/single").await;
+    slow.set_fault("", Fault::Delay(Duration::from_millis(200)));
+    slow.set_fault("/telemetry", Fault::Status(403));
+    let receiver = OtlpReceiver::start_http().await;
+    let settings = harness::settings(&[
+        ("QDRANT_URL", &slow.url()),
+        ("QDRANT_OTEL_POLL__INTERVAL", "300ms"),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "280ms"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+    ]);
+    let started = Instant::now();
+    let agent = harness::RunningAgent::start(settings);
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    agent.stop().await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let polls = slow.request_count("/");
+    let per_poll = slow.request_count("/collections/articles");
+    assert!(per_poll >= 1, "the fallback ran");
+    // Overlapping polls would start one every 300 ms (10+ in 3 s); sequential ones at most
+    // one per ~600 ms.
+    assert!(
+        (polls as f64) <= elapsed / 0.55 + 1.0,
+        "{polls} polls in {elapsed:.1} s: polls overlapped"
+    );
+    assert!(polls >= 2, "{polls}");
+}
