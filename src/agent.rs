@@ -117,7 +117,7 @@ async fn run_node(
             snapshot = poll_node(&client, &node.instance, &settings.poll, &mut state) => snapshot,
             _ = shutdown.cancelled() => break,
         };
-        let recorded = record(&snapshot);
+        let recorded = record(&snapshot, &settings.record);
         let result = export(
             &node,
             &snapshot,
@@ -206,7 +206,7 @@ pub async fn poll_once(
         .map(|(node, client)| async move {
             let mut state = NodeState::default();
             let snapshot = poll_node(&client, &node.instance, &settings.poll, &mut state).await;
-            let recorded = record(&snapshot);
+            let recorded = record(&snapshot, &settings.record);
             (node.instance.clone(), snapshot, recorded)
         });
     Ok(futures::future::join_all(polls).await)

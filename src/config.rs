@@ -14,8 +14,10 @@ use figment::{Figment, Metadata, Profile, Provider, Source};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
+use crate::metrics::registry::{MetricSelection, MetricSpec};
+use crate::metrics::RecordOptions;
 use crate::qdrant::{Auth, ClientSettings};
-use crate::sources::PollSettings;
+use crate::sources::{CollectionFilter, PollSettings};
 
 /// Qdrant's default REST address.
 pub const DEFAULT_QDRANT_URL: &str = "http://localhost:6333";
@@ -112,6 +114,33 @@ pub struct RawConfig {
     pub resource: ResourceConfig,
     pub cluster: ClusterConfig,
     pub log: LogConfig,
+    pub collections: CollectionsConfig,
+    /// `metrics.<name>.enabled`: switch single metrics on or off (name as in docs/metrics.md,
+    /// with dots, or with `_` in their place).
+    pub metrics: BTreeMap<String, MetricToggle>,
+    pub privacy: PrivacyConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectionsConfig {
+    /// Globs of collection names to report (all when empty).
+    pub include: Vec<String>,
+    /// Globs of collection names not to report (applied after `include`).
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricToggle {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Replace collection names in exported attributes by a stable, irreversible hash.
+    pub hash_collection_names: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -578,6 +607,8 @@ pub struct Settings {
     pub cluster_name: String,
     pub log_level: String,
     pub log_format: LogFormat,
+    /// What `record` emits: enabled metrics, included collections, name hashing.
+    pub record: RecordOptions,
 }
 
 /// Default `qdrant.cluster.name`.
@@ -845,6 +876,25 @@ fn validate(
         }
     };
 
+    let mut selection = MetricSelection::default();
+    for (name, toggle) in &raw.metrics {
+        match MetricSpec::find(name) {
+            Some(spec) => selection.set(spec.id, toggle.enabled),
+            None => problem(
+                &format!("metrics.{name}"),
+                "is not a metric of this agent (see docs/metrics.md for the names)".into(),
+            ),
+        }
+    }
+    let collection_filter =
+        match CollectionFilter::new(&raw.collections.include, &raw.collections.exclude) {
+            Ok(filter) => filter,
+            Err(message) => {
+                problem("collections.include", format!("invalid glob {message}"));
+                CollectionFilter::default()
+            }
+        };
+
     if !problems.is_empty() {
         return Err(ConfigError { problems });
     }
@@ -856,6 +906,8 @@ fn validate(
         poll: PollSettings {
             detail_every: raw.poll.detail_every,
             max_concurrency: raw.qdrant.max_concurrency,
+            plan: selection.source_plan(),
+            collections: collection_filter.clone(),
         },
         otlp: OtlpSettings {
             protocol,
@@ -873,6 +925,11 @@ fn validate(
         cluster_name,
         log_level: raw.log.level.clone(),
         log_format,
+        record: RecordOptions {
+            selection,
+            collections: collection_filter,
+            hash_collection_names: raw.privacy.hash_collection_names,
+        },
     })
 }
 

@@ -87,20 +87,23 @@ impl ResourceExporter {
             None => true,
             Some(active) => active.resource != resource || largest >= active.cardinality_limit,
         };
-        self.table.store(Arc::new(table));
-        if needs_rebuild {
-            if let Some(old) = self.active.take() {
-                // Nothing is lost: the new provider exports the same latest points.
-                let _ = old.provider.shutdown();
-            }
-            let cardinality_limit = cardinality_limit_for(largest);
-            let provider = self.build_provider(&resource, cardinality_limit)?;
-            self.active = Some(ActiveProvider {
-                provider,
-                resource,
-                cardinality_limit,
-            });
+        if !needs_rebuild {
+            self.table.store(Arc::new(table));
+            return Ok(points.len());
         }
+        if let Some(old) = self.active.take() {
+            // The old provider keeps its own table, so its final export on shutdown repeats
+            // its last points under its own resource rather than mixing old and new.
+            shutdown_in_background(old.provider);
+        }
+        self.table = Arc::new(ArcSwap::from_pointee(table));
+        let cardinality_limit = cardinality_limit_for(largest);
+        let provider = self.build_provider(&resource, cardinality_limit)?;
+        self.active = Some(ActiveProvider {
+            provider,
+            resource,
+            cardinality_limit,
+        });
         Ok(points.len())
     }
 
@@ -163,6 +166,18 @@ impl ResourceExporter {
         );
         register_instruments(&meter, &self.table);
         Ok(provider)
+    }
+}
+
+/// `shutdown` blocks until the final export is done: keep it off the async workers.
+fn shutdown_in_background(provider: SdkMeterProvider) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn_blocking(move || provider.shutdown());
+        }
+        Err(_) => {
+            let _ = provider.shutdown();
+        }
     }
 }
 

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::qdrant::models::{AppInfo, ClusterInfo, CollectionInfo, Telemetry};
+use crate::qdrant::models::{
+    AppInfo, ClusterInfo, CollectionInfo, CollectionMemory, IssuesReport, OptimizationsInfo,
+    QuotaStatus, SnapshotDescription, Telemetry,
+};
 use crate::qdrant::ErrorType;
 use crate::sources::SourceId;
 
@@ -29,6 +32,14 @@ pub struct NodeSnapshot {
     /// forbidden or carries no collections.
     pub collections: Option<Arc<BTreeMap<String, CollectionInfo>>>,
     pub cluster: Option<ClusterInfo>,
+    /// Slow-cadence, per-collection reads, kept until their source runs again.
+    pub optimizations: Option<Arc<BTreeMap<String, OptimizationsInfo>>>,
+    pub memory: Option<Arc<BTreeMap<String, CollectionMemory>>>,
+    pub collection_snapshots: Option<Arc<BTreeMap<String, Vec<SnapshotDescription>>>>,
+    /// Slow-cadence, server-wide reads.
+    pub storage_snapshots: Option<Arc<Vec<SnapshotDescription>>>,
+    pub issues: Option<Arc<IssuesReport>>,
+    pub quotas: Option<QuotaStatus>,
     /// What each source did in this poll.
     pub sources: Vec<SourceReport>,
     pub agent: AgentStats,
@@ -45,6 +56,10 @@ pub struct CollectionDetail {
     pub segments: BTreeMap<String, f64>,
     /// Sum of segments' deferred points (1.18+), when reported.
     pub deferred_points: Option<f64>,
+    /// (payload field, index type) → points covered.
+    pub payload_index_points: BTreeMap<(String, String), f64>,
+    /// (vector name, search path) → (searches, total seconds).
+    pub searches: BTreeMap<(String, String), (f64, f64)>,
 }
 
 /// The outcome of one source in one poll.

@@ -16,6 +16,10 @@ fn metrics_doc_is_fresh() {
 fn every_metric_is_documented_with_its_prometheus_name() {
     let doc = render_metrics_doc();
     for spec in qdrant_otel_agent::metrics::REGISTRY {
-        assert!(doc.contains(&format!("| `{}` | `{}` |", spec.name, spec.prometheus_name())));
+        assert!(doc.contains(&format!(
+            "| `{}` | `{}` |",
+            spec.name,
+            spec.prometheus_name()
+        )));
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use qdrant_otel_agent::metrics::Point;
 use qdrant_otel_agent::sources::{poll_node, NodeState, PollSettings};
-use support::{FixtureServer, Fault};
+use support::{Fault, FixtureServer};
 
 /// Log lines written by the agent, captured once per test binary.
 fn logs() -> Arc<Mutex<Vec<u8>>> {
@@ -76,12 +76,9 @@ impl Node {
     }
 
     async fn poll(&mut self) -> Vec<Point> {
-        let settings = PollSettings {
-            detail_every: 4,
-            max_concurrency: 4,
-        };
+        let settings = PollSettings::default();
         let snapshot = poll_node(&self.client, &self.instance, &settings, &mut self.state).await;
-        qdrant_otel_agent::metrics::record(&snapshot).points
+        qdrant_otel_agent::metrics::record(&snapshot, &Default::default()).points
     }
 }
 
@@ -114,28 +111,47 @@ async fn down_then_recovers(fault: Fault, error_type: &str) {
     let mut last = Vec::new();
     for _ in 0..3 {
         last = node.poll().await;
-        assert_eq!(value(&last, "qdrant.up", &[]), Some(0.0), "{error_type}: up must be 0");
+        assert_eq!(
+            value(&last, "qdrant.up", &[]),
+            Some(0.0),
+            "{error_type}: up must be 0"
+        );
         assert!(
             value(&last, "qdrant.collection.points", &[]).is_none(),
             "{error_type}: no stale collection data when down"
         );
     }
-    assert_eq!(errors(&last, "app", error_type), 3.0, "{error_type} counted per poll");
+    assert_eq!(
+        errors(&last, "app", error_type),
+        3.0,
+        "{error_type} counted per poll"
+    );
     assert_eq!(
         log_lines_about(&node.instance, "Node is down"),
         1,
         "{error_type}: one log line per change of state, not per poll"
     );
+    // app, ready, telemetry and cluster fail; a 403 on telemetry also tries the collections
+    // fallback, which fails too.
+    let failing_sources = if error_type == "forbidden" { 5 } else { 4 };
     assert_eq!(
         log_lines_about(&node.instance, &format!("error.type={error_type}")),
-        4,
-        "{error_type}: one warning per failing source (app, ready, telemetry, cluster)"
+        failing_sources,
+        "{error_type}: one warning per failing source, not one per poll"
     );
 
     node.server.clear_faults();
     let recovered = node.poll().await;
-    assert_eq!(value(&recovered, "qdrant.up", &[]), Some(1.0), "{error_type}: recovers");
-    assert_eq!(errors(&recovered, "app", error_type), 3.0, "counters stay cumulative");
+    assert_eq!(
+        value(&recovered, "qdrant.up", &[]),
+        Some(1.0),
+        "{error_type}: recovers"
+    );
+    assert_eq!(
+        errors(&recovered, "app", error_type),
+        3.0,
+        "counters stay cumulative"
+    );
     assert_eq!(log_lines_about(&node.instance, "Node is up"), 2);
 }
 
@@ -194,7 +210,10 @@ async fn garbage_telemetry() {
     assert_eq!(errors(&points, "telemetry_detail", "decode"), 1.0);
     // The sources that did answer are still reported.
     assert_eq!(value(&points, "qdrant.ready", &[]), Some(1.0));
-    assert_eq!(value(&points, "qdrant.build.info", &[("version", "1.18.3")]), Some(1.0));
+    assert_eq!(
+        value(&points, "qdrant.build.info", &[("version", "1.18.3")]),
+        Some(1.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -216,7 +235,8 @@ async fn oversized_body() {
     node.client = qdrant_otel_agent::agent::build_clients(&settings.nodes)
         .unwrap()
         .remove(0);
-    node.server.set_fault("/telemetry", Fault::Oversize(200_000));
+    node.server
+        .set_fault("/telemetry", Fault::Oversize(200_000));
     let points = node.poll().await;
     assert_eq!(value(&points, "qdrant.up", &[]), Some(0.0));
     assert_eq!(errors(&points, "telemetry_detail", "too_large"), 1.0);
@@ -232,7 +252,11 @@ async fn forbidden_telemetry_falls_back_to_collections() {
     assert_eq!(value(&points, "qdrant.up", &[]), Some(1.0));
     assert_eq!(errors(&points, "telemetry_detail", "forbidden"), 1.0);
     assert_eq!(
-        value(&points, "qdrant.collection.points", &[("db.collection.name", "articles")]),
+        value(
+            &points,
+            "qdrant.collection.points",
+            &[("db.collection.name", "articles")]
+        ),
         Some(2850.0)
     );
     assert_eq!(
@@ -246,12 +270,15 @@ async fn forbidden_telemetry_falls_back_to_collections() {
     assert_eq!(node.server.request_count("/collections/articles"), 1);
 }
 
-/// The default path's request count does not grow with the number of collections.
+/// The default (fast) path's request count does not grow with the number of collections;
+/// per-collection endpoints only run on slow polls.
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_per_poll_do_not_grow_with_collections() {
     let mut node = Node::start().await;
+    node.poll().await; // slow poll: per-collection sources run, /quotas 404 is remembered
+    let after_slow = node.server.requests().len();
     node.poll().await;
-    let small = node.server.requests().len();
+    let small = node.server.requests().len() - after_slow;
     for level in [3, 4] {
         node.server.set_response(
             &format!("/telemetry?details_level={level}"),
@@ -260,11 +287,25 @@ async fn requests_per_poll_do_not_grow_with_collections() {
             support::scaled_telemetry("qdrant-1.18.3/single", level, 1_000),
         );
     }
-    node.state = NodeState::default();
+    let before = node.server.requests().len();
     node.poll().await;
-    let large = node.server.requests().len() - small;
-    assert_eq!(small, large, "same number of requests for 5 and 1,000 collections");
-    assert_eq!(small, 4, "/, /readyz, /telemetry, /cluster");
+    let large = node.server.requests().len() - before;
+    assert_eq!(
+        small, large,
+        "same number of requests for 5 and 1,000 collections"
+    );
+    let paths: Vec<String> = node.server.requests()[before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        paths
+            .iter()
+            .map(String::as_str)
+            .collect::<std::collections::BTreeSet<_>>(),
+        ["/", "/readyz", "/telemetry?details_level=3", "/cluster"].into(),
+        "the fast path"
+    );
 }
 
 /// No response body makes the agent panic: every recorded JSON body, cut at many points or
@@ -272,16 +313,38 @@ async fn requests_per_poll_do_not_grow_with_collections() {
 #[tokio::test(flavor = "multi_thread")]
 async fn no_body_makes_it_panic() {
     let mut node = Node::start().await;
-    let paths = ["/", "/cluster", "/telemetry?details_level=3", "/telemetry?details_level=4"];
+    let paths = [
+        "/",
+        "/cluster",
+        "/telemetry?details_level=3",
+        "/telemetry?details_level=4",
+    ];
     for path in paths {
         let body = node.server.fixture_body(path);
-        let mut variants: Vec<String> = (1..12).map(|i| body[..body.len() * i / 12].to_string()).collect();
-        for replacement in ["null", "\"x\"", "-1", "1e309", "[]", "{}", "true", "18446744073709551616"] {
+        let mut variants: Vec<String> = (1..12)
+            .map(|i| body[..body.len() * i / 12].to_string())
+            .collect();
+        for replacement in [
+            "null",
+            "\"x\"",
+            "-1",
+            "1e309",
+            "[]",
+            "{}",
+            "true",
+            "18446744073709551616",
+        ] {
             variants.push(replace_numbers(&body, replacement));
         }
-        variants.extend(["".to_string(), "null".into(), "[]".into(), "{\"result\":null}".into()]);
+        variants.extend([
+            "".to_string(),
+            "null".into(),
+            "[]".into(),
+            "{\"result\":null}".into(),
+        ]);
         for variant in variants {
-            node.server.set_response(path, 200, "application/json", variant);
+            node.server
+                .set_response(path, 200, "application/json", variant);
             let points = node.poll().await;
             assert!(value(&points, "qdrant.up", &[]).is_some());
         }

@@ -53,8 +53,49 @@ async fn cluster_with_a_dead_node() {
     insta::assert_snapshot!("cluster_node3_down_node1", text);
 }
 
-/// Every metric in the registry is produced by at least one recorded set, except the one that
-/// only exists after an export (checked by the OTLP tests).
+/// Responses no recording holds (the recorded server had no issues, no full-storage snapshot,
+/// no quotas, and `details_level=4` was not recorded together with `per_collection=true`),
+/// made by hand following Qdrant's OpenAPI schemas and the recorded bodies.
+fn serve_synthetic_extras(server: &FixtureServer) {
+    server.set_response(
+        "/issues",
+        200,
+        "application/json",
+        r#"{"result":{"issues":[{"id":"UNINDEXED_FIELD/articles/year","description":"Unindexed field 'year' might be slowing queries down in collection 'articles'","solution":"Create an index","timestamp":"2026-11-22T11:30:00Z"}]},"status":"ok","time":0.0001}"#,
+    );
+    server.set_response(
+        "/snapshots",
+        200,
+        "application/json",
+        r#"{"result":[{"name":"full-snapshot-2026-11-22-11-30-00.snapshot","creation_time":"2026-11-22T11:30:00","size":123456}],"status":"ok","time":0.0001}"#,
+    );
+    server.set_response(
+        "/quotas",
+        200,
+        "application/json",
+        r#"{"result":{"config":{"enabled":true,"max_resident_memory_percent":90,"max_disk_usage_percent":80},"usage":{"resident_memory_percent":1,"disk_usage_percent":45}},"status":"ok","time":0.0001}"#,
+    );
+    let mut level4: serde_json::Value =
+        serde_json::from_str(&server.fixture_body("/telemetry?details_level=4")).unwrap();
+    let per_collection: serde_json::Value = serde_json::from_str(
+        &server.fixture_body("/telemetry?details_level=3&per_collection=true"),
+    )
+    .unwrap();
+    level4["result"]["requests"] = per_collection["result"]["requests"].clone();
+    level4["result"]["quota"] = serde_json::json!({
+        "config": {"enabled": true, "max_resident_memory_percent": 90, "max_disk_usage_percent": 80},
+        "exceeded": {"memory": false, "disk": null}
+    });
+    server.set_response(
+        "/telemetry?details_level=4&per_collection=true",
+        200,
+        "application/json",
+        level4.to_string(),
+    );
+}
+
+/// Every metric in the registry is produced from the recordings (plus the hand-made extras
+/// above), except the one that only exists after an export (checked by the OTLP tests).
 #[tokio::test(flavor = "multi_thread")]
 async fn every_registered_metric_is_produced_by_the_fixtures() {
     let mut seen = std::collections::BTreeSet::new();
@@ -65,7 +106,8 @@ async fn every_registered_metric_is_produced_by_the_fixtures() {
         "qdrant-1.18.3/cluster-node3-down/node1",
     ] {
         let server = FixtureServer::start(set).await;
-        for point in harness::poll_once(&server.url()).await.points {
+        serve_synthetic_extras(&server);
+        for point in harness::poll_all_metrics(&server.url()).await.points {
             seen.insert(point.spec().name);
         }
     }
@@ -75,4 +117,14 @@ async fn every_registered_metric_is_produced_by_the_fixtures() {
         .filter(|name| !seen.contains(name) && *name != "qdrant.agent.exported_points")
         .collect();
     assert!(missing.is_empty(), "never produced: {missing:?}");
+}
+
+/// Opt-in metrics from the recorded sets: payload indexes, searches by path, hardware and
+/// per-collection requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn single_with_every_metric() {
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    serve_synthetic_extras(&server);
+    let recorded = harness::poll_all_metrics(&server.url()).await;
+    insta::assert_snapshot!("single_all_metrics", render::golden(&recorded.points));
 }

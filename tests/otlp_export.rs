@@ -37,12 +37,22 @@ async fn assert_single_set_export(receiver: &OtlpReceiver, protocol: &str) {
     assert_eq!(resource["db.system.name"], "qdrant");
     assert_eq!(resource["qdrant.version"], "1.18.3");
     assert!(!resource.contains_key("service.namespace"));
-    assert!(!resource.contains_key("qdrant.cluster.name"), "single node: not clustered");
+    assert!(
+        !resource.contains_key("qdrant.cluster.name"),
+        "single node: not clustered"
+    );
 
     let up = find_point(&points, "qdrant.up", &[]);
-    assert_eq!((up.kind.clone(), up.value, up.is_int), (Kind::Gauge, 1.0, true));
+    assert_eq!(
+        (up.kind.clone(), up.value, up.is_int),
+        (Kind::Gauge, 1.0, true)
+    );
 
-    let articles = find_point(&points, "qdrant.collection.points", &[("db.collection.name", "articles")]);
+    let articles = find_point(
+        &points,
+        "qdrant.collection.points",
+        &[("db.collection.name", "articles")],
+    );
     assert_eq!(articles.value, 2850.0);
     assert_eq!(articles.unit, "{point}");
     assert_eq!(articles.kind, Kind::Sum { monotonic: false });
@@ -70,7 +80,10 @@ async fn assert_single_set_export(receiver: &OtlpReceiver, protocol: &str) {
             ("http.response.status_code", "200"),
         ],
     );
-    assert_eq!((responses.kind.clone(), responses.value), (Kind::Sum { monotonic: true }, 2.0));
+    assert_eq!(
+        (responses.kind.clone(), responses.value),
+        (Kind::Sum { monotonic: true }, 2.0)
+    );
     assert_eq!(responses.unit, "{response}");
     let duration = find_point(
         &points,
@@ -83,17 +96,31 @@ async fn assert_single_set_export(receiver: &OtlpReceiver, protocol: &str) {
     );
     assert_eq!(duration.unit, "s");
     assert!(!duration.is_int);
-    assert!((duration.value - 0.001044).abs() < 1e-9, "{}", duration.value);
+    assert!(
+        (duration.value - 0.001044).abs() < 1e-9,
+        "{}",
+        duration.value
+    );
 
     let grpc_not_found = find_point(
         &points,
         "qdrant.grpc.responses",
-        &[("rpc.method", "/qdrant.Points/Query"), ("rpc.grpc.status_code", "5")],
+        &[
+            ("rpc.method", "/qdrant.Points/Query"),
+            ("rpc.grpc.status_code", "5"),
+        ],
     );
     assert_eq!(grpc_not_found.value, 1.0);
 
+    // The first poll reads level-4 telemetry: its numbers are the truth here.
+    let truth: serde_json::Value =
+        serde_json::from_str(&server.fixture_body("/telemetry?details_level=4")).unwrap();
     let memory = find_point(&points, "qdrant.memory.active", &[]);
-    assert_eq!((memory.unit.as_str(), memory.value), ("By", 82_063_360.0));
+    assert_eq!(memory.unit, "By");
+    assert_eq!(
+        Some(memory.value),
+        truth["result"]["memory"]["active_bytes"].as_f64()
+    );
     let ram = find_point(&points, "qdrant.system.memory.size", &[]);
     assert_eq!(ram.value, 24_684_092.0 * 1024.0, "KiB converted to bytes");
     let uptime = find_point(&points, "qdrant.uptime", &[]);
@@ -102,12 +129,19 @@ async fn assert_single_set_export(receiver: &OtlpReceiver, protocol: &str) {
     let dimension = find_point(
         &points,
         "qdrant.collection.vector.dimension",
-        &[("db.collection.name", "products"), ("qdrant.vector.name", "text")],
+        &[
+            ("db.collection.name", "products"),
+            ("qdrant.vector.name", "text"),
+        ],
     );
     assert_eq!(dimension.value, 32.0);
     assert_eq!(dimension.attributes["qdrant.vector.distance"], "euclid");
 
-    let shards = find_point(&points, "qdrant.collection.shards", &[("db.collection.name", "sharded")]);
+    let shards = find_point(
+        &points,
+        "qdrant.collection.shards",
+        &[("db.collection.name", "sharded")],
+    );
     assert_eq!(shards.value, 3.0);
 
     let errors = find_point(
@@ -115,7 +149,10 @@ async fn assert_single_set_export(receiver: &OtlpReceiver, protocol: &str) {
         "qdrant.agent.poll.errors",
         &[("qdrant.agent.source", "app"), ("error.type", "timeout")],
     );
-    assert_eq!((errors.kind.clone(), errors.value), (Kind::Sum { monotonic: true }, 0.0));
+    assert_eq!(
+        (errors.kind.clone(), errors.value),
+        (Kind::Sum { monotonic: true }, 0.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -124,7 +161,9 @@ async fn http_protobuf_export_carries_the_recorded_truth() {
     assert_single_set_export(&receiver, "http/protobuf").await;
     let headers = receiver.headers();
     assert!(
-        headers[0].iter().any(|(k, v)| k == "content-encoding" && v == "gzip"),
+        headers[0]
+            .iter()
+            .any(|(k, v)| k == "content-encoding" && v == "gzip"),
         "gzip is the default: {:?}",
         headers[0]
     );
@@ -168,14 +207,17 @@ async fn deleted_collection_stops_being_exported() {
     ));
     let first = receiver.wait_for_requests(1, WAIT).await;
     let instance = instance(&server);
-    assert!(last_export_for(&first, &instance)
-        .iter()
-        .any(|p| p.attributes.get("db.collection.name").map(String::as_str) == Some("busy")));
+    assert!(last_export_for(&first, &instance).iter().any(|p| p
+        .attributes
+        .get("db.collection.name")
+        .map(String::as_str)
+        == Some("busy")));
 
     // Qdrant now answers without `busy`, at every telemetry level.
     for level in [3, 4] {
         let path = format!("/telemetry?details_level={level}");
-        let mut body: serde_json::Value = serde_json::from_str(&server.fixture_body(&path)).unwrap();
+        let mut body: serde_json::Value =
+            serde_json::from_str(&server.fixture_body(&path)).unwrap();
         let collections = &mut body["result"]["collections"];
         collections["collections"]
             .as_array_mut()
@@ -193,8 +235,14 @@ async fn deleted_collection_stops_being_exported() {
         .filter(|p| p.attributes.get("db.collection.name").map(String::as_str) == Some("busy"))
         .map(|p| p.metric.clone())
         .collect();
-    assert!(busy.is_empty(), "still exported for the deleted collection: {busy:?}");
-    assert_eq!(find_point(&points, "qdrant.collection.count", &[]).value, 4.0);
+    assert!(
+        busy.is_empty(),
+        "still exported for the deleted collection: {busy:?}"
+    );
+    assert_eq!(
+        find_point(&points, "qdrant.collection.count", &[]).value,
+        4.0
+    );
     assert!(find_point(&points, "qdrant.agent.exported_points", &[]).value > 100.0);
 }
 
@@ -238,7 +286,12 @@ async fn five_thousand_collections_export_without_overflow() {
         .count();
     assert_eq!(status, N * 4, "four states per collection");
     assert_eq!(
-        find_point(&points, "qdrant.collection.points", &[("db.collection.name", "c04999")]).value,
+        find_point(
+            &points,
+            "qdrant.collection.points",
+            &[("db.collection.name", "c04999")]
+        )
+        .value,
         // Collections are cloned round-robin from the 5 recorded ones: 4999 % 5 = 4 → `sharded`.
         500.0
     );

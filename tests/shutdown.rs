@@ -28,7 +28,7 @@ fn agent_command(qdrant_url: &str, otlp_endpoint: &str) -> Command {
 async fn sigterm_flushes_and_exits_zero() {
     let server = FixtureServer::start("qdrant-1.18.3/single").await;
     let receiver = OtlpReceiver::start_http().await;
-    let mut child = agent_command(&server.url(), &receiver.endpoint())
+    let child = agent_command(&server.url(), &receiver.endpoint())
         .spawn()
         .expect("start the agent");
     receiver.wait_for_requests(1, Duration::from_secs(30)).await;
@@ -42,7 +42,10 @@ async fn sigterm_flushes_and_exits_zero() {
     assert!(status.success());
     let exit = tokio::task::spawn_blocking(move || {
         let output = child.wait_with_output().expect("wait");
-        (output.status, String::from_utf8_lossy(&output.stderr).to_string())
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
     });
     let (status, stderr) = tokio::time::timeout(Duration::from_secs(10), exit)
         .await
@@ -80,11 +83,17 @@ async fn slow_node_neither_overlaps_nor_delays_others() {
     // The slow node times out after 250 ms, so it is polled on schedule too, and never twice
     // at once: each poll asks `/` once, so requests of `/` never exceed ticks.
     let slow_polls = slow.request_count("/");
-    assert!(slow_polls <= fast_polls + 1, "slow {slow_polls} vs fast {fast_polls}");
+    assert!(
+        slow_polls <= fast_polls + 1,
+        "slow {slow_polls} vs fast {fast_polls}"
+    );
     let instance = slow.url().trim_start_matches("http://").to_string();
     let points = last_export_for(&receiver.requests(), &instance);
     let up = support::find_point(&points, "qdrant.up", &[]);
-    assert_eq!(up.value, 0.0, "the slow node times out and is reported down");
+    assert_eq!(
+        up.value, 0.0,
+        "the slow node times out and is reported down"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

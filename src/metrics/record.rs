@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use super::registry::{attr, MetricId, MetricSpec};
+use super::registry::{attr, MetricId, MetricSelection, MetricSpec};
 use crate::qdrant::models::{
-    CollectionInfo, CollectionTelemetry, LocalShardTelemetry, ResponsesTelemetry, Telemetry,
+    CollectionInfo, CollectionMemory, CollectionTelemetry, LocalShardTelemetry, MemoryUsage,
+    OptimizationsInfo, Responses, SnapshotDescription, Telemetry,
 };
 use crate::qdrant::ErrorType;
 use crate::snapshot::{CollectionDetail, NodeSnapshot};
+use crate::sources::CollectionFilter;
 
 /// One data point: a metric, its attributes, its value.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,42 +45,114 @@ pub struct Recorded {
     pub cluster_role: ClusterRole,
 }
 
+/// What to emit: the enabled metrics, the included collections, and whether collection names
+/// are hashed.
+#[derive(Debug, Clone, Default)]
+pub struct RecordOptions {
+    pub selection: MetricSelection,
+    pub collections: CollectionFilter,
+    pub hash_collection_names: bool,
+}
+
 /// Convert a snapshot into points.
-pub fn record(snapshot: &NodeSnapshot) -> Recorded {
+pub fn record(snapshot: &NodeSnapshot, options: &RecordOptions) -> Recorded {
     let cluster_role = cluster_role(snapshot);
     let mut out = Out {
         points: Vec::new(),
         cluster_scope: cluster_role != ClusterRole::Follower,
+        selection: &options.selection,
     };
     record_node(&mut out, snapshot);
     record_cluster(&mut out, snapshot);
-    if let Some(telemetry) = snapshot
+    let telemetry = snapshot
         .telemetry
         .as_deref()
-        .filter(|_| snapshot.collections.is_none())
-    {
-        record_collections_from_telemetry(&mut out, telemetry, snapshot.detail.as_deref());
+        .filter(|_| snapshot.collections.is_none());
+    let names = if let Some(telemetry) = telemetry {
+        record_collections_from_telemetry(&mut out, telemetry, snapshot.detail.as_deref())
     } else if let Some(collections) = &snapshot.collections {
         record_collections_from_info(&mut out, collections);
+        collections.keys().cloned().collect()
+    } else {
+        Vec::new()
+    };
+    // Slow-cadence reads, for the collections the fast path still knows.
+    for name in &names {
+        let base: Attributes = vec![(attr::COLLECTION, name.clone())];
+        if let Some(info) = snapshot.optimizations.as_ref().and_then(|m| m.get(name)) {
+            record_optimizations(&mut out, info, &base);
+        }
+        if let Some(memory) = snapshot.memory.as_ref().and_then(|m| m.get(name)) {
+            record_memory(&mut out, memory, &base);
+        }
+        if let Some(list) = snapshot
+            .collection_snapshots
+            .as_ref()
+            .and_then(|m| m.get(name))
+        {
+            record_snapshot_files(
+                &mut out,
+                list,
+                [
+                    MetricId::SnapshotCount,
+                    MetricId::SnapshotSize,
+                    MetricId::SnapshotLastCreated,
+                ],
+                &base,
+            );
+        }
     }
+    record_server(&mut out, snapshot, &names);
     record_agent(&mut out, snapshot);
+    let mut points = out.points;
+    apply_collection_options(&mut points, options);
     Recorded {
-        points: out.points,
+        points,
         cluster_role,
     }
 }
 
-struct Out {
+/// Drop excluded collections and hash names, in one place for every metric.
+fn apply_collection_options(points: &mut Vec<Point>, options: &RecordOptions) {
+    points.retain(|point| {
+        point.attributes.iter().all(|(key, value)| {
+            *key != attr::COLLECTION || value.is_empty() || options.collections.includes(value)
+        })
+    });
+    if options.hash_collection_names {
+        for point in points.iter_mut() {
+            for (key, value) in point.attributes.iter_mut() {
+                if *key == attr::COLLECTION && !value.is_empty() {
+                    *value = hash_name(value);
+                }
+            }
+        }
+    }
+}
+
+/// A stable, irreversible stand-in for a collection name: the first 16 hex digits of its
+/// SHA-256.
+pub fn hash_name(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(name.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+struct Out<'a> {
     points: Vec<Point>,
     /// Record cluster-scoped metrics.
     cluster_scope: bool,
+    selection: &'a MetricSelection,
 }
 
 type Attributes = Vec<(&'static str, String)>;
 
-impl Out {
+impl Out<'_> {
     fn push(&mut self, metric: MetricId, value: f64, attributes: Attributes) {
-        if MetricSpec::get(metric).scope == super::registry::Scope::Cluster && !self.cluster_scope {
+        if !self.selection.is_enabled(metric)
+            || MetricSpec::get(metric).scope == super::registry::Scope::Cluster
+                && !self.cluster_scope
+        {
             return;
         }
         self.points.push(Point {
@@ -205,46 +279,63 @@ fn record_node(out: &mut Out, snapshot: &NodeSnapshot) {
         );
     }
     if let Some(requests) = &telemetry.requests {
-        if let Some(rest) = &requests.rest {
-            record_responses(out, rest, Protocol::Rest);
-        }
-        if let Some(grpc) = &requests.grpc {
-            record_responses(out, grpc, Protocol::Grpc);
+        for (responses, protocol) in [
+            (&requests.rest, Protocol::Rest),
+            (&requests.grpc, Protocol::Grpc),
+        ] {
+            let Some(responses) = responses else { continue };
+            record_responses(out, &responses.responses, protocol, None);
+            for (collection, responses) in responses.per_collection_responses.iter().flatten() {
+                record_responses(out, responses, protocol, Some(collection));
+            }
         }
     }
 }
 
+#[derive(Clone, Copy)]
 enum Protocol {
     Rest,
     Grpc,
 }
 
-fn record_responses(out: &mut Out, responses: &ResponsesTelemetry, protocol: Protocol) {
-    for (endpoint, by_status) in &responses.responses {
+/// Node-wide responses, or one collection's (`per_collection=true`).
+fn record_responses(
+    out: &mut Out,
+    responses: &Responses,
+    protocol: Protocol,
+    collection: Option<&String>,
+) {
+    let (count_metric, duration_metric) = match (protocol, collection) {
+        (Protocol::Rest, None) => (MetricId::RestResponses, MetricId::RestResponseDuration),
+        (Protocol::Grpc, None) => (MetricId::GrpcResponses, MetricId::GrpcResponseDuration),
+        (Protocol::Rest, Some(_)) => (
+            MetricId::CollectionRestResponses,
+            MetricId::CollectionRestResponseDuration,
+        ),
+        (Protocol::Grpc, Some(_)) => (
+            MetricId::CollectionGrpcResponses,
+            MetricId::CollectionGrpcResponseDuration,
+        ),
+    };
+    for (endpoint, by_status) in responses {
         for (status, stats) in by_status {
-            let (count_metric, duration_metric, attributes) = match protocol {
+            let mut attributes: Attributes = collection
+                .map(|c| (attr::COLLECTION, c.clone()))
+                .into_iter()
+                .collect();
+            match protocol {
                 Protocol::Rest => {
                     // "GET /collections/{collection_name}" → method and route.
                     let (method, route) = endpoint.split_once(' ').unwrap_or(("", endpoint));
-                    (
-                        MetricId::RestResponses,
-                        MetricId::RestResponseDuration,
-                        vec![
-                            (attr::HTTP_METHOD, method.to_string()),
-                            (attr::HTTP_ROUTE, route.to_string()),
-                            (attr::HTTP_STATUS, status.clone()),
-                        ],
-                    )
+                    attributes.push((attr::HTTP_METHOD, method.to_string()));
+                    attributes.push((attr::HTTP_ROUTE, route.to_string()));
+                    attributes.push((attr::HTTP_STATUS, status.clone()));
                 }
-                Protocol::Grpc => (
-                    MetricId::GrpcResponses,
-                    MetricId::GrpcResponseDuration,
-                    vec![
-                        (attr::RPC_METHOD, endpoint.clone()),
-                        (attr::GRPC_STATUS, status.clone()),
-                    ],
-                ),
-            };
+                Protocol::Grpc => {
+                    attributes.push((attr::RPC_METHOD, endpoint.clone()));
+                    attributes.push((attr::GRPC_STATUS, status.clone()));
+                }
+            }
             out.push_opt(count_metric, stats.count, attributes.clone());
             out.push_opt(
                 duration_metric,
@@ -275,6 +366,13 @@ fn record_cluster(out: &mut Out, snapshot: &NodeSnapshot) {
         out.push(MetricId::ClusterPeers, peers.len() as f64, vec![]);
     }
     if let Some(raft) = &cluster.raft_info {
+        if let (Some(leader), Some(me)) = (raft.leader, cluster.peer_id) {
+            out.push(
+                MetricId::ClusterLeader,
+                f64::from(u8::from(leader == me)),
+                vec![],
+            );
+        }
         out.push_opt(MetricId::RaftTerm, raft.term, vec![]);
         out.push_opt(MetricId::RaftCommit, raft.commit, vec![]);
         out.push_opt(
@@ -310,17 +408,20 @@ fn record_cluster(out: &mut Out, snapshot: &NodeSnapshot) {
     }
 }
 
+/// Returns the names of the collections seen.
 fn record_collections_from_telemetry(
     out: &mut Out,
     telemetry: &Telemetry,
     details: Option<&BTreeMap<String, CollectionDetail>>,
-) {
+) -> Vec<String> {
+    let mut names = Vec::new();
     let collections = telemetry
         .collections
         .as_ref()
         .and_then(|c| c.collections.as_ref());
     for collection in collections.into_iter().flatten() {
         let Some(name) = &collection.id else { continue };
+        names.push(name.clone());
         let base: Attributes = vec![(attr::COLLECTION, name.clone())];
         let locals: Vec<&LocalShardTelemetry> = collection
             .shards
@@ -337,6 +438,61 @@ fn record_collections_from_telemetry(
         }
         record_config(out, collection, &base);
         record_replicas(out, collection, &base);
+    }
+    let snapshots = telemetry
+        .collections
+        .as_ref()
+        .and_then(|c| c.snapshots.as_ref());
+    for activity in snapshots.into_iter().flatten() {
+        let Some(name) = activity.id.as_ref().filter(|n| names.contains(n)) else {
+            continue;
+        };
+        let base: Attributes = vec![(attr::COLLECTION, name.clone())];
+        out.push_opt(
+            MetricId::SnapshotRunning,
+            activity.running_snapshots,
+            base.clone(),
+        );
+        out.push_opt(
+            MetricId::SnapshotRecoveries,
+            activity.running_snapshot_recovery,
+            base.clone(),
+        );
+        out.push_opt(
+            MetricId::SnapshotCreations,
+            activity.total_snapshot_creations,
+            base,
+        );
+    }
+    record_hardware(out, telemetry, &names);
+    names
+}
+
+/// Per-collection hardware counters, for collections that still exist (Qdrant keeps the
+/// counters of deleted ones).
+fn record_hardware(out: &mut Out, telemetry: &Telemetry, names: &[String]) {
+    let Some(hardware) = &telemetry.hardware else {
+        return;
+    };
+    for (name, counters) in &hardware.collection_data {
+        if !names.contains(name) {
+            continue;
+        }
+        let base: Attributes = vec![(attr::COLLECTION, name.clone())];
+        for (key, value) in counters {
+            if key == "cpu" {
+                out.push(MetricId::HardwareCpu, *value, base.clone());
+                continue;
+            }
+            // `payload_index_io_read` → target payload_index, direction read.
+            let Some((target, direction)) = key.rsplit_once("_io_") else {
+                continue;
+            };
+            let mut attributes = base.clone();
+            attributes.push((attr::IO_DIRECTION, direction.to_string()));
+            attributes.push((attr::IO_TARGET, target.to_string()));
+            out.push(MetricId::HardwareIo, *value, attributes);
+        }
     }
 }
 
@@ -459,6 +615,243 @@ fn record_detail(out: &mut Out, detail: &CollectionDetail, base: &Attributes) {
         attributes.push((attr::SEGMENT_TYPE, kind.to_string()));
         out.push(MetricId::CollectionSegments, n, attributes);
     }
+    for ((field, kind), points) in &detail.payload_index_points {
+        let mut attributes = base.clone();
+        attributes.push((attr::PAYLOAD_FIELD, field.clone()));
+        attributes.push((attr::PAYLOAD_TYPE, kind.clone()));
+        out.push(MetricId::PayloadIndexPoints, *points, attributes);
+    }
+    for ((vector, path), (count, seconds)) in &detail.searches {
+        let mut attributes = base.clone();
+        attributes.push((attr::VECTOR_NAME, vector.clone()));
+        attributes.push((attr::SEARCH_PATH, path.clone()));
+        out.push(MetricId::Searches, *count, attributes.clone());
+        out.push(MetricId::SearchDuration, *seconds, attributes);
+    }
+}
+
+fn record_optimizations(out: &mut Out, info: &OptimizationsInfo, base: &Attributes) {
+    if let Some(summary) = &info.summary {
+        out.push_opt(
+            MetricId::OptimizationQueued,
+            summary.queued_optimizations,
+            base.clone(),
+        );
+        out.push_opt(
+            MetricId::OptimizationQueuedSegments,
+            summary.queued_segments,
+            base.clone(),
+        );
+        out.push_opt(
+            MetricId::OptimizationQueuedPoints,
+            summary.queued_points,
+            base.clone(),
+        );
+        out.push_opt(
+            MetricId::OptimizationIdleSegments,
+            summary.idle_segments,
+            base.clone(),
+        );
+    }
+    let Some(running) = &info.running else {
+        return;
+    };
+    // optimizer → (running, done, total)
+    let mut by_optimizer: BTreeMap<&str, (f64, f64, f64)> = BTreeMap::new();
+    for optimization in running {
+        let name = optimization.optimizer.as_deref().unwrap_or("unknown");
+        let entry = by_optimizer.entry(name).or_default();
+        entry.0 += 1.0;
+        if let Some(progress) = &optimization.progress {
+            let (done, total) = progress_work(progress);
+            entry.1 += done;
+            entry.2 += total;
+        }
+    }
+    for (optimizer, (count, done, total)) in by_optimizer {
+        let mut attributes = base.clone();
+        attributes.push((attr::OPTIMIZER, optimizer.to_string()));
+        out.push(MetricId::OptimizationRunning, count, attributes.clone());
+        if total > 0.0 {
+            out.push(
+                MetricId::OptimizationProgress,
+                (done / total).clamp(0.0, 1.0),
+                attributes,
+            );
+        }
+    }
+}
+
+/// Sum `done`/`total` over the progress tree's nodes that track work.
+fn progress_work(node: &serde_json::Value) -> (f64, f64) {
+    let mut work = match (
+        node.get("done").and_then(serde_json::Value::as_f64),
+        node.get("total").and_then(serde_json::Value::as_f64),
+    ) {
+        (Some(done), Some(total)) => (done, total),
+        _ => (0.0, 0.0),
+    };
+    for child in node
+        .get("children")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let (done, total) = progress_work(child);
+        work.0 += done;
+        work.1 += total;
+    }
+    work
+}
+
+fn record_memory(out: &mut Out, memory: &CollectionMemory, base: &Attributes) {
+    let mut emit =
+        |component: String, extra: Option<(&'static str, String)>, usage: &MemoryUsage| {
+            let mut attributes = base.clone();
+            attributes.push((attr::COMPONENT, component));
+            attributes.extend(extra);
+            out.push_opt(MetricId::DiskUsage, usage.disk_bytes, attributes.clone());
+            out.push_opt(MetricId::RamUsage, usage.ram_bytes, attributes.clone());
+            out.push_opt(
+                MetricId::PageCacheUsage,
+                usage.cached_bytes,
+                attributes.clone(),
+            );
+            out.push_opt(
+                MetricId::PageCacheExpected,
+                usage.expected_cache_bytes,
+                attributes,
+            );
+        };
+    for (prefix, vectors) in [
+        ("vector", &memory.vectors),
+        ("sparse_vector", &memory.sparse_vectors),
+    ] {
+        for vector in vectors {
+            for (part, value) in &vector.parts {
+                if let Some(usage) = MemoryUsage::from_value(value) {
+                    emit(
+                        format!("{prefix}_{part}"),
+                        Some((attr::VECTOR_NAME, vector.name.clone())),
+                        &usage,
+                    );
+                }
+            }
+        }
+    }
+    if let Some(payload) = &memory.payload {
+        emit("payload".into(), None, payload);
+    }
+    for index in &memory.payload_index {
+        if let Some(usage) = &index.usage {
+            emit(
+                "payload_index".into(),
+                Some((attr::PAYLOAD_FIELD, index.name.clone())),
+                usage,
+            );
+        }
+    }
+    for (component, value) in &memory.other {
+        if let Some(usage) = MemoryUsage::from_value(value) {
+            emit(component.clone(), None, &usage);
+        }
+    }
+}
+
+/// Count, total size and newest creation time of a list of snapshot files.
+fn record_snapshot_files(
+    out: &mut Out,
+    list: &[SnapshotDescription],
+    [count, size, last_created]: [MetricId; 3],
+    base: &Attributes,
+) {
+    out.push(count, list.len() as f64, base.clone());
+    out.push(size, list.iter().filter_map(|s| s.size).sum(), base.clone());
+    let newest = list
+        .iter()
+        .filter_map(|s| s.creation_time.as_deref())
+        .filter_map(unix_seconds)
+        .reduce(f64::max);
+    out.push_opt(last_created, newest, base.clone());
+}
+
+/// Issues, full-storage snapshots and quotas.
+fn record_server(out: &mut Out, snapshot: &NodeSnapshot, collections: &[String]) {
+    if let Some(report) = &snapshot.issues {
+        // `UNINDEXED_FIELD/<collection>/<field>` → type and, when it names one, the collection.
+        let mut counts: BTreeMap<(String, String), f64> = BTreeMap::new();
+        for issue in &report.issues {
+            let mut parts = issue.id.split('/');
+            let kind = parts.next().unwrap_or_default().to_string();
+            let collection = parts
+                .next()
+                .filter(|c| collections.iter().any(|name| name == c))
+                .unwrap_or_default()
+                .to_string();
+            *counts.entry((kind, collection)).or_default() += 1.0;
+        }
+        for ((kind, collection), count) in counts {
+            let mut attributes = vec![(attr::ISSUE_TYPE, kind)];
+            if !collection.is_empty() {
+                attributes.push((attr::COLLECTION, collection));
+            }
+            out.push(MetricId::Issues, count, attributes);
+        }
+    }
+    if let Some(list) = &snapshot.storage_snapshots {
+        record_snapshot_files(
+            out,
+            list,
+            [
+                MetricId::StorageSnapshotCount,
+                MetricId::StorageSnapshotSize,
+                MetricId::StorageSnapshotLastCreated,
+            ],
+            &vec![],
+        );
+    }
+    if let Some(quotas) = &snapshot.quotas {
+        let percent = |v: Option<f64>| v.map(|p| p / 100.0);
+        if let Some(usage) = &quotas.usage {
+            out.push_opt(
+                MetricId::QuotaMemoryUsage,
+                percent(usage.resident_memory_percent),
+                vec![],
+            );
+            out.push_opt(
+                MetricId::QuotaDiskUsage,
+                percent(usage.disk_usage_percent),
+                vec![],
+            );
+        }
+        if let Some(config) = quotas.config.as_ref().filter(|c| c.enabled == Some(true)) {
+            out.push_opt(
+                MetricId::QuotaMemoryLimit,
+                percent(config.max_resident_memory_percent),
+                vec![],
+            );
+            out.push_opt(
+                MetricId::QuotaDiskLimit,
+                percent(config.max_disk_usage_percent),
+                vec![],
+            );
+        }
+    }
+    // Which resources this node refuses work over: from telemetry (1.19+).
+    let exceeded = snapshot
+        .telemetry
+        .as_ref()
+        .and_then(|t| t.quota.as_ref())
+        .and_then(|q| q.exceeded.as_ref());
+    for (resource, state) in exceeded.into_iter().flatten() {
+        if let Some(state) = state {
+            out.push(
+                MetricId::QuotaExceeded,
+                f64::from(u8::from(*state)),
+                vec![(attr::QUOTA_RESOURCE, resource.clone())],
+            );
+        }
+    }
 }
 
 fn record_config(out: &mut Out, collection: &CollectionTelemetry, base: &Attributes) {
@@ -561,11 +954,16 @@ fn record_collections_from_info(out: &mut Out, collections: &BTreeMap<String, Co
 }
 
 fn record_agent(out: &mut Out, snapshot: &NodeSnapshot) {
+    // A source may make several requests (e.g. `snapshots`): its duration is their sum.
+    let mut durations: BTreeMap<crate::sources::SourceId, f64> = BTreeMap::new();
     for report in &snapshot.sources {
+        *durations.entry(report.source).or_default() += report.duration.as_secs_f64();
+    }
+    for (source, seconds) in durations {
         out.push(
             MetricId::PollDuration,
-            report.duration.as_secs_f64(),
-            vec![(attr::SOURCE, report.source.as_str().to_string())],
+            seconds,
+            vec![(attr::SOURCE, source.as_str().to_string())],
         );
     }
     // Every error type of every source polled so far, zeros included, so that the first error
@@ -630,7 +1028,7 @@ fn snake_case(name: &str) -> String {
     out
 }
 
-/// RFC 3339 → Unix seconds (fractional).
+/// RFC 3339 (or Qdrant's zone-less UTC `2026-11-22T11:29:05`) → Unix seconds (fractional).
 fn unix_seconds(timestamp: &str) -> Option<f64> {
     let time = humantime::parse_rfc3339_weak(timestamp).ok()?;
     Some(
@@ -660,9 +1058,32 @@ mod tests {
 
     #[test]
     fn an_empty_snapshot_still_says_down() {
-        let recorded = record(&NodeSnapshot::default());
+        let recorded = record(&NodeSnapshot::default(), &RecordOptions::default());
         assert_eq!(recorded.points[0].metric, MetricId::Up);
         assert_eq!(recorded.points[0].value, 0.0);
         assert_eq!(recorded.cluster_role, ClusterRole::Standalone);
+    }
+}
+
+#[cfg(test)]
+mod option_tests {
+    use super::*;
+
+    #[test]
+    fn zone_less_snapshot_times_parse() {
+        assert_eq!(unix_seconds("1970-01-01T00:01:40"), Some(100.0));
+    }
+
+    #[test]
+    fn hashes_are_stable_and_not_the_name() {
+        assert_eq!(hash_name("articles"), hash_name("articles"));
+        assert_ne!(hash_name("articles"), hash_name("articles2"));
+        assert_eq!(hash_name("articles").len(), 16);
+    }
+
+    #[test]
+    fn progress_sums_tracked_work() {
+        let tree = serde_json::json!({"children": [{"done": 5, "total": 10}, {"children": [{"done": 1, "total": 10}]}, {"name": "x"}]});
+        assert_eq!(progress_work(&tree), (6.0, 20.0));
     }
 }

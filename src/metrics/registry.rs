@@ -1,7 +1,7 @@
 //! The metric registry: every metric the agent can emit, declared once. Export instruments,
 //! `docs/metrics.md` and the tests that check coverage are all generated from this table.
 
-use crate::sources::SourceId;
+use crate::sources::{SourceId, SourcePlan};
 
 /// OpenTelemetry instrument kind (all observable: the value lives in Qdrant, not in the agent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,14 @@ pub mod attr {
     pub const GRPC_STATUS: &str = "rpc.grpc.status_code";
     pub const PEER_URI: &str = "qdrant.peer.uri";
     pub const SOURCE: &str = "qdrant.agent.source";
+    pub const PAYLOAD_FIELD: &str = "qdrant.payload.field";
+    pub const PAYLOAD_TYPE: &str = "qdrant.payload.type";
+    pub const OPTIMIZER: &str = "qdrant.optimizer";
+    pub const SEARCH_PATH: &str = "qdrant.search.path";
+    pub const IO_DIRECTION: &str = "qdrant.io.direction";
+    pub const IO_TARGET: &str = "qdrant.io.target";
+    pub const ISSUE_TYPE: &str = "qdrant.issue.type";
+    pub const QUOTA_RESOURCE: &str = "qdrant.quota.resource";
     pub const ERROR_TYPE: &str = "error.type";
 }
 
@@ -92,6 +100,67 @@ impl MetricSpec {
             name.push_str("_total");
         }
         name
+    }
+}
+
+/// Which metrics are enabled (`metrics.<name>.enabled`, defaults from the registry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricSelection(Vec<bool>);
+
+impl Default for MetricSelection {
+    fn default() -> Self {
+        MetricSelection(REGISTRY.iter().map(|s| s.enabled_by_default).collect())
+    }
+}
+
+impl MetricSelection {
+    /// Every metric, opt-in ones included.
+    pub fn all() -> MetricSelection {
+        MetricSelection(vec![true; REGISTRY.len()])
+    }
+
+    pub fn set(&mut self, id: MetricId, enabled: bool) {
+        self.0[id as usize] = enabled;
+    }
+
+    pub fn is_enabled(&self, id: MetricId) -> bool {
+        self.0[id as usize]
+    }
+
+    /// The sources the enabled metrics need: a source no enabled metric reads is not called.
+    pub fn source_plan(&self) -> SourcePlan {
+        let mut wanted: std::collections::BTreeSet<SourceId> = REGISTRY
+            .iter()
+            .filter(|s| self.is_enabled(s.id))
+            .map(|s| s.source)
+            .collect();
+        // The node's identity, liveness and collection list come from these whatever is enabled.
+        wanted.extend([SourceId::App, SourceId::Telemetry]);
+        let per_collection_responses = [
+            MetricId::CollectionRestResponses,
+            MetricId::CollectionRestResponseDuration,
+            MetricId::CollectionGrpcResponses,
+            MetricId::CollectionGrpcResponseDuration,
+        ]
+        .into_iter()
+        .any(|id| self.is_enabled(id));
+        SourcePlan {
+            wanted,
+            per_collection_responses,
+        }
+    }
+}
+
+impl MetricSpec {
+    /// Look a metric up by its OpenTelemetry name, the same with `_` for `.`, or its
+    /// Prometheus name (environment variables cannot hold dots).
+    pub fn find(name: &str) -> Option<&'static MetricSpec> {
+        let wanted = name.trim().to_ascii_lowercase();
+        REGISTRY.iter().find(|spec| {
+            spec.name == wanted
+                || spec.name.replace('.', "_") == wanted
+                || spec.prometheus_name() == wanted
+        })
     }
 }
 
@@ -181,6 +250,8 @@ registry! {
         "State of the node's consensus thread: 1 for the current state, 0 for the others.";
     ConsensusLastUpdate: "qdrant.cluster.consensus.last_update", Gauge, Double, "s", [], [], Cluster, "1.15", Node, true,
         "Unix time of the consensus thread's last update.";
+    ClusterLeader: "qdrant.cluster.leader", Gauge, Int, "", [], [], Cluster, "1.15", Node, true,
+        "1 if this node is the raft leader, else 0.";
     MessageSendFailures: "qdrant.cluster.message_send.failures", Counter, Int, "{failure}", [PEER_URI], [], Cluster, "1.15", Node, true,
         "Failed attempts of this node to send consensus messages, by destination peer.";
 
@@ -215,6 +286,77 @@ registry! {
         "Configured dimension of each dense vector, with its distance function.";
     ReplicationFactor: "qdrant.collection.replication_factor", Gauge, Int, "", [COLLECTION], [], Telemetry, "1.15", Node, true,
         "Configured replication factor.";
+
+    OptimizationQueued: "qdrant.collection.optimization.queued", UpDownCounter, Int, "{optimization}", [COLLECTION], [], Optimizations, "1.17", Node, true,
+        "Optimizations waiting in the queue (the backlog).";
+    OptimizationQueuedSegments: "qdrant.collection.optimization.queued_segments", UpDownCounter, Int, "{segment}", [COLLECTION], [], Optimizations, "1.17", Node, true,
+        "Unoptimized segments waiting in the queue.";
+    OptimizationQueuedPoints: "qdrant.collection.optimization.queued_points", UpDownCounter, Int, "{point}", [COLLECTION], [], Optimizations, "1.17", Node, true,
+        "Points in the unoptimized segments waiting in the queue.";
+    OptimizationIdleSegments: "qdrant.collection.optimization.idle_segments", UpDownCounter, Int, "{segment}", [COLLECTION], [], Optimizations, "1.17", Node, true,
+        "Segments that need no optimization.";
+    OptimizationRunning: "qdrant.collection.optimization.running", UpDownCounter, Int, "{optimization}", [COLLECTION, OPTIMIZER], [], Optimizations, "1.17", Node, true,
+        "Optimizations running now, by optimizer (indexing, merge, vacuum, …).";
+    OptimizationProgress: "qdrant.collection.optimization.progress", Gauge, Double, "1", [COLLECTION, OPTIMIZER], [], Optimizations, "1.17", Node, true,
+        "Share of the tracked work done by the running optimizations of each optimizer (from the progress tree's done/total), 0 to 1.";
+    DiskUsage: "qdrant.collection.disk.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, "1.18", Node, true,
+        "Bytes on disk by component: vector_storage, vector_index, vector_quantized (per vector name), sparse_vector_*, payload, payload_index (per field), id_tracker, ….";
+    RamUsage: "qdrant.collection.ram.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, "1.18", Node, true,
+        "Bytes held in RAM (heap) by component.";
+    PageCacheUsage: "qdrant.collection.page_cache.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, "1.18", Node, true,
+        "Bytes of the component's files currently in the OS page cache.";
+    PageCacheExpected: "qdrant.collection.page_cache.expected_usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, "1.18", Node, true,
+        "Bytes of the component's files that should be in the page cache for fast search; above qdrant.collection.page_cache.usage means cold reads.";
+    SnapshotCount: "qdrant.collection.snapshot.count", UpDownCounter, Int, "{snapshot}", [COLLECTION], [], Snapshots, "1.15", Node, true,
+        "Snapshots of the collection stored on this node.";
+    SnapshotSize: "qdrant.collection.snapshot.size", UpDownCounter, Int, "By", [COLLECTION], [], Snapshots, "1.15", Node, true,
+        "Total size of the collection's snapshots on this node.";
+    SnapshotLastCreated: "qdrant.collection.snapshot.last_created", Gauge, Double, "s", [COLLECTION], [], Snapshots, "1.15", Node, true,
+        "Unix time of the newest snapshot of the collection; time() minus it is the snapshot's age.";
+    SnapshotRunning: "qdrant.collection.snapshot.running", UpDownCounter, Int, "{snapshot}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+        "Snapshot creations in progress.";
+    SnapshotRecoveries: "qdrant.collection.snapshot.running_recoveries", UpDownCounter, Int, "{recovery}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+        "Snapshot recoveries in progress.";
+    SnapshotCreations: "qdrant.collection.snapshot.creations", Counter, Int, "{snapshot}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+        "Snapshots created since start.";
+    PayloadIndexPoints: "qdrant.collection.payload_index.points", UpDownCounter, Int, "{point}", [COLLECTION, PAYLOAD_FIELD, PAYLOAD_TYPE], [], TelemetryDetail, "1.15", Node, false,
+        "Points covered by each payload index, by field and type.";
+    Searches: "qdrant.collection.searches", Counter, Int, "{search}", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, "1.15", Node, false,
+        "Searches by vector and search path (unfiltered_hnsw, unfiltered_plain, filtered_*, *_sparse, *_exact), summed over the segments alive now; a counter reset follows segment merges.";
+    SearchDuration: "qdrant.collection.search.duration", Counter, Double, "s", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, "1.15", Node, false,
+        "Total time of those searches; divide rates for the mean latency per search path.";
+    HardwareCpu: "qdrant.collection.hardware.cpu", Counter, Int, "{unit}", [COLLECTION], [], Telemetry, "1.15", Node, false,
+        "CPU units Qdrant accounted to the collection's requests since start.";
+    HardwareIo: "qdrant.collection.hardware.io", Counter, Int, "By", [COLLECTION, IO_DIRECTION, IO_TARGET], [], Telemetry, "1.15", Node, false,
+        "Bytes read and written for the collection's requests since start, by direction and target (vector, payload, payload_index).";
+    CollectionRestResponses: "qdrant.collection.rest.responses", Counter, Int, "{response}", [COLLECTION, HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, "1.17", Node, false,
+        "REST responses per collection (telemetry with per_collection=true, 1.17.1+).";
+    CollectionRestResponseDuration: "qdrant.collection.rest.response.duration", Counter, Double, "s", [COLLECTION, HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, "1.17", Node, false,
+        "Sum of REST response times per collection.";
+    CollectionGrpcResponses: "qdrant.collection.grpc.responses", Counter, Int, "{response}", [COLLECTION, RPC_METHOD, GRPC_STATUS], [], Telemetry, "1.17", Node, false,
+        "gRPC responses per collection (per_collection=true, 1.17.1+).";
+    CollectionGrpcResponseDuration: "qdrant.collection.grpc.response.duration", Counter, Double, "s", [COLLECTION, RPC_METHOD, GRPC_STATUS], [], Telemetry, "1.17", Node, false,
+        "Sum of gRPC response times per collection.";
+
+    // --- server-wide -------------------------------------------------------------------------
+    Issues: "qdrant.issues", UpDownCounter, Int, "{issue}", [ISSUE_TYPE, COLLECTION], [], Issues, "1.15", Node, true,
+        "Issues Qdrant reports (/issues: unindexed fields, too many collections, …) by type and collection.";
+    StorageSnapshotCount: "qdrant.snapshot.count", UpDownCounter, Int, "{snapshot}", [], [], Snapshots, "1.15", Node, true,
+        "Full-storage snapshots on this node.";
+    StorageSnapshotSize: "qdrant.snapshot.size", UpDownCounter, Int, "By", [], [], Snapshots, "1.15", Node, true,
+        "Total size of the full-storage snapshots.";
+    StorageSnapshotLastCreated: "qdrant.snapshot.last_created", Gauge, Double, "s", [], [], Snapshots, "1.15", Node, true,
+        "Unix time of the newest full-storage snapshot.";
+    QuotaMemoryUsage: "qdrant.quota.memory.usage", Gauge, Double, "1", [], [], Quotas, "1.19", Node, true,
+        "Resident memory as a share of the memory available to Qdrant, as the quota measures it.";
+    QuotaDiskUsage: "qdrant.quota.disk.usage", Gauge, Double, "1", [], [], Quotas, "1.19", Node, true,
+        "Used share of the storage filesystem, as the quota measures it.";
+    QuotaMemoryLimit: "qdrant.quota.memory.limit", Gauge, Double, "1", [], [], Quotas, "1.19", Node, true,
+        "Configured memory quota (share), when quotas are enabled and a limit is set.";
+    QuotaDiskLimit: "qdrant.quota.disk.limit", Gauge, Double, "1", [], [], Quotas, "1.19", Node, true,
+        "Configured disk quota (share), when quotas are enabled and a limit is set.";
+    QuotaExceeded: "qdrant.quota.exceeded", Gauge, Int, "", [QUOTA_RESOURCE], [], Quotas, "1.19", Node, true,
+        "1 while the node refuses updates over a resource's quota (memory, disk), else 0; absent for resources not enforced.";
 
     // --- collections, cluster-wide -----------------------------------------------------------
     CollectionShards: "qdrant.collection.shards", UpDownCounter, Int, "{shard}", [COLLECTION], [], Telemetry, "1.15", Cluster, true,

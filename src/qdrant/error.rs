@@ -50,7 +50,7 @@ impl fmt::Display for ErrorType {
 
 /// A failed request to one Qdrant endpoint. Every variant names the URL (which never carries a
 /// secret: keys travel in headers).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum QdrantError {
     #[error("GET {url}: no response within {timeout_ms} ms")]
     Timeout { url: String, timeout_ms: u128 },

@@ -27,6 +27,9 @@ pub struct Telemetry {
     pub cluster: Option<ClusterTelemetry>,
     pub requests: Option<RequestsTelemetry>,
     pub memory: Option<MemoryTelemetry>,
+    pub hardware: Option<HardwareTelemetry>,
+    /// 1.19+.
+    pub quota: Option<QuotaTelemetry>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -53,6 +56,7 @@ pub struct SystemTelemetry {
 pub struct CollectionsTelemetry {
     pub number_of_collections: Option<f64>,
     pub collections: Option<Vec<CollectionTelemetry>>,
+    pub snapshots: Option<Vec<SnapshotTelemetry>>,
 }
 
 /// One collection at details level ≥ 2. Lower levels yield an "aggregated" shape without `id`,
@@ -156,6 +160,9 @@ pub struct UpdateQueueInfo {
 #[serde(default)]
 pub struct SegmentTelemetry {
     pub info: Option<SegmentInfo>,
+    /// Per vector index: `index_name` and, per search path (`unfiltered_hnsw`,
+    /// `filtered_plain`, …), the count and total duration of searches.
+    pub vector_index_searches: Option<Vec<BTreeMap<String, serde_json::Value>>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -168,6 +175,15 @@ pub struct SegmentInfo {
     pub num_deleted_vectors: Option<f64>,
     /// vector name → per-vector counts.
     pub vector_data: Option<BTreeMap<String, SegmentVectorData>>,
+    /// payload field → indexed type and points.
+    pub index_schema: Option<BTreeMap<String, PayloadIndexInfo>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PayloadIndexInfo {
+    pub data_type: Option<String>,
+    pub points: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -201,10 +217,14 @@ pub struct RequestsTelemetry {
 }
 
 /// `"GET /collections"` (REST) or `"/qdrant.Points/Search"` (gRPC) → status code → statistics.
+pub type Responses = BTreeMap<String, BTreeMap<String, OperationDurations>>;
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ResponsesTelemetry {
-    pub responses: BTreeMap<String, BTreeMap<String, OperationDurations>>,
+    pub responses: Responses,
+    /// With `per_collection=true` (1.17.1+): collection → responses.
+    pub per_collection_responses: Option<BTreeMap<String, Responses>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -242,6 +262,7 @@ pub struct CollectionInfo {
     pub points_count: Option<f64>,
     pub segments_count: Option<f64>,
     pub config: Option<CollectionConfig>,
+    pub payload_schema: Option<BTreeMap<String, PayloadIndexInfo>>,
     pub update_queue: Option<UpdateQueueInfo>,
 }
 
@@ -292,4 +313,155 @@ fn peer_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D:
         serde_json::Value::String(s) => s.parse().ok(),
         _ => None,
     })
+}
+
+/// `GET /collections/{name}/optimizations` (1.17+).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OptimizationsInfo {
+    pub summary: Option<OptimizationsSummary>,
+    pub running: Option<Vec<RunningOptimization>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OptimizationsSummary {
+    pub queued_optimizations: Option<f64>,
+    pub queued_segments: Option<f64>,
+    pub queued_points: Option<f64>,
+    pub idle_segments: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RunningOptimization {
+    /// `indexing`, `merge`, `vacuum`, `config_mismatch`, …
+    pub optimizer: Option<String>,
+    /// A tree of named stages; leaves that track work carry `done` and `total`.
+    pub progress: Option<serde_json::Value>,
+}
+
+/// `GET /collections/{name}/memory` (1.18+). Components are read generically so that parts
+/// added by later versions (e.g. a quantized vector store) are reported without a code change.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CollectionMemory {
+    pub vectors: Vec<NamedComponents>,
+    pub sparse_vectors: Vec<NamedComponents>,
+    pub payload: Option<MemoryUsage>,
+    pub payload_index: Vec<PayloadIndexMemory>,
+    /// `id_tracker` and whatever else Qdrant accounts for.
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// A named vector's parts: `storage`, `index`, `quantized`, … → usage.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct NamedComponents {
+    pub name: String,
+    #[serde(flatten)]
+    pub parts: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PayloadIndexMemory {
+    pub name: String,
+    pub usage: Option<MemoryUsage>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MemoryUsage {
+    pub disk_bytes: Option<f64>,
+    pub ram_bytes: Option<f64>,
+    pub cached_bytes: Option<f64>,
+    pub expected_cache_bytes: Option<f64>,
+}
+
+impl MemoryUsage {
+    /// Read a usage object out of a generic JSON value; `None` if it is not one.
+    pub fn from_value(value: &serde_json::Value) -> Option<MemoryUsage> {
+        value.get("disk_bytes")?;
+        serde_json::from_value(value.clone()).ok()
+    }
+}
+
+/// One snapshot file (`/collections/{name}/snapshots`, `/snapshots`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SnapshotDescription {
+    pub name: String,
+    /// `2026-11-22T11:29:05` (UTC, no zone).
+    pub creation_time: Option<String>,
+    pub size: Option<f64>,
+}
+
+/// `GET /issues` (beta): `{"issues": [{"id": "TYPE/collection/...", ...}]}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct IssuesReport {
+    pub issues: Vec<IssueRecord>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct IssueRecord {
+    pub id: String,
+}
+
+/// `GET /quotas` (1.19+).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct QuotaStatus {
+    pub config: Option<QuotaConfig>,
+    pub usage: Option<QuotaUsage>,
+    /// peer id → what that peer reports.
+    pub peers: Option<BTreeMap<String, PeerQuotaUsage>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct QuotaConfig {
+    pub enabled: Option<bool>,
+    pub max_resident_memory_percent: Option<f64>,
+    pub max_disk_usage_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct QuotaUsage {
+    pub resident_memory_percent: Option<f64>,
+    pub disk_usage_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PeerQuotaUsage {
+    pub exceeded: Option<bool>,
+}
+
+/// Telemetry's quota section (1.19+): per resource, whether the node refuses work over it
+/// (`null` when that resource is not enforced).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct QuotaTelemetry {
+    pub exceeded: Option<BTreeMap<String, Option<bool>>>,
+}
+
+/// Telemetry's per-collection snapshot activity.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SnapshotTelemetry {
+    pub id: Option<String>,
+    pub running_snapshots: Option<f64>,
+    pub running_snapshot_recovery: Option<f64>,
+    pub total_snapshot_creations: Option<f64>,
+}
+
+/// Telemetry's per-collection hardware counters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct HardwareTelemetry {
+    pub collection_data: BTreeMap<String, BTreeMap<String, f64>>,
 }

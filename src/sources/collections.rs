@@ -29,7 +29,7 @@ pub async fn fetch(
 }
 
 /// Percent-encode a collection name for use as one path segment (names may hold any UTF-8).
-fn encode_path_segment(name: &str) -> String {
+pub(super) fn encode_path_segment(name: &str) -> String {
     url::form_urlencoded::byte_serialize(name.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
@@ -43,5 +43,42 @@ mod tests {
     fn odd_names_stay_one_segment() {
         assert_eq!(encode_path_segment("a/b c"), "a%2Fb%20c");
         assert_eq!(encode_path_segment("ünï.co-de"), "%C3%BCn%C3%AF.co-de");
+    }
+}
+
+/// Which collections are reported: `collections.include` globs (all when empty) minus
+/// `collections.exclude` globs.
+#[derive(Debug, Clone, Default)]
+pub struct CollectionFilter {
+    include: Option<globset::GlobSet>,
+    exclude: Option<globset::GlobSet>,
+}
+
+impl CollectionFilter {
+    /// Build from glob lists; returns the first invalid pattern's error.
+    pub fn new(include: &[String], exclude: &[String]) -> Result<CollectionFilter, String> {
+        let build = |patterns: &[String]| -> Result<Option<globset::GlobSet>, String> {
+            if patterns.is_empty() {
+                return Ok(None);
+            }
+            let mut set = globset::GlobSetBuilder::new();
+            for pattern in patterns {
+                let glob = globset::GlobBuilder::new(pattern)
+                    .literal_separator(false)
+                    .build()
+                    .map_err(|e| format!("{pattern:?}: {e}"))?;
+                set.add(glob);
+            }
+            set.build().map(Some).map_err(|e| e.to_string())
+        };
+        Ok(CollectionFilter {
+            include: build(include)?,
+            exclude: build(exclude)?,
+        })
+    }
+
+    pub fn includes(&self, name: &str) -> bool {
+        self.include.as_ref().is_none_or(|set| set.is_match(name))
+            && !self.exclude.as_ref().is_some_and(|set| set.is_match(name))
     }
 }

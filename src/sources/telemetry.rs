@@ -14,10 +14,20 @@ use crate::snapshot::CollectionDetail;
 pub const ENDPOINT: &str = "/telemetry?details_level=3";
 pub const DETAIL_ENDPOINT: &str = "/telemetry?details_level=4";
 
-pub async fn fetch(client: &Client, detail: bool) -> Result<Telemetry, QdrantError> {
-    client
-        .get_json(if detail { DETAIL_ENDPOINT } else { ENDPOINT })
-        .await
+/// `per_collection` adds per-collection request statistics (1.17.1+; older versions ignore it).
+pub async fn fetch(
+    client: &Client,
+    detail: bool,
+    per_collection: bool,
+) -> Result<Telemetry, QdrantError> {
+    let path = if detail { DETAIL_ENDPOINT } else { ENDPOINT };
+    if per_collection {
+        client
+            .get_json(&format!("{path}&per_collection=true"))
+            .await
+    } else {
+        client.get_json(path).await
+    }
 }
 
 /// Whether the response lists collections in full (a key scoped away from telemetry, or a
@@ -55,12 +65,24 @@ pub fn collection_details(telemetry: &Telemetry) -> BTreeMap<String, CollectionD
             .filter_map(|shard| shard.local.as_ref());
         for local in locals {
             for segment in local.segments.iter().flatten() {
+                for index in segment.vector_index_searches.iter().flatten() {
+                    add_searches(&mut detail, index);
+                }
                 let Some(info) = &segment.info else { continue };
                 saw_segments = true;
                 let kind = info.segment_type.as_deref().unwrap_or("unknown");
                 *detail.segments.entry(kind.to_string()).or_default() += 1.0;
                 if let Some(deferred) = info.num_deferred_points {
                     *detail.deferred_points.get_or_insert(0.0) += deferred;
+                }
+                for (field, index) in info.index_schema.iter().flatten() {
+                    if let Some(points) = index.points {
+                        let kind = index.data_type.clone().unwrap_or_default();
+                        *detail
+                            .payload_index_points
+                            .entry((field.clone(), kind))
+                            .or_default() += points;
+                    }
                 }
                 for (vector, data) in info.vector_data.iter().flatten() {
                     if let Some(n) = data.num_indexed_vectors {
@@ -77,4 +99,28 @@ pub fn collection_details(telemetry: &Telemetry) -> BTreeMap<String, CollectionD
         }
     }
     details
+}
+
+/// One vector index's search statistics: `index_name` plus one entry per search path.
+fn add_searches(detail: &mut CollectionDetail, index: &BTreeMap<String, serde_json::Value>) {
+    let vector = index
+        .get("index_name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    for (path, stats) in index {
+        let Some(count) = stats.get("count").and_then(serde_json::Value::as_f64) else {
+            continue;
+        };
+        let micros = stats
+            .get("total_duration_micros")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0);
+        let entry = detail
+            .searches
+            .entry((vector.clone(), path.clone()))
+            .or_default();
+        entry.0 += count;
+        entry.1 += micros / 1e6;
+    }
 }

@@ -27,7 +27,12 @@ pub fn env_map(env: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 /// Settings that poll `qdrant_urls` every `interval` and push to `otlp_endpoint`.
-pub fn agent_settings(qdrant_urls: &str, otlp_endpoint: &str, protocol: &str, interval: &str) -> Settings {
+pub fn agent_settings(
+    qdrant_urls: &str,
+    otlp_endpoint: &str,
+    protocol: &str,
+    interval: &str,
+) -> Settings {
     settings(&[
         ("QDRANT_URL", qdrant_urls),
         ("QDRANT_OTEL_POLL__INTERVAL", interval),
@@ -75,4 +80,32 @@ pub async fn poll_once(url: &str) -> Recorded {
 
 pub fn points_named<'a>(points: &'a [Point], name: &str) -> Vec<&'a Point> {
     points.iter().filter(|p| p.spec().name == name).collect()
+}
+
+/// One poll of the node at `url` with every metric enabled, opt-in ones included.
+pub async fn poll_all_metrics(url: &str) -> Recorded {
+    use qdrant_otel_agent::metrics::registry::MetricSelection;
+    use qdrant_otel_agent::metrics::RecordOptions;
+    use qdrant_otel_agent::sources::{poll_node, NodeState, PollSettings};
+    let settings = settings(&[("QDRANT_URL", url), ("QDRANT_OTEL_QDRANT__TIMEOUT", "2s")]);
+    let client = qdrant_otel_agent::agent::build_clients(&settings.nodes)
+        .expect("client")
+        .remove(0);
+    let selection = MetricSelection::all();
+    let poll = PollSettings {
+        plan: selection.source_plan(),
+        ..PollSettings::default()
+    };
+    let snapshot = poll_node(
+        &client,
+        &settings.nodes[0].instance,
+        &poll,
+        &mut NodeState::default(),
+    )
+    .await;
+    let options = RecordOptions {
+        selection,
+        ..RecordOptions::default()
+    };
+    qdrant_otel_agent::metrics::record(&snapshot, &options)
 }

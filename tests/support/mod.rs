@@ -1,0 +1,667 @@
+//! Real protocol peers for the integration tests: an HTTP server replaying recorded Qdrant
+//! responses (with fault injection), and OTLP receivers (HTTP/protobuf and gRPC) that decode
+//! what the agent really pushed.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
+use prost::Message;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+pub fn fixture_dir(set: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(set)
+}
+
+/// A fault the fixture server injects into matching requests.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Sleep, then answer normally.
+    Delay(Duration),
+    /// Answer this status with Qdrant's JSON error envelope.
+    Status(u16),
+    /// 200 with a body that is not JSON.
+    Garbage,
+    /// 200 announcing the full length but sending half the body.
+    Truncate,
+    /// Close the connection without answering.
+    Reset,
+    /// 200 with a JSON body of this many bytes.
+    Oversize(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Clone)]
+struct Response {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct ServerState {
+    responses: HashMap<String, Response>,
+    originals: HashMap<String, Response>,
+    faults: Vec<(String, Fault)>,
+    api_key: Option<String>,
+    requests: Vec<RecordedRequest>,
+}
+
+/// A real HTTP/1.1 server on 127.0.0.1 serving one recorded Qdrant node.
+pub struct FixtureServer {
+    addr: SocketAddr,
+    state: Arc<Mutex<ServerState>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FixtureServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FixtureServer {
+    /// Serve `tests/fixtures/<set>/` as recorded in its `index.json`.
+    pub async fn start(set: &str) -> FixtureServer {
+        let dir = fixture_dir(set);
+        let index: Vec<serde_json::Value> = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("index.json"))
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display())),
+        )
+        .unwrap();
+        let mut responses = HashMap::new();
+        for entry in index {
+            let file = entry["file"].as_str().unwrap();
+            if entry.get("api_key").is_some() {
+                // What Qdrant answered without (or with a wrong) key: served by `require_api_key`.
+                continue;
+            }
+            responses.insert(
+                entry["path"].as_str().unwrap().to_string(),
+                Response {
+                    status: entry["status"].as_u64().unwrap() as u16,
+                    content_type: entry["content_type"].as_str().unwrap_or("").to_string(),
+                    body: std::fs::read(dir.join(file)).unwrap(),
+                },
+            );
+        }
+        let state = Arc::new(Mutex::new(ServerState {
+            originals: responses.clone(),
+            responses,
+            ..ServerState::default()
+        }));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(serve_connection(stream, Arc::clone(&shared)));
+            }
+        });
+        FixtureServer { addr, state, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn set_response(
+        &self,
+        path_and_query: &str,
+        status: u16,
+        content_type: &str,
+        body: impl Into<Vec<u8>>,
+    ) {
+        self.state.lock().unwrap().responses.insert(
+            path_and_query.to_string(),
+            Response {
+                status,
+                content_type: content_type.to_string(),
+                body: body.into(),
+            },
+        );
+    }
+
+    /// Undo every `set_response`.
+    pub fn reset_responses(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.responses = state.originals.clone();
+    }
+
+    pub fn set_fault(&self, prefix: &str, fault: Fault) {
+        self.state
+            .lock()
+            .unwrap()
+            .faults
+            .push((prefix.to_string(), fault));
+    }
+
+    /// Remove faults and restore recorded responses.
+    pub fn clear_faults(&self) {
+        self.state.lock().unwrap().faults.clear();
+        self.reset_responses();
+    }
+
+    pub fn require_api_key(&self, key: &str) {
+        self.state.lock().unwrap().api_key = Some(key.to_string());
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    pub fn request_count(&self, path_and_query: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|r| r.path == path_and_query)
+            .count()
+    }
+
+    /// The recorded body of a path, as text.
+    pub fn fixture_body(&self, path_and_query: &str) -> String {
+        let state = self.state.lock().unwrap();
+        let response = state
+            .originals
+            .get(path_and_query)
+            .unwrap_or_else(|| panic!("no recorded response for {path_and_query}"));
+        String::from_utf8(response.body.clone()).unwrap()
+    }
+}
+
+/// Read one request head; `None` when the peer closed the connection.
+async fn read_head(stream: &mut TcpStream) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+            let rest = buffer[end + 4..].to_vec();
+            let mut lines = head.split("\r\n");
+            let target = lines.next()?.split(' ').nth(1)?.to_string();
+            let headers = lines
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                .collect();
+            return Some((target, headers, rest));
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>) {
+    // One request per connection (`Connection: close`): simple, and faults stay per request.
+    let Some((path, headers, _)) = read_head(&mut stream).await else {
+        return;
+    };
+    let (fault, response, authorized) = {
+        let mut state = state.lock().unwrap();
+        state.requests.push(RecordedRequest {
+            path: path.clone(),
+            headers: headers.clone(),
+        });
+        let fault = state
+            .faults
+            .iter()
+            .rev()
+            .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .map(|(_, f)| f.clone());
+        let authorized = match &state.api_key {
+            None => true,
+            Some(key) => headers.iter().any(|(k, v)| {
+                (k == "api-key" && v == key)
+                    || (k == "authorization" && v == &format!("Bearer {key}"))
+            }),
+        };
+        (fault, state.responses.get(&path).cloned(), authorized)
+    };
+    let mut response = response.unwrap_or(Response {
+        status: 404,
+        content_type: "application/json".into(),
+        body: br#"{"status":{"error":"Not found"},"time":0.0}"#.to_vec(),
+    });
+    if !authorized {
+        response = Response {
+            status: 401,
+            content_type: "text/plain".into(),
+            body: b"Must provide an API key or an Authorization bearer token".to_vec(),
+        };
+    }
+    let mut truncate = false;
+    match fault {
+        None => {}
+        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::Status(status)) => {
+            response = Response {
+                status,
+                content_type: "application/json".into(),
+                body: br#"{"status":{"error":"injected"},"time":0.0}"#.to_vec(),
+            }
+        }
+        Some(Fault::Garbage) => {
+            response = Response {
+                status: 200,
+                content_type: "application/json".into(),
+                body: b"this is not json {".to_vec(),
+            }
+        }
+        Some(Fault::Truncate) => truncate = true,
+        Some(Fault::Reset) => return,
+        Some(Fault::Oversize(size)) => {
+            let mut body = br#"{"result":""#.to_vec();
+            body.resize(size.saturating_sub(2), b'a');
+            body.extend_from_slice(b"\"}");
+            response = Response {
+                status: 200,
+                content_type: "application/json".into(),
+                body,
+            }
+        }
+    }
+    let head = format!(
+        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        response.status,
+        if response.content_type.is_empty() {
+            "text/plain"
+        } else {
+            &response.content_type
+        },
+        response.body.len()
+    );
+    let body = if truncate {
+        &response.body[..response.body.len() / 2]
+    } else {
+        &response.body[..]
+    };
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(body).await;
+    let _ = stream.shutdown().await;
+}
+
+/// `telemetry@details_level-<level>.json` of `set` with `n` collections, cloned round-robin
+/// from the recorded ones and named `c00000`, `c00001`, ….
+pub fn scaled_telemetry(set: &str, level: u8, n: usize) -> String {
+    let path = fixture_dir(set).join(format!("telemetry@details_level-{level}.json"));
+    let mut body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let collections = &mut body["result"]["collections"];
+    let recorded = collections["collections"].as_array().unwrap().clone();
+    let scaled: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let mut c = recorded[i % recorded.len()].clone();
+            c["id"] = format!("c{i:05}").into();
+            c
+        })
+        .collect();
+    collections["collections"] = scaled.into();
+    collections["number_of_collections"] = n.into();
+    body.to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// OTLP receivers
+
+#[derive(Default)]
+struct Received {
+    requests: Vec<ExportMetricsServiceRequest>,
+    headers: Vec<Vec<(String, String)>>,
+    failing: bool,
+}
+
+/// An in-process OTLP receiver decoding real protobufs.
+pub struct OtlpReceiver {
+    endpoint: String,
+    received: Arc<Mutex<Received>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl OtlpReceiver {
+    /// OTLP/HTTP: POST …/v1/metrics with a (possibly gzipped) protobuf body.
+    pub async fn start_http() -> OtlpReceiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Received::default()));
+        let shared = Arc::clone(&received);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(serve_otlp_http(stream, Arc::clone(&shared)));
+            }
+        });
+        OtlpReceiver {
+            endpoint: format!("http://{addr}"),
+            received,
+            task,
+        }
+    }
+
+    /// OTLP/gRPC (tonic), gzip accepted.
+    pub async fn start_grpc() -> OtlpReceiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Received::default()));
+        let service = GrpcMetrics(Arc::clone(&received));
+        let task = tokio::spawn(async move {
+            let incoming = tokio_stream_from(listener);
+            let _ = tonic::transport::Server::builder()
+                .add_service(
+                    MetricsServiceServer::new(service)
+                        .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                )
+                .serve_with_incoming(incoming)
+                .await;
+        });
+        OtlpReceiver {
+            endpoint: format!("http://{addr}"),
+            received,
+            task,
+        }
+    }
+
+    /// Base URL of the receiver.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    pub fn requests(&self) -> Vec<ExportMetricsServiceRequest> {
+        self.received.lock().unwrap().requests.clone()
+    }
+
+    pub fn headers(&self) -> Vec<Vec<(String, String)>> {
+        self.received.lock().unwrap().headers.clone()
+    }
+
+    pub fn clear(&self) {
+        let mut received = self.received.lock().unwrap();
+        received.requests.clear();
+        received.headers.clear();
+    }
+
+    pub fn set_failing(&self, failing: bool) {
+        self.received.lock().unwrap().failing = failing;
+    }
+
+    /// Wait until at least `n` export requests arrived.
+    pub async fn wait_for_requests(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Vec<ExportMetricsServiceRequest> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let requests = self.requests();
+            if requests.len() >= n {
+                return requests;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "expected {n} OTLP export request(s) within {timeout:?}, got {}",
+                    requests.len()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn tokio_stream_from(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = Result<TcpStream, std::io::Error>> {
+    futures::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| stream);
+        Some((accepted, listener))
+    })
+}
+
+async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) {
+    loop {
+        let Some((_path, headers, mut body)) = read_head(&mut stream).await else {
+            return;
+        };
+        let length: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        while body.len() < length {
+            let mut chunk = vec![0u8; length - body.len()];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let gzipped = headers
+            .iter()
+            .any(|(k, v)| k == "content-encoding" && v == "gzip");
+        if gzipped {
+            let mut decoded = Vec::new();
+            use std::io::Read;
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_end(&mut decoded)
+                .expect("valid gzip");
+            body = decoded;
+        }
+        let request = ExportMetricsServiceRequest::decode(&body[..]).expect("valid protobuf");
+        let failing = {
+            let mut received = received.lock().unwrap();
+            if !received.failing {
+                received.requests.push(request);
+                received.headers.push(headers);
+            }
+            received.failing
+        };
+        let (status, payload) = if failing {
+            (503, Vec::new())
+        } else {
+            (200, ExportMetricsServiceResponse::default().encode_to_vec())
+        };
+        let head = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
+            payload.len()
+        );
+        if stream.write_all(head.as_bytes()).await.is_err()
+            || stream.write_all(&payload).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+struct GrpcMetrics(Arc<Mutex<Received>>);
+
+#[tonic::async_trait]
+impl MetricsService for GrpcMetrics {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        let headers = request
+            .metadata()
+            .iter()
+            .filter_map(|entry| match entry {
+                tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
+                    Some((k.to_string(), v.to_str().unwrap_or("").to_string()))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut received = self.0.lock().unwrap();
+        if received.failing {
+            return Err(tonic::Status::unavailable("failing on purpose"));
+        }
+        received.requests.push(request.into_inner());
+        received.headers.push(headers);
+        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flattening for assertions
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Gauge,
+    Sum { monotonic: bool },
+    Histogram,
+    Other,
+}
+
+/// One decoded data point with its metric and resource.
+#[derive(Debug, Clone)]
+pub struct FlatPoint {
+    pub resource: BTreeMap<String, String>,
+    pub metric: String,
+    pub unit: String,
+    pub description: String,
+    pub kind: Kind,
+    pub attributes: BTreeMap<String, String>,
+    pub value: f64,
+    pub is_int: bool,
+}
+
+fn any_value_text(value: &Option<AnyValue>) -> String {
+    match value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::IntValue(i)) => i.to_string(),
+        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
+        Some(any_value::Value::BoolValue(b)) => b.to_string(),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    }
+}
+
+fn attributes(list: &[KeyValue]) -> BTreeMap<String, String> {
+    list.iter()
+        .map(|kv| (kv.key.clone(), any_value_text(&kv.value)))
+        .collect()
+}
+
+pub fn flatten(requests: &[ExportMetricsServiceRequest]) -> Vec<FlatPoint> {
+    let mut points = Vec::new();
+    for request in requests {
+        for resource_metrics in &request.resource_metrics {
+            let resource = resource_metrics
+                .resource
+                .as_ref()
+                .map(|r| attributes(&r.attributes))
+                .unwrap_or_default();
+            for scope in &resource_metrics.scope_metrics {
+                for metric in &scope.metrics {
+                    let (kind, data_points) = match &metric.data {
+                        Some(metric::Data::Gauge(g)) => (Kind::Gauge, &g.data_points),
+                        Some(metric::Data::Sum(s)) => (
+                            Kind::Sum {
+                                monotonic: s.is_monotonic,
+                            },
+                            &s.data_points,
+                        ),
+                        _ => continue,
+                    };
+                    for point in data_points {
+                        let (value, is_int) = match point.value {
+                            Some(number_data_point::Value::AsInt(i)) => (i as f64, true),
+                            Some(number_data_point::Value::AsDouble(d)) => (d, false),
+                            None => (f64::NAN, false),
+                        };
+                        points.push(FlatPoint {
+                            resource: resource.clone(),
+                            metric: metric.name.clone(),
+                            unit: metric.unit.clone(),
+                            description: metric.description.clone(),
+                            kind: kind.clone(),
+                            attributes: attributes(&point.attributes),
+                            value,
+                            is_int,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    points
+}
+
+/// The points of the last export request carrying a resource with this `service.instance.id`.
+pub fn last_export_for(requests: &[ExportMetricsServiceRequest], instance: &str) -> Vec<FlatPoint> {
+    for request in requests.iter().rev() {
+        let points: Vec<FlatPoint> = flatten(std::slice::from_ref(request))
+            .into_iter()
+            .filter(|p| p.resource.get("service.instance.id").map(String::as_str) == Some(instance))
+            .collect();
+        if !points.is_empty() {
+            return points;
+        }
+    }
+    Vec::new()
+}
+
+/// Exactly one point by metric name and a subset of attributes.
+pub fn find_point<'a>(
+    points: &'a [FlatPoint],
+    metric: &str,
+    attrs: &[(&str, &str)],
+) -> &'a FlatPoint {
+    let matching: Vec<&FlatPoint> = points
+        .iter()
+        .filter(|p| {
+            p.metric == metric
+                && attrs
+                    .iter()
+                    .all(|(k, v)| p.attributes.get(*k).map(String::as_str) == Some(*v))
+        })
+        .collect();
+    match matching.as_slice() {
+        [one] => one,
+        _ => {
+            let candidates: Vec<_> = points
+                .iter()
+                .filter(|p| p.metric == metric)
+                .map(|p| &p.attributes)
+                .collect();
+            panic!(
+                "expected one {metric} with {attrs:?}, found {}; candidates: {candidates:?}",
+                matching.len()
+            )
+        }
+    }
+}
