@@ -109,3 +109,64 @@ pub async fn poll_all_metrics(url: &str) -> Recorded {
     };
     qdrant_otel_agent::metrics::record(&snapshot, &options)
 }
+
+/// Settings from a YAML config file (written to a temp dir) plus environment variables.
+pub fn settings_with_yaml(yaml: &str, env: &[(&str, &str)]) -> Settings {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("agent.yaml");
+    std::fs::write(&path, yaml).expect("write config");
+    let sources = ConfigSources {
+        file: Some(path),
+        env: env_map(env),
+        ..ConfigSources::default()
+    };
+    match config::load(&sources) {
+        Ok((_, settings)) => settings,
+        Err(error) => panic!("test configuration is invalid: {error}"),
+    }
+}
+
+/// Polls one node repeatedly the way the agent does (same settings, same state between polls),
+/// without exporting.
+pub struct Poller {
+    settings: Settings,
+    client: qdrant_otel_agent::qdrant::Client,
+    state: qdrant_otel_agent::sources::NodeState,
+}
+
+impl Poller {
+    pub fn new(settings: Settings) -> Poller {
+        let client = qdrant_otel_agent::agent::build_clients(&settings.nodes)
+            .expect("client")
+            .remove(0);
+        Poller {
+            settings,
+            client,
+            state: Default::default(),
+        }
+    }
+
+    pub async fn poll(&mut self) -> Recorded {
+        let snapshot = qdrant_otel_agent::sources::poll_node(
+            &self.client,
+            &self.settings.nodes[0].instance,
+            &self.settings.poll,
+            &mut self.state,
+        )
+        .await;
+        qdrant_otel_agent::metrics::record(&snapshot, &self.settings.record)
+    }
+}
+
+/// The value of the one point named `name` whose attributes include `attrs`.
+pub fn value(points: &[Point], name: &str, attrs: &[(&str, &str)]) -> Option<f64> {
+    points
+        .iter()
+        .find(|p| {
+            p.spec().name == name
+                && attrs
+                    .iter()
+                    .all(|(k, v)| p.attributes.iter().any(|(pk, pv)| pk == k && pv == v))
+        })
+        .map(|p| p.value)
+}

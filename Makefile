@@ -1,0 +1,43 @@
+# qdrant-otel-agent — common tasks. `make help` lists them.
+QDRANT_URL ?= http://localhost:6333
+OTLP_ENDPOINT ?= http://localhost:4318
+
+.PHONY: help run cloud once up down test e2e docs lint bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+run: ## Run the agent against a local Qdrant (QDRANT_URL) and Collector (OTLP_ENDPOINT)
+	cargo run --release -- --qdrant-url $(QDRANT_URL) --otlp-endpoint $(OTLP_ENDPOINT)
+
+once: ## Poll the local Qdrant once and print the points (no backend needed)
+	cargo run --release -- once --qdrant-url $(QDRANT_URL)
+
+cloud: ## Run against QDRANT_URL/QDRANT_API_KEY, exporting to OTEL_EXPORTER_OTLP_ENDPOINT (+ _HEADERS)
+	@test -n "$$QDRANT_URL" || { echo "cloud: set QDRANT_URL (and QDRANT_API_KEY) first" >&2; exit 2; }
+	@test -n "$$OTEL_EXPORTER_OTLP_ENDPOINT" || { echo "cloud: set OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_EXPORTER_OTLP_HEADERS) first" >&2; exit 2; }
+	cargo run --release
+
+up: ## Start the local stack (Qdrant, agent, Collector, Prometheus :9091, Grafana :3000)
+	docker compose up -d --build
+
+down: ## Stop the local stack
+	docker compose down
+
+test: ## Run every test (fetches Prometheus and vmagent for the end-to-end test first)
+	./scripts/fetch-e2e-servers.sh
+	cargo test --all-targets
+
+e2e: ## Run only the end-to-end test (agent → vmagent → Prometheus → dashboard queries)
+	./scripts/fetch-e2e-servers.sh
+	cargo test --test e2e_prometheus
+
+docs: ## Regenerate docs/metrics.md from the metric registry
+	cargo run -- docs
+
+lint: ## Formatting and lints, as CI runs them
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+bench: ## Benchmark (not written yet: prints a notice and exits 0)
+	@echo "bench: the benchmark of DESIGN §9 is not written yet; see docs/ for the plan."
