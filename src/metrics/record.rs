@@ -69,7 +69,12 @@ pub fn record(snapshot: &NodeSnapshot, options: &RecordOptions) -> Recorded {
         .as_deref()
         .filter(|_| snapshot.collections.is_none());
     let names = if let Some(telemetry) = telemetry {
-        record_collections_from_telemetry(&mut out, telemetry, snapshot.detail.as_deref())
+        let peer_id = snapshot
+            .cluster
+            .as_ref()
+            .and_then(|c| c.peer_id)
+            .or_else(|| telemetry.cluster.as_ref()?.status.as_ref()?.peer_id);
+        record_collections_from_telemetry(&mut out, telemetry, snapshot.detail.as_deref(), peer_id)
     } else if let Some(collections) = &snapshot.collections {
         record_collections_from_info(&mut out, collections);
         collections.keys().cloned().collect()
@@ -413,6 +418,7 @@ fn record_collections_from_telemetry(
     out: &mut Out,
     telemetry: &Telemetry,
     details: Option<&BTreeMap<String, CollectionDetail>>,
+    peer_id: Option<u64>,
 ) -> Vec<String> {
     let mut names = Vec::new();
     let collections = telemetry
@@ -438,6 +444,7 @@ fn record_collections_from_telemetry(
         }
         record_config(out, collection, &base);
         record_replicas(out, collection, &base);
+        record_transfers(out, collection, peer_id, &base);
     }
     let snapshots = telemetry
         .collections
@@ -906,6 +913,32 @@ fn record_replicas(out: &mut Out, collection: &CollectionTelemetry, base: &Attri
         *states.entry(snake_case(state)).or_default() += 1.0;
     }
     out.state_counts(MetricId::CollectionReplicas, &states, base);
+}
+
+/// Transfers to and from this node (a single node has none, and reports zeros).
+fn record_transfers(
+    out: &mut Out,
+    collection: &CollectionTelemetry,
+    me: Option<u64>,
+    base: &Attributes,
+) {
+    let Some(transfers) = &collection.transfers else {
+        return;
+    };
+    let (mut incoming, mut outgoing) = (0.0, 0.0);
+    for transfer in transfers {
+        if me.is_some() && transfer.to == me {
+            incoming += 1.0;
+        }
+        if me.is_some() && transfer.from == me {
+            outgoing += 1.0;
+        }
+    }
+    for (direction, count) in [("incoming", incoming), ("outgoing", outgoing)] {
+        let mut attributes = base.clone();
+        attributes.push((attr::TRANSFER_DIRECTION, direction.to_string()));
+        out.push(MetricId::ShardTransfers, count, attributes);
+    }
 }
 
 /// The fallback path: `/collections/{name}` describes the collection cluster-wide.

@@ -48,6 +48,7 @@ pub mod attr {
     pub const GRPC_STATUS: &str = "rpc.grpc.status_code";
     pub const PEER_URI: &str = "qdrant.peer.uri";
     pub const SOURCE: &str = "qdrant.agent.source";
+    pub const TRANSFER_DIRECTION: &str = "qdrant.transfer.direction";
     pub const PAYLOAD_FIELD: &str = "qdrant.payload.field";
     pub const PAYLOAD_TYPE: &str = "qdrant.payload.type";
     pub const OPTIMIZER: &str = "qdrant.optimizer";
@@ -282,6 +283,8 @@ registry! {
         "Total time of finished optimizer runs since start.";
     CollectionSize: "qdrant.collection.size", UpDownCounter, Int, "By", [COLLECTION, COMPONENT], [], Telemetry, "1.15", Node, true,
         "Estimated data size by component (vectors, payload), on this node.";
+    ShardTransfers: "qdrant.collection.shard_transfers", UpDownCounter, Int, "{transfer}", [COLLECTION, TRANSFER_DIRECTION], [], Telemetry, "1.15", Node, true,
+        "Shard transfers in progress to (incoming) or from (outgoing) this node.";
     VectorDimension: "qdrant.collection.vector.dimension", Gauge, Int, "{dimension}", [COLLECTION, VECTOR_NAME, DISTANCE], [], Telemetry, "1.15", Node, true,
         "Configured dimension of each dense vector, with its distance function.";
     ReplicationFactor: "qdrant.collection.replication_factor", Gauge, Int, "", [COLLECTION], [], Telemetry, "1.15", Node, true,

@@ -67,7 +67,17 @@ pub struct CollectionTelemetry {
     pub id: Option<String>,
     pub config: Option<CollectionConfig>,
     pub shards: Option<Vec<ReplicaSetTelemetry>>,
-    pub transfers: Option<Vec<serde_json::Value>>,
+    pub transfers: Option<Vec<ShardTransferInfo>>,
+}
+
+/// A shard transfer in progress.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ShardTransferInfo {
+    #[serde(deserialize_with = "peer_id")]
+    pub from: Option<u64>,
+    #[serde(deserialize_with = "peer_id")]
+    pub to: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
