@@ -505,11 +505,20 @@ fn merge_dicts(into: &mut Dict, from: Dict) {
 }
 
 /// Describe where `key`'s value came from.
+///
+/// Map keys may themselves hold dots (metric and attribute names), so a key that cannot be
+/// found is looked up by its longest known prefix.
 fn origin(figment: &Figment, key: &str) -> String {
-    describe_metadata(
-        figment.find_metadata(key),
-        &key.split('.').collect::<Vec<_>>(),
-    )
+    let keys: Vec<&str> = key.split('.').collect();
+    (1..=keys.len())
+        .rev()
+        .find_map(|n| {
+            let prefix = keys[..n].join(".");
+            figment
+                .find_metadata(&prefix)
+                .map(|metadata| describe_metadata(Some(metadata), &keys[..n]))
+        })
+        .unwrap_or_else(|| describe_metadata(None, &keys))
 }
 
 fn describe_metadata(metadata: Option<&Metadata>, keys: &[&str]) -> String {

@@ -1,0 +1,377 @@
+//! Configuration: layering (defaults < file < environment < flags), the documented environment
+//! variables, the standard OTEL_* variables, validation that reports every problem at once with
+//! its key and origin, and secrets that never show.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::value::Value;
+use qdrant_otel_agent::config::{
+    self, Compression, ConfigError, ConfigSources, FlagValues, OtlpProtocol, Settings,
+};
+use qdrant_otel_agent::qdrant::Auth;
+
+struct Case {
+    dir: tempfile::TempDir,
+    file: Option<PathBuf>,
+    env: HashMap<String, String>,
+    flags: Vec<(&'static str, &'static str, Value)>,
+}
+
+impl Case {
+    fn new() -> Case {
+        Case {
+            dir: tempfile::tempdir().unwrap(),
+            file: None,
+            env: HashMap::new(),
+            flags: Vec::new(),
+        }
+    }
+
+    fn file(mut self, name: &str, text: &str) -> Case {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        self.file = Some(path);
+        self
+    }
+
+    fn env(mut self, key: &str, value: &str) -> Case {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    fn flag(mut self, key: &'static str, flag: &'static str, value: Value) -> Case {
+        self.flags.push((key, flag, value));
+        self
+    }
+
+    fn sources(&self) -> ConfigSources {
+        ConfigSources {
+            file: self.file.clone(),
+            flags: FlagValues {
+                entries: self.flags.clone(),
+            },
+            env: self.env.clone(),
+        }
+    }
+
+    fn load(&self) -> Settings {
+        match config::load(&self.sources()) {
+            Ok((_, settings)) => settings,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    fn error(&self) -> ConfigError {
+        config::load(&self.sources()).expect_err("configuration must be rejected")
+    }
+
+    fn path(&self) -> String {
+        self.file.as_ref().unwrap().display().to_string()
+    }
+}
+
+/// `(key, origin, message)` of every problem, in order.
+fn problems(error: &ConfigError) -> Vec<(String, String, String)> {
+    error
+        .problems
+        .iter()
+        .map(|p| (p.key.clone(), p.origin.clone(), p.message.clone()))
+        .collect()
+}
+
+fn p(key: &str, origin: &str, message: &str) -> (String, String, String) {
+    (key.into(), origin.into(), message.into())
+}
+
+#[test]
+fn defaults() {
+    let settings = Case::new().load();
+    assert_eq!(settings.nodes.len(), 1);
+    assert_eq!(settings.nodes[0].instance, "localhost:6333");
+    assert_eq!(settings.nodes[0].client.timeout, Duration::from_secs(5));
+    assert!(matches!(settings.nodes[0].client.auth, Auth::None));
+    assert_eq!(settings.interval, Duration::from_secs(15));
+    assert_eq!(settings.poll.detail_every, 4);
+    assert_eq!(settings.otlp.protocol, OtlpProtocol::HttpProtobuf);
+    assert_eq!(settings.otlp.compression, Some(Compression::Gzip));
+    assert_eq!(
+        settings.otlp.endpoint, None,
+        "OTEL_EXPORTER_OTLP_ENDPOINT stays in charge"
+    );
+    assert_eq!(settings.cluster_name, "qdrant-cluster");
+}
+
+#[test]
+fn flags_beat_environment_beat_file_beat_defaults() {
+    for (name, text) in [
+        ("agent.yaml", "poll:\n  interval: 9s\n"),
+        ("agent.toml", "[poll]\ninterval = \"9s\"\n"),
+    ] {
+        let file_only = Case::new().file(name, text);
+        assert_eq!(file_only.load().interval, Duration::from_secs(9), "{name}");
+        let with_env = Case::new()
+            .file(name, text)
+            .env("QDRANT_OTEL_POLL__INTERVAL", "8s");
+        assert_eq!(with_env.load().interval, Duration::from_secs(8), "{name}");
+        let with_flag = with_env.flag("poll.interval", "--poll-interval", Value::from("7s"));
+        assert_eq!(with_flag.load().interval, Duration::from_secs(7), "{name}");
+    }
+}
+
+#[test]
+fn documented_short_variables_work_as_is() {
+    let settings = Case::new()
+        .env("QDRANT_URL", "https://a.example:6333, http://b.example")
+        .env("QDRANT_API_KEY", "0012345")
+        .load();
+    let instances: Vec<&str> = settings.nodes.iter().map(|n| n.instance.as_str()).collect();
+    assert_eq!(instances, ["a.example:6333", "b.example:80"]);
+    match &settings.nodes[0].client.auth {
+        Auth::ApiKey(key) => assert_eq!(key, "0012345", "an all-digit key keeps its zeros"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn all_digit_key_in_the_prefixed_variable_and_in_a_file() {
+    let settings = Case::new()
+        .env("QDRANT_OTEL_QDRANT__API_KEY", "000777")
+        .load();
+    assert!(matches!(&settings.nodes[0].client.auth, Auth::ApiKey(k) if k == "000777"));
+    let settings = Case::new()
+        .file("agent.yaml", "qdrant:\n  api_key: 12345\n")
+        .load();
+    assert!(matches!(&settings.nodes[0].client.auth, Auth::ApiKey(k) if k == "12345"));
+}
+
+#[test]
+fn api_key_file_is_read_and_trimmed() {
+    let case = Case::new();
+    let key_path = case.dir.path().join("key");
+    std::fs::write(&key_path, "  s3cret\n").unwrap();
+    let settings = case
+        .env(
+            "QDRANT_OTEL_QDRANT__API_KEY_FILE",
+            key_path.to_str().unwrap(),
+        )
+        .load();
+    assert!(matches!(&settings.nodes[0].client.auth, Auth::ApiKey(k) if k == "s3cret"));
+
+    let missing = Case::new().env("QDRANT_OTEL_QDRANT__API_KEY_FILE", "/nonexistent/key");
+    let error = missing.error();
+    assert_eq!(problems(&error).len(), 1);
+    let (key, origin, message) = &problems(&error)[0];
+    assert_eq!(key, "qdrant.api_key_file");
+    assert_eq!(
+        origin,
+        "environment variable QDRANT_OTEL_QDRANT__API_KEY_FILE"
+    );
+    assert!(
+        message.starts_with("cannot read /nonexistent/key: "),
+        "{message}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_key_and_origin() {
+    let case = Case::new()
+        .file(
+            "agent.yaml",
+            "qdrant:\n  timeout: 20s\notlp:\n  protocol: udp\nlog:\n  format: xml\n",
+        )
+        .env("QDRANT_OTEL_POLL__DETAIL_EVERY", "0")
+        .flag("qdrant.url", "--qdrant-url", Value::from(vec!["ftp://x"]));
+    let error = case.error();
+    let file = format!("config file {}", case.path());
+    assert_eq!(
+        problems(&error),
+        vec![
+            p(
+                "qdrant.timeout",
+                &file,
+                "must be below poll.interval (20s >= 15s)"
+            ),
+            p(
+                "qdrant.url",
+                "command-line flag --qdrant-url",
+                "\"ftp://x\": scheme must be http or https, not \"ftp\""
+            ),
+            p(
+                "poll.detail_every",
+                "environment variable QDRANT_OTEL_POLL__DETAIL_EVERY",
+                "must be at least 1"
+            ),
+            p(
+                "otlp.protocol",
+                &file,
+                "\"udp\" is not supported: use grpc or http/protobuf"
+            ),
+            p(
+                "log.format",
+                &file,
+                "\"xml\" is not supported: use text or json"
+            ),
+        ]
+    );
+    let text = error.to_string();
+    assert!(
+        text.starts_with("invalid configuration (5 problems):\n"),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "  - log.format ({file}): \"xml\" is not supported: use text or json\n"
+    )));
+}
+
+#[test]
+fn typos_and_wrong_types_name_the_key_and_file() {
+    let case = Case::new().file("agent.yaml", "poll:\n  intervall: 5s\n");
+    let error = case.error();
+    let (key, origin, message) = &problems(&error)[0];
+    assert_eq!(key, "poll.intervall");
+    assert_eq!(origin, &format!("config file {}", case.path()));
+    assert!(message.contains("unknown field"), "{message}");
+
+    let case = Case::new().env("QDRANT_OTEL_POLL__INTERVAL", "soon");
+    let (key, origin, message) = problems(&case.error())[0].clone();
+    assert_eq!(key, "poll.interval");
+    assert_eq!(origin, "environment variable QDRANT_OTEL_POLL__INTERVAL");
+    assert!(message.contains("soon"), "{message}");
+}
+
+#[test]
+fn config_file_must_exist_and_be_yaml_or_toml() {
+    let missing = ConfigSources {
+        file: Some(PathBuf::from("/nonexistent/agent.yaml")),
+        ..ConfigSources::default()
+    };
+    let error = config::load(&missing).unwrap_err();
+    assert_eq!(
+        problems(&error),
+        vec![p(
+            "--config",
+            "command-line flag",
+            "config file /nonexistent/agent.yaml does not exist or is not a file"
+        )]
+    );
+    let case = Case::new().file("agent.json", "{}");
+    let error = case.error();
+    assert_eq!(
+        problems(&error),
+        vec![p(
+            "--config",
+            "command-line flag",
+            &format!(
+                "config file {} must end in .yaml, .yml or .toml",
+                case.path()
+            )
+        )]
+    );
+}
+
+#[test]
+fn other_validation_messages() {
+    let case = Case::new()
+        .file(
+            "agent.yaml",
+            "qdrant:\n  url: [http://a:6333, http://a:6333]\n  api_key: k\n  jwt: t\n  max_concurrency: 0\n  tls:\n    ca_file: /nonexistent/ca.pem\npoll:\n  interval: 50ms\n  jitter: 1m\notlp:\n  endpoint: 'not a url'\n  compression: zstd\nresource:\n  attributes:\n    service.instance.id: x\ncollections:\n  include: ['[']\nmetrics:\n  nope: {enabled: true}\nlog:\n  level: 'qdrant=loud'\n",
+        );
+    let file = format!("config file {}", case.path());
+    let got = problems(&case.error());
+    let expected =
+        vec![
+        p("qdrant.jwt", &file, "set only one of qdrant.api_key, qdrant.jwt"),
+        p("qdrant.tls.ca_file", &file, "/nonexistent/ca.pem does not exist or is not a file"),
+        p("qdrant.timeout", "built-in default", "must be below poll.interval (5s >= 50ms)"),
+        p("qdrant.max_concurrency", &file, "must be at least 1"),
+        p("qdrant.url", &file, "\"http://a:6333\" is listed twice"),
+        p("poll.interval", &file, "must be at least 100ms"),
+        p("poll.jitter", &file, "must be below poll.interval"),
+        p(
+            "otlp.endpoint",
+            &file,
+            "\"not a url\": not a valid URL (relative URL without a base)",
+        ),
+        p("otlp.compression", &file, "\"zstd\" is not supported: use gzip or none"),
+        p(
+            "resource.attributes.service.instance.id",
+            &file,
+            "is set per node by the agent (host:port) and cannot be overridden",
+        ),
+        p(
+            "log.level",
+            &file,
+            "\"qdrant=loud\" is not a level (error, warn, info, debug, trace) or a tracing filter",
+        ),
+        p(
+            "metrics.nope",
+            &file,
+            "is not a metric of this agent (see docs/metrics.md for the names)",
+        ),
+    ];
+    for problem in &expected {
+        assert!(got.contains(problem), "missing {problem:?} in {got:#?}");
+    }
+    assert!(got
+        .iter()
+        .any(|(key, _, message)| key == "collections.include"
+            && message.starts_with("invalid glob \"[\"")));
+    assert_eq!(got.len(), expected.len() + 1, "{got:#?}");
+}
+
+#[test]
+fn standard_otel_variables_keep_working_unless_the_agent_config_sets_the_same() {
+    let settings = Case::new()
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env("OTEL_EXPORTER_OTLP_COMPRESSION", "none")
+        .load();
+    assert_eq!(settings.otlp.protocol, OtlpProtocol::Grpc);
+    assert_eq!(
+        settings.otlp.compression, None,
+        "the exporter reads the variable itself"
+    );
+    assert_eq!(settings.otlp.endpoint, None);
+
+    let settings = Case::new()
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env("QDRANT_OTEL_OTLP__PROTOCOL", "http/protobuf")
+        .env("QDRANT_OTEL_OTLP__ENDPOINT", "http://collector:4318")
+        .load();
+    assert_eq!(settings.otlp.protocol, OtlpProtocol::HttpProtobuf);
+    assert_eq!(
+        settings.otlp.endpoint.as_deref(),
+        Some("http://collector:4318/v1/metrics"),
+        "a base URL, like OTEL_EXPORTER_OTLP_ENDPOINT"
+    );
+    let settings = Case::new()
+        .env("QDRANT_OTEL_OTLP__PROTOCOL", "grpc")
+        .env("QDRANT_OTEL_OTLP__ENDPOINT", "http://collector:4317")
+        .load();
+    assert_eq!(
+        settings.otlp.endpoint.as_deref(),
+        Some("http://collector:4317")
+    );
+}
+
+#[test]
+fn secrets_never_show() {
+    let case = Case::new().env("QDRANT_API_KEY", "qdrant-secret-1").env(
+        "QDRANT_OTEL_OTLP__HEADERS__AUTHORIZATION",
+        "Bearer otlp-secret-2",
+    );
+    let (raw, settings) = config::load(&case.sources()).unwrap();
+    let debug = format!("{settings:?} {raw:?}");
+    let rendered = config::render_effective(&raw);
+    for text in [&debug, &rendered] {
+        assert!(!text.contains("qdrant-secret-1"), "{text}");
+        assert!(!text.contains("otlp-secret-2"), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
+    assert_eq!(
+        settings.otlp.headers.as_ref().unwrap()[0].1.expose(),
+        "Bearer otlp-secret-2",
+        "the value itself is intact"
+    );
+}
