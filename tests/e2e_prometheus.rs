@@ -28,7 +28,7 @@ fn bin_dir() -> PathBuf {
 }
 
 /// Kills the child when the test ends, however it ends.
-struct Running(Child, &'static str);
+struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -53,7 +53,7 @@ fn spawn(name: &'static str, program: &Path, args: &[String], dir: &Path) -> Run
         .stderr(Stdio::from(log))
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
-    Running(child, name)
+    Running(child)
 }
 
 struct Prometheus {
@@ -235,7 +235,7 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
         .stderr(Stdio::from(log))
         .spawn()
         .unwrap();
-    let _agent = Running(agent, "agent");
+    let _agent = Running(agent);
 
     let prometheus = Prometheus {
         base: format!("http://127.0.0.1:{prometheus_port}"),
