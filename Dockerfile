@@ -1,0 +1,17 @@
+# Multi-stage build: compile in the Rust image, run in a small Debian with a non-root user.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+# Dependencies first, so source edits do not rebuild them.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir src && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
+    && cargo build --release --locked && rm -rf src
+COPY src ./src
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home agent
+COPY --from=build /src/target/release/qdrant-otel-agent /usr/local/bin/qdrant-otel-agent
+USER 10001
+ENTRYPOINT ["/usr/local/bin/qdrant-otel-agent"]

@@ -1,0 +1,271 @@
+//! Structural checks of the shipped stack (no Docker here): the files parse, every pipeline
+//! references defined components, images are pinned, and ports and names match the docs.
+
+use std::path::Path;
+
+use serde_yaml::Value;
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn yaml(path: &str) -> Value {
+    serde_yaml::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_sequence()
+        .map(|s| {
+            s.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn keys(value: &Value) -> Vec<String> {
+    value
+        .as_mapping()
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn compose_services_images_ports_and_dependencies() {
+    let compose = yaml("compose.yaml");
+    let services = &compose["services"];
+    let names = keys(services);
+    for service in ["qdrant", "agent", "otel-collector", "prometheus", "grafana"] {
+        assert!(
+            names.contains(&service.to_string()),
+            "service {service} missing"
+        );
+    }
+    for name in &names {
+        let service = &services[name.as_str()];
+        if let Some(image) = service["image"].as_str() {
+            let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+            if service["build"].is_null() {
+                assert!(
+                    !tag.is_empty() && tag != "latest",
+                    "{name}: image {image} is not pinned"
+                );
+            }
+        } else {
+            assert!(
+                !service["build"].is_null(),
+                "{name} has neither image nor build"
+            );
+        }
+        for dependency in keys(&service["depends_on"]) {
+            assert!(
+                names.contains(&dependency),
+                "{name} depends on unknown {dependency}"
+            );
+        }
+    }
+    let ports = |service: &str| strings(&services[service]["ports"]);
+    assert!(ports("prometheus").contains(&"9091:9090".to_string()));
+    assert!(ports("grafana").contains(&"3000:3000".to_string()));
+    assert!(ports("qdrant").contains(&"6333:6333".to_string()));
+    assert_eq!(
+        services["agent"]["depends_on"]["qdrant"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    assert!(!services["qdrant"]["healthcheck"].is_null());
+    assert!(!services["grafana"]["healthcheck"].is_null());
+
+    // The agent pushes to the Collector's OTLP/HTTP port and polls Qdrant by the address the
+    // Collector scrapes, so both sources share job and instance.
+    let agent_env = &services["agent"]["environment"];
+    assert_eq!(
+        agent_env["OTEL_EXPORTER_OTLP_ENDPOINT"].as_str(),
+        Some("http://otel-collector:4318")
+    );
+    assert_eq!(agent_env["QDRANT_URL"].as_str(), Some("http://qdrant:6333"));
+    assert_eq!(
+        agent_env["QDRANT_API_KEY"].as_str(),
+        services["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"].as_str(),
+        "one optional API key for Qdrant and the agent"
+    );
+    let collector = yaml("otel-collector/config.yaml");
+    let otlp_http = collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+        .as_str()
+        .unwrap();
+    assert!(otlp_http.ends_with(":4318"));
+    let scrape = &collector["receivers"]["prometheus"]["config"]["scrape_configs"][0];
+    assert_eq!(scrape["job_name"].as_str(), Some("qdrant"));
+    assert_eq!(
+        strings(&scrape["static_configs"][0]["targets"]),
+        ["qdrant:6333"]
+    );
+
+    // Grafana gets the provisioning and dashboards that exist in the repo.
+    let volumes = strings(&services["grafana"]["volumes"]);
+    for (host, _) in volumes.iter().filter_map(|v| v.split_once(':')) {
+        assert!(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(host).exists(),
+            "grafana mounts missing {host}"
+        );
+    }
+}
+
+#[test]
+fn collector_pipelines_reference_defined_components() {
+    for file in [
+        "otel-collector/config.yaml",
+        "otel-collector/cloud-example.yaml",
+    ] {
+        let config = yaml(file);
+        for (section, kind) in [
+            ("receivers", "receivers"),
+            ("processors", "processors"),
+            ("exporters", "exporters"),
+        ] {
+            let defined = keys(&config[section]);
+            for pipeline in keys(&config["service"]["pipelines"]) {
+                for component in strings(&config["service"]["pipelines"][pipeline.as_str()][kind]) {
+                    assert!(
+                        defined.contains(&component),
+                        "{file}: pipeline {pipeline} uses undefined {kind} {component}"
+                    );
+                }
+            }
+        }
+        let extensions = keys(&config["extensions"]);
+        for extension in strings(&config["service"]["extensions"]) {
+            assert!(
+                extensions.contains(&extension),
+                "{file}: extension {extension}"
+            );
+        }
+    }
+    let config = yaml("otel-collector/config.yaml");
+    let pipeline = &config["service"]["pipelines"]["metrics"];
+    assert_eq!(strings(&pipeline["receivers"]), ["otlp", "prometheus"]);
+    assert_eq!(
+        strings(&pipeline["processors"]),
+        ["memory_limiter", "batch"]
+    );
+    assert_eq!(strings(&pipeline["exporters"]), ["prometheus"]);
+    assert!(
+        !config["exporters"]["debug"].is_null(),
+        "debug exporter defined"
+    );
+    assert_eq!(
+        config["exporters"]["prometheus"]["endpoint"].as_str(),
+        Some("0.0.0.0:8889")
+    );
+    assert!(config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]
+        .as_str()
+        .unwrap()
+        .ends_with(":4317"));
+    assert_eq!(strings(&config["service"]["extensions"]), ["health_check"]);
+}
+
+#[test]
+fn prometheus_scrapes_the_collector_with_honor_labels() {
+    let prometheus = yaml("prometheus/prometheus.yml");
+    let job = &prometheus["scrape_configs"][0];
+    assert_eq!(job["honor_labels"].as_bool(), Some(true));
+    assert_eq!(
+        strings(&job["static_configs"][0]["targets"]),
+        ["otel-collector:8889"]
+    );
+}
+
+#[test]
+fn grafana_provisioning_points_at_the_dashboards() {
+    let datasource = yaml("grafana/provisioning/datasources/prometheus.yaml");
+    assert_eq!(
+        datasource["datasources"][0]["uid"].as_str(),
+        Some("prometheus")
+    );
+    assert_eq!(
+        datasource["datasources"][0]["url"].as_str(),
+        Some("http://prometheus:9090")
+    );
+    let dashboards = yaml("grafana/provisioning/dashboards/dashboards.yaml");
+    assert_eq!(
+        dashboards["providers"][0]["options"]["path"].as_str(),
+        Some("/var/lib/grafana/dashboards")
+    );
+    for name in ["overview", "collection", "cluster", "requests", "agent"] {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(&read(&format!("grafana/dashboards/{name}.json"))).unwrap();
+        for panel in dashboard["panels"].as_array().unwrap() {
+            assert!(
+                panel["fieldConfig"]["defaults"]["unit"].is_string(),
+                "{name}: panel {} has no unit",
+                panel["title"]
+            );
+            assert_eq!(panel["datasource"]["uid"], "prometheus");
+        }
+        let variables: Vec<&str> = dashboard["templating"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v["name"].as_str())
+            .collect();
+        assert!(variables.contains(&"instance"), "{name}");
+    }
+}
+
+#[test]
+fn every_dashboard_metric_is_documented() {
+    let doc = read("docs/metrics.md");
+    let qdrant_metrics = read("tests/fixtures/qdrant-1.18.3/single/metrics.txt");
+    for name in ["overview", "collection", "cluster", "requests", "agent"] {
+        let text = read(&format!("grafana/dashboards/{name}.json"));
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("qdrant_") && word.len() > 7 && !word.ends_with('_') {
+                let is_label = [
+                    "qdrant_vector_name",
+                    "qdrant_segment_type",
+                    "qdrant_component",
+                    "qdrant_agent_source",
+                    "qdrant_peer_uri",
+                    "qdrant_transfer_direction",
+                ]
+                .contains(&word);
+                assert!(
+                    is_label || doc.contains(&format!("`{word}`")),
+                    "{name}: {word} is not in docs/metrics.md"
+                );
+            }
+            if word.ends_with("_duration_seconds_bucket") && !word.starts_with("qdrant_") {
+                assert!(
+                    qdrant_metrics.contains(word),
+                    "{name}: {word} is not in Qdrant's /metrics"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn docs_and_makefile_match_the_stack() {
+    let getting_started = read("docs/getting-started.md");
+    assert!(getting_started.contains("localhost:3000"));
+    assert!(getting_started.contains("localhost:9091"));
+    let makefile = read("Makefile");
+    for target in [
+        "run", "cloud", "up", "down", "test", "e2e", "docs", "lint", "bench",
+    ] {
+        assert!(
+            makefile
+                .lines()
+                .any(|l| l.starts_with(&format!("{target}:"))),
+            "Makefile target {target}"
+        );
+    }
+    let dockerfile = read("Dockerfile");
+    assert!(dockerfile.contains("USER 10001"), "non-root runtime");
+    assert!(dockerfile.contains("ENTRYPOINT [\"/usr/local/bin/qdrant-otel-agent\"]"));
+}
