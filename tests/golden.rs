@@ -84,7 +84,7 @@ fn serve_synthetic_extras(server: &FixtureServer) {
     level4["result"]["requests"] = per_collection["result"]["requests"].clone();
     level4["result"]["quota"] = serde_json::json!({
         "config": {"enabled": true, "max_resident_memory_percent": 90, "max_disk_usage_percent": 80},
-        "exceeded": {"memory": false, "disk": null}
+        "exceeded": {"resident_memory": false, "disk_usage": null}
     });
     server.set_response(
         "/telemetry?details_level=4&per_collection=true",

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::registry::{attr, MetricId, MetricSelection, MetricSpec};
 use crate::qdrant::models::{
     CollectionInfo, CollectionMemory, CollectionTelemetry, LocalShardTelemetry, MemoryUsage,
-    OptimizationsInfo, Responses, SnapshotDescription, Telemetry,
+    OptimizationsInfo, Responses, SnapshotDescription, Telemetry, VectorsConfig,
 };
 use crate::qdrant::ErrorType;
 use crate::snapshot::{CollectionDetail, NodeSnapshot};
@@ -437,7 +437,13 @@ fn record_collections_from_telemetry(
             .collect();
         let detail = details.and_then(|d| d.get(name));
         if !locals.is_empty() {
-            record_local_shards(out, &locals, detail, &base);
+            let single_unnamed_vector = collection
+                .config
+                .as_ref()
+                .and_then(|c| c.params.as_ref())
+                .and_then(|p| p.vectors.as_ref())
+                .is_some_and(|v| matches!(v, VectorsConfig::Single(_)));
+            record_local_shards(out, &locals, detail, single_unnamed_vector, &base);
         }
         if let Some(detail) = detail {
             record_detail(out, detail, &base);
@@ -507,6 +513,7 @@ fn record_local_shards(
     out: &mut Out,
     locals: &[&LocalShardTelemetry],
     detail: Option<&CollectionDetail>,
+    single_unnamed_vector: bool,
     base: &Attributes,
 ) {
     let sum = |field: fn(&LocalShardTelemetry) -> Option<f64>| -> Option<f64> {
@@ -520,8 +527,20 @@ fn record_local_shards(
 
     let mut vectors: BTreeMap<&str, f64> = BTreeMap::new();
     for local in locals {
-        for (vector, n) in local.num_vectors_by_name.iter().flatten() {
-            *vectors.entry(vector).or_default() += n;
+        match &local.num_vectors_by_name {
+            Some(by_name) => {
+                for (vector, n) in by_name {
+                    *vectors.entry(vector).or_default() += n;
+                }
+            }
+            // Before 1.16 only the total exists: attributable to the unnamed vector when it is
+            // the collection's only one.
+            None if single_unnamed_vector => {
+                if let Some(n) = local.num_vectors {
+                    *vectors.entry("").or_default() += n;
+                }
+            }
+            None => {}
         }
     }
     for (vector, n) in vectors {
@@ -965,15 +984,17 @@ fn record_collections_from_info(out: &mut Out, collections: &BTreeMap<String, Co
         // only when the collection has the single unnamed one.
         let single_unnamed = params
             .and_then(|p| p.vectors.as_ref())
-            .is_some_and(|v| matches!(v, crate::qdrant::models::VectorsConfig::Single(_)));
+            .is_some_and(|v| matches!(v, VectorsConfig::Single(_)));
         if single_unnamed {
             let mut attributes = base.clone();
             attributes.push((attr::VECTOR_NAME, String::new()));
             out.push_opt(
                 MetricId::CollectionIndexedVectors,
                 info.indexed_vectors_count,
-                attributes,
+                attributes.clone(),
             );
+            // `vectors_count` exists up to 1.15 only.
+            out.push_opt(MetricId::CollectionVectors, info.vectors_count, attributes);
         }
         if let Some(params) = params {
             record_params(out, params, &base);

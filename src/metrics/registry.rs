@@ -259,8 +259,8 @@ registry! {
     // --- collections (this node's local shards) -------------------------------------------
     CollectionPoints: "qdrant.collection.points", UpDownCounter, Int, "{point}", [COLLECTION], [], Telemetry, "1.15", Node, true,
         "Points in the collection's shards on this node.";
-    CollectionVectors: "qdrant.collection.vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], Telemetry, "1.16", Node, true,
-        "Stored vectors by vector name (\"\" is the unnamed vector), on this node.";
+    CollectionVectors: "qdrant.collection.vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], Telemetry, "1.15", Node, true,
+        "Stored vectors by vector name (\"\" is the unnamed vector), on this node. Before 1.16 Qdrant reports only a total, attributed when the collection has just the unnamed vector.";
     CollectionIndexedVectors: "qdrant.collection.indexed_vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], TelemetryDetail, "1.15", Node, true,
         "Vectors covered by a vector index (HNSW), by vector name, on this node. Compare with qdrant.collection.vectors for the indexed share.";
     CollectionDeletedVectors: "qdrant.collection.deleted_vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], TelemetryDetail, "1.15", Node, true,

@@ -1,0 +1,223 @@
+//! Qdrant 1.15 → 1.19: what each version has is exported, and nothing it lacks is reported as an
+//! error or takes the node down. The sets other than 1.18.3 are derived from the real recording
+//! by `tests/fixtures/derive_versions.py` following Qdrant's OpenAPI specs.
+
+mod harness;
+mod support;
+
+use harness::{points_named, value, Poller};
+use qdrant_otel_agent::metrics::{render, Point};
+use support::FixtureServer;
+
+/// Two polls (the first one slow) of a version's `single` set.
+async fn poll_version(version: &str) -> (FixtureServer, Vec<Point>, Vec<Point>) {
+    let server = FixtureServer::start(&format!("qdrant-{version}/single")).await;
+    let mut poller = Poller::new(harness::settings(&[("QDRANT_URL", &server.url())]));
+    let first = poller.poll().await.points;
+    let second = poller.poll().await.points;
+    (server, first, second)
+}
+
+fn error_total(points: &[Point]) -> f64 {
+    points_named(points, "qdrant.agent.poll.errors")
+        .iter()
+        .map(|p| p.value)
+        .sum()
+}
+
+fn has(points: &[Point], name: &str) -> bool {
+    !points_named(points, name).is_empty()
+}
+
+async fn common_checks(version: &str) -> (FixtureServer, Vec<Point>, Vec<Point>) {
+    let (server, first, second) = poll_version(version).await;
+    for points in [&first, &second] {
+        assert_eq!(value(points, "qdrant.up", &[]), Some(1.0), "{version}");
+        assert_eq!(
+            error_total(points),
+            0.0,
+            "{version}: a missing feature is not an error"
+        );
+        assert_eq!(
+            value(points, "qdrant.build.info", &[("version", version)]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                points,
+                "qdrant.collection.points",
+                &[("db.collection.name", "articles")]
+            ),
+            Some(2850.0),
+            "{version}"
+        );
+        assert_eq!(
+            value(
+                points,
+                "qdrant.collection.status",
+                &[("db.collection.name", "busy"), ("state", "grey")]
+            ),
+            Some(1.0)
+        );
+    }
+    // /quotas answered 404 (or 200 on 1.19) once, then is remembered: not asked again.
+    assert_eq!(
+        server.request_count("/quotas"),
+        if version >= "1.19" { 2 } else { 1 }
+    );
+    (server, first, second)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn qdrant_1_15() {
+    let (server, first, _) = common_checks("1.15.5").await;
+    // Only the vector total exists: attributed to the unnamed vector where it is the only one.
+    assert_eq!(
+        value(
+            &first,
+            "qdrant.collection.vectors",
+            &[
+                ("db.collection.name", "articles"),
+                ("qdrant.vector.name", "")
+            ]
+        ),
+        Some(2850.0)
+    );
+    assert!(
+        value(
+            &first,
+            "qdrant.collection.vectors",
+            &[("db.collection.name", "products")]
+        )
+        .is_none(),
+        "named vectors cannot be split before 1.16"
+    );
+    for missing in [
+        "qdrant.collection.update_queue.length",
+        "qdrant.collection.deferred_points",
+        "qdrant.collection.optimization.queued",
+        "qdrant.collection.disk.usage",
+        "qdrant.collection.snapshot.creations",
+        "qdrant.quota.memory.usage",
+    ] {
+        assert!(!has(&first, missing), "1.15 has no {missing}");
+    }
+    // Endpoints newer than the version are not even asked for.
+    assert_eq!(
+        server.request_count("/collections/articles/optimizations"),
+        0
+    );
+    assert_eq!(server.request_count("/collections/articles/memory"), 0);
+    assert!(has(&first, "qdrant.collection.indexed_vectors"));
+    assert!(has(&first, "qdrant.collection.snapshot.count"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn qdrant_1_16() {
+    let (server, first, _) = common_checks("1.16.3").await;
+    assert_eq!(
+        value(
+            &first,
+            "qdrant.collection.vectors",
+            &[
+                ("db.collection.name", "products"),
+                ("qdrant.vector.name", "text")
+            ]
+        ),
+        Some(1200.0)
+    );
+    assert!(has(&first, "qdrant.collection.snapshot.creations"));
+    assert!(!has(&first, "qdrant.collection.update_queue.length"));
+    // 1.16 has an /optimizations endpoint of another shape: the agent reads it from 1.17 on.
+    assert_eq!(
+        server.request_count("/collections/articles/optimizations"),
+        0
+    );
+    assert!(!has(&first, "qdrant.collection.optimization.queued"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn qdrant_1_17() {
+    let (server, first, second) = common_checks("1.17.1").await;
+    assert_eq!(
+        value(
+            &first,
+            "qdrant.collection.update_queue.length",
+            &[("db.collection.name", "articles")]
+        ),
+        Some(0.0)
+    );
+    assert!(has(&first, "qdrant.collection.optimization.queued"));
+    assert!(
+        has(&second, "qdrant.collection.optimization.queued"),
+        "kept between slow polls"
+    );
+    // /memory is 1.18+: not asked.
+    assert_eq!(server.request_count("/collections/articles/memory"), 0);
+    assert!(!has(&first, "qdrant.collection.disk.usage"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn qdrant_1_18() {
+    let (_server, first, _) = common_checks("1.18.3").await;
+    assert!(has(&first, "qdrant.collection.disk.usage"));
+    assert!(!has(&first, "qdrant.quota.memory.usage"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn qdrant_1_19() {
+    let (_server, first, second) = common_checks("1.19.0").await;
+    assert!(has(&first, "qdrant.collection.disk.usage"));
+    for points in [&first, &second] {
+        let usage = value(points, "qdrant.quota.memory.usage", &[]).expect("quota usage");
+        assert!((0.0..=1.0).contains(&usage), "{usage}");
+        // Quotas are disabled in this set: no limit, and nothing reported as exceeded.
+        assert!(!has(points, "qdrant.quota.memory.limit"));
+        assert!(!has(points, "qdrant.quota.exceeded"));
+    }
+}
+
+/// A version change forgets what the old version lacked.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upgrade_re_detects_endpoints() {
+    let old = FixtureServer::start("qdrant-1.17.1/single").await;
+    let mut poller = Poller::new(harness::settings(&[
+        ("QDRANT_URL", &old.url()),
+        ("QDRANT_OTEL_POLL__DETAIL_EVERY", "1"),
+    ]));
+    let before = poller.poll().await.points;
+    assert!(!has(&before, "qdrant.collection.disk.usage"));
+    // The same address now answers as 1.18.3 (an in-place upgrade).
+    let new = FixtureServer::start("qdrant-1.18.3/single").await;
+    for path in [
+        "/",
+        "/telemetry?details_level=4",
+        "/telemetry?details_level=3",
+        "/collections/articles/memory",
+        "/collections/busy/memory",
+        "/collections/empty_collection/memory",
+        "/collections/products/memory",
+        "/collections/sharded/memory",
+    ] {
+        old.set_response(path, 200, "application/json", new.fixture_body(path));
+    }
+    poller.poll().await; // learns the new version
+    let after = poller.poll().await.points;
+    assert!(
+        has(&after, "qdrant.collection.disk.usage"),
+        "memory is read after the upgrade"
+    );
+    assert_eq!(error_total(&after), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn golden_points_per_version() {
+    for version in ["1.15.5", "1.16.3", "1.17.1", "1.19.0"] {
+        for set in ["single", "cluster/node1"] {
+            let server = FixtureServer::start(&format!("qdrant-{version}/{set}")).await;
+            let recorded = harness::poll_once(&server.url()).await;
+            let name = format!("{version}_{}", set.replace('/', "_"));
+            insta::assert_snapshot!(name, render::golden(&recorded.points));
+        }
+    }
+}
