@@ -9,8 +9,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use harness::{value, Poller};
 use qdrant_otel_agent::metrics::Point;
-use qdrant_otel_agent::sources::{poll_node, NodeState, PollSettings};
 use support::{Fault, FixtureServer};
 
 /// Log lines written by the agent, captured once per test binary.
@@ -50,8 +50,7 @@ fn log_lines_about(node: &str, needle: &str) -> usize {
 
 struct Node {
     server: FixtureServer,
-    client: qdrant_otel_agent::qdrant::Client,
-    state: NodeState,
+    poller: Poller,
     instance: String,
 }
 
@@ -59,39 +58,27 @@ impl Node {
     async fn start() -> Node {
         logs();
         let server = FixtureServer::start("qdrant-1.18.3/single").await;
-        let settings = harness::settings(&[
-            ("QDRANT_URL", &server.url()),
-            ("QDRANT_OTEL_QDRANT__TIMEOUT", "300ms"),
-        ]);
-        let client = qdrant_otel_agent::agent::build_clients(&settings.nodes)
-            .unwrap()
-            .remove(0);
-        let instance = settings.nodes[0].instance.clone();
+        let poller = Poller::new(node_settings(&server.url(), &[]));
+        let instance = server.addr().to_string();
         Node {
             server,
-            client,
-            state: NodeState::default(),
+            poller,
             instance,
         }
     }
 
     async fn poll(&mut self) -> Vec<Point> {
-        let settings = PollSettings::default();
-        let snapshot = poll_node(&self.client, &self.instance, &settings, &mut self.state).await;
-        qdrant_otel_agent::metrics::record(&snapshot, &Default::default()).points
+        self.poller.poll().await.points
     }
 }
 
-fn value(points: &[Point], name: &str, attrs: &[(&str, &str)]) -> Option<f64> {
-    points
-        .iter()
-        .find(|p| {
-            p.spec().name == name
-                && attrs
-                    .iter()
-                    .all(|(k, v)| p.attributes.iter().any(|(pk, pv)| pk == k && pv == v))
-        })
-        .map(|p| p.value)
+fn node_settings(url: &str, extra: &[(&str, &str)]) -> qdrant_otel_agent::config::Settings {
+    let mut env = vec![
+        ("QDRANT_URL", url),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "300ms"),
+    ];
+    env.extend_from_slice(extra);
+    harness::settings(&env)
 }
 
 fn errors(points: &[Point], source: &str, error_type: &str) -> f64 {
@@ -189,13 +176,7 @@ async fn unreachable_node() {
         FixtureServer::start("qdrant-1.18.3/single").await,
     ));
     // The original port now refuses connections.
-    let settings = harness::settings(&[
-        ("QDRANT_URL", &format!("http://127.0.0.1:{port}")),
-        ("QDRANT_OTEL_QDRANT__TIMEOUT", "300ms"),
-    ]);
-    node.client = qdrant_otel_agent::agent::build_clients(&settings.nodes)
-        .unwrap()
-        .remove(0);
+    node.poller = Poller::new(node_settings(&format!("http://127.0.0.1:{port}"), &[]));
     let points = node.poll().await;
     assert_eq!(value(&points, "qdrant.up", &[]), Some(0.0));
     assert_eq!(errors(&points, "app", "connect"), 1.0);
@@ -228,13 +209,10 @@ async fn truncated_telemetry() {
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_body() {
     let mut node = Node::start().await;
-    let settings = harness::settings(&[
-        ("QDRANT_URL", &node.server.url()),
-        ("QDRANT_OTEL_QDRANT__MAX_RESPONSE_BYTES", "100000"),
-    ]);
-    node.client = qdrant_otel_agent::agent::build_clients(&settings.nodes)
-        .unwrap()
-        .remove(0);
+    node.poller = Poller::new(node_settings(
+        &node.server.url(),
+        &[("QDRANT_OTEL_QDRANT__MAX_RESPONSE_BYTES", "100000")],
+    ));
     node.server
         .set_fault("/telemetry", Fault::Oversize(200_000));
     let points = node.poll().await;

@@ -1141,3 +1141,44 @@ mod option_tests {
         assert_eq!(progress_work(&tree), (6.0, 20.0));
     }
 }
+
+#[cfg(test)]
+mod transfer_tests {
+    use super::*;
+    use crate::qdrant::models::Telemetry;
+    use std::sync::Arc;
+
+    #[test]
+    fn transfers_are_counted_by_direction_for_this_node() {
+        let telemetry: Telemetry = serde_json::from_value(serde_json::json!({
+            "collections": {"collections": [{
+                "id": "docs",
+                "shards": [],
+                "transfers": [
+                    {"shard_id": 0, "from": 1, "to": 2, "sync": false},
+                    {"shard_id": 1, "from": 3, "to": 2, "sync": true},
+                    {"shard_id": 2, "from": 2, "to": 3, "sync": false}
+                ]
+            }]},
+            "cluster": {"enabled": true, "status": {"role": "Follower", "peer_id": 2}}
+        }))
+        .unwrap();
+        let snapshot = NodeSnapshot {
+            telemetry: Some(Arc::new(telemetry)),
+            ..NodeSnapshot::default()
+        };
+        let points = record(&snapshot, &RecordOptions::default()).points;
+        let transfers = |direction: &str| {
+            points
+                .iter()
+                .find(|p| {
+                    p.metric == MetricId::ShardTransfers
+                        && p.attributes
+                            .contains(&(attr::TRANSFER_DIRECTION, direction.to_string()))
+                })
+                .map(|p| p.value)
+        };
+        assert_eq!(transfers("incoming"), Some(2.0));
+        assert_eq!(transfers("outgoing"), Some(1.0));
+    }
+}
