@@ -1117,11 +1117,6 @@ mod tests {
         assert_eq!(recorded.points[0].value, 0.0);
         assert_eq!(recorded.cluster_role, ClusterRole::Standalone);
     }
-}
-
-#[cfg(test)]
-mod option_tests {
-    use super::*;
 
     #[test]
     fn zone_less_snapshot_times_parse() {
@@ -1140,11 +1135,6 @@ mod option_tests {
         let tree = serde_json::json!({"children": [{"done": 5, "total": 10}, {"children": [{"done": 1, "total": 10}]}, {"name": "x"}]});
         assert_eq!(progress_work(&tree), (6.0, 20.0));
     }
-}
-
-#[cfg(test)]
-mod transfer_tests {
-    use super::*;
     use crate::qdrant::models::Telemetry;
     use std::sync::Arc;
 
