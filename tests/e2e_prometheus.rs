@@ -172,19 +172,6 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
 
     // vmagent: OTLP in, Collector-style labels, remote write out; scrapes the recorded /metrics.
     let vmagent_port = free_port();
-    std::fs::write(
-        dir.join("relabel.yml"),
-        r#"- source_labels: [service_name]
-  regex: "(.+)"
-  target_label: job
-- source_labels: [service_instance_id]
-  regex: "(.+)"
-  target_label: instance
-- action: labeldrop
-  regex: "service_name|service_instance_id|server_address|server_port|db_system_name|qdrant_version|qdrant_peer_id|qdrant_cluster_name|telemetry_sdk_.*|otel_scope_.*"
-"#,
-    )
-    .unwrap();
     let targets: Vec<String> = instances.iter().map(|i| format!("\"{i}\"")).collect();
     std::fs::write(
         dir.join("scrape.yml"),
@@ -204,7 +191,9 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
             "-remoteWrite.forcePromProto".into(),
             format!(
                 "-remoteWrite.relabelConfig={}",
-                dir.join("relabel.yml").display()
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/e2e/vmagent-relabel.yml")
+                    .display()
             ),
             format!(
                 "-remoteWrite.tmpDataPath={}",

@@ -296,3 +296,47 @@ async fn five_thousand_collections_export_without_overflow() {
         500.0
     );
 }
+
+/// Collector down: polling goes on, failures are counted, and exports resume when it returns.
+#[tokio::test(flavor = "multi_thread")]
+async fn collector_outage_is_counted_and_survived() {
+    let receiver = OtlpReceiver::start_http().await;
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    let settings = harness::settings(&[
+        ("QDRANT_URL", &server.url()),
+        ("QDRANT_OTEL_POLL__INTERVAL", "500ms"),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "300ms"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+        ("QDRANT_OTEL_OTLP__TIMEOUT", "1s"),
+    ]);
+    receiver.set_failing(true);
+    let agent = harness::RunningAgent::start(settings);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let polls_during_outage = server.request_count("/");
+    assert!(
+        polls_during_outage >= 3,
+        "polling went on: {polls_during_outage} polls"
+    );
+    assert!(receiver.requests().is_empty());
+
+    receiver.set_failing(false);
+    let requests = receiver.wait_for_requests(1, WAIT).await;
+    agent.stop().await;
+    let points = last_export_for(&requests, &instance(&server));
+    let failures = find_point(&points, "qdrant.agent.export.failures", &[]);
+    assert!(
+        failures.value >= 1.0,
+        "failures counted: {}",
+        failures.value
+    );
+    assert_eq!(failures.kind, Kind::Sum { monotonic: true });
+    assert_eq!(
+        find_point(
+            &points,
+            "qdrant.collection.points",
+            &[("db.collection.name", "articles")]
+        )
+        .value,
+        2850.0
+    );
+}

@@ -337,6 +337,8 @@ pub fn scaled_telemetry(set: &str, level: u8, n: usize) -> String {
 struct Received {
     requests: Vec<ExportMetricsServiceRequest>,
     headers: Vec<Vec<(String, String)>>,
+    /// Size of each request body as sent (compressed when gzip is on).
+    body_sizes: Vec<usize>,
     failing: bool,
 }
 
@@ -411,10 +413,16 @@ impl OtlpReceiver {
         self.received.lock().unwrap().headers.clone()
     }
 
+    /// Bytes on the wire of each HTTP export request (HTTP receiver only).
+    pub fn body_sizes(&self) -> Vec<usize> {
+        self.received.lock().unwrap().body_sizes.clone()
+    }
+
     pub fn clear(&self) {
         let mut received = self.received.lock().unwrap();
         received.requests.clear();
         received.headers.clear();
+        received.body_sizes.clear();
     }
 
     pub fn set_failing(&self, failing: bool) {
@@ -470,6 +478,7 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
                 Ok(n) => body.extend_from_slice(&chunk[..n]),
             }
         }
+        let wire_size = body.len();
         let gzipped = headers
             .iter()
             .any(|(k, v)| k == "content-encoding" && v == "gzip");
@@ -487,6 +496,7 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
             if !received.failing {
                 received.requests.push(request);
                 received.headers.push(headers);
+                received.body_sizes.push(wire_size);
             }
             received.failing
         };
