@@ -24,8 +24,9 @@ up: ## Start the local stack (Qdrant, agent, Collector, Prometheus :9091, Grafan
 down: ## Stop the local stack
 	docker compose down
 
-test: ## Run every test (fetches Prometheus and vmagent for the end-to-end test first)
+test: ## Run every test (fetches Prometheus and vmagent for the e2e test, kubernetes-validate, first)
 	./scripts/fetch-e2e-servers.sh
+	./scripts/fetch-test-tools.sh
 	cargo test --all-targets
 
 e2e: ## Run only the end-to-end test (agent → vmagent → Prometheus → dashboard queries)
