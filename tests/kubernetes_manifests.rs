@@ -603,3 +603,28 @@ fn agent_containers_identity_resources_and_security() {
     // The kustomized sidecar, the Helm values' sidecar, the standalone Deployment.
     assert_eq!((agents, sidecars), (3, 2));
 }
+
+#[test]
+fn deployment_docs_link_every_manifest_directory() {
+    let docs = read(&root().join("docs/deployment.md"));
+    for entry in std::fs::read_dir(root().join(DEPLOY)).unwrap() {
+        let path = entry.unwrap().path();
+        let linked = format!("{}/", relative(&path));
+        let helm_values = relative(&path.join("values-sidecar.yaml"));
+        assert!(
+            docs.contains(&linked) || docs.contains(&helm_values),
+            "docs/deployment.md does not link {linked}"
+        );
+    }
+    for promise in [
+        "service.instance.id=$(POD_IP):6333",
+        "kubernetes_sd_configs",
+        "role: pod",
+        "routing_key: resource",
+        "resource_to_telemetry_conversion",
+        "target_info",
+        "external_labels",
+    ] {
+        assert!(docs.contains(promise), "docs/deployment.md: {promise}");
+    }
+}
