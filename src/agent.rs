@@ -168,23 +168,14 @@ async fn export(
         peer_id: snapshot.cluster.as_ref().and_then(|c| c.peer_id),
         cluster_name: clustered.then(|| settings.cluster_name.clone()),
     };
-    let (cluster_points, node_points): (Vec<Point>, Vec<Point>) = if clustered {
-        recorded
-            .points
-            .iter()
-            .cloned()
-            .partition(|p| p.spec().scope == crate::metrics::registry::Scope::Cluster)
-    } else {
-        (Vec::new(), recorded.points.clone())
-    };
-    let exported = exporter.publish(node_resource(base, &identity), &node_points)?;
+    let exported = exporter.publish(node_resource(base, &identity), &recorded.node)?;
     let node_result = exporter.flush().await;
 
     let mut cluster = cluster.lock().await;
     let speaks = recorded.cluster_role == ClusterRole::Leader;
     let was_speaker = cluster.speaker.as_deref() == Some(node.instance.as_str());
     if speaks || was_speaker {
-        let points: &[Point] = if speaks { &cluster_points } else { &[] };
+        let points: &[Point] = if speaks { &recorded.cluster } else { &[] };
         cluster
             .exporter
             .publish(cluster_resource(base, &settings.cluster_name), points)?;

@@ -146,7 +146,8 @@ async fn once(settings: &Settings, format: OutputFormat) -> anyhow::Result<()> {
                     serde_json::json!({
                         "instance": instance,
                         "up": snapshot.up,
-                        "points": render::json(&recorded.points),
+                        "cluster_role": format!("{:?}", recorded.cluster_role).to_lowercase(),
+                        "points": render::json(&recorded.all()),
                     })
                 })
                 .collect();
@@ -155,7 +156,11 @@ async fn once(settings: &Settings, format: OutputFormat) -> anyhow::Result<()> {
         OutputFormat::Table => {
             for (instance, snapshot, recorded) in &results {
                 println!("# {instance} (up: {})", snapshot.up);
-                println!("{}", render::table(&recorded.points));
+                println!("{}", render::table(&recorded.node));
+                if !recorded.cluster.is_empty() {
+                    println!("# {instance}: cluster-wide, as the raft leader");
+                    println!("{}", render::table(&recorded.cluster));
+                }
             }
         }
     }

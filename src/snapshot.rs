@@ -25,9 +25,10 @@ pub struct NodeSnapshot {
     pub telemetry: Option<Arc<Telemetry>>,
     /// Seconds since the process started, computed when the telemetry was read.
     pub uptime_seconds: Option<f64>,
-    /// Per-collection segment statistics from the latest successful level-4 telemetry. Kept
-    /// between slow polls so these series never blink.
-    pub detail: Option<Arc<BTreeMap<String, CollectionDetail>>>,
+    /// The latest successful level-4 telemetry (segments), kept between slow polls so the
+    /// series `metrics::record` aggregates from it never blink. On a slow poll it is the same
+    /// `Arc` as `telemetry`.
+    pub detail: Option<Arc<Telemetry>>,
     /// Per-collection info from `/collections/{name}`: the fallback when telemetry is
     /// forbidden or carries no collections.
     pub collections: Option<Arc<BTreeMap<String, CollectionInfo>>>,
@@ -43,23 +44,6 @@ pub struct NodeSnapshot {
     /// What each source did in this poll.
     pub sources: Vec<SourceReport>,
     pub agent: AgentStats,
-}
-
-/// Segment-level statistics of one collection (this node's local shards), summed.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CollectionDetail {
-    /// vector name → indexed vectors.
-    pub indexed_vectors: BTreeMap<String, f64>,
-    /// vector name → deleted, not yet vacuumed vectors.
-    pub deleted_vectors: BTreeMap<String, f64>,
-    /// segment type → segments.
-    pub segments: BTreeMap<String, f64>,
-    /// Sum of segments' deferred points (1.18+), when reported.
-    pub deferred_points: Option<f64>,
-    /// (payload field, index type) → points covered.
-    pub payload_index_points: BTreeMap<(String, String), f64>,
-    /// (vector name, search path) → (searches, total seconds).
-    pub searches: BTreeMap<(String, String), (f64, f64)>,
 }
 
 /// The outcome of one source in one poll.

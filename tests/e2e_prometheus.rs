@@ -292,7 +292,7 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
     // name docs/metrics.md gives it.
     let mut names = BTreeSet::new();
     for url in &urls {
-        for point in harness::poll_once(url).await.points {
+        for point in harness::poll_once(url).await.all() {
             names.insert(point.spec().prometheus_name());
         }
     }

@@ -68,7 +68,7 @@ impl Node {
     }
 
     async fn poll(&mut self) -> Vec<Point> {
-        self.poller.poll().await.points
+        self.poller.poll().await.all()
     }
 }
 

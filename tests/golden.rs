@@ -5,13 +5,29 @@
 mod harness;
 mod support;
 
-use qdrant_otel_agent::metrics::{render, ClusterRole};
+use qdrant_otel_agent::metrics::registry::Scope;
+use qdrant_otel_agent::metrics::{render, ClusterRole, Point, Recorded};
 use support::FixtureServer;
+
+/// The sets the goldens above record, and those the every-metric goldens record.
+const GOLDEN_SETS: [&str; 5] = [
+    "qdrant-1.18.3/single",
+    "qdrant-1.18.3/single-busy",
+    "qdrant-1.18.3/cluster/node1",
+    "qdrant-1.18.3/cluster/node2",
+    "qdrant-1.18.3/cluster-node3-down/node1",
+];
+const EVERY_METRIC_SETS: [&str; 4] = [
+    "qdrant-1.18.3/single",
+    "qdrant-1.18.3/single-busy",
+    "qdrant-1.18.3/cluster/node1",
+    "qdrant-1.18.3/cluster-node3-down/node1",
+];
 
 async fn golden(set: &str) -> (String, ClusterRole) {
     let server = FixtureServer::start(set).await;
     let recorded = harness::poll_once(&server.url()).await;
-    (render::golden(&recorded.points), recorded.cluster_role)
+    (render::golden(&recorded.all()), recorded.cluster_role)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -99,15 +115,10 @@ fn serve_synthetic_extras(server: &FixtureServer) {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_registered_metric_is_produced_by_the_fixtures() {
     let mut seen = std::collections::BTreeSet::new();
-    for set in [
-        "qdrant-1.18.3/single",
-        "qdrant-1.18.3/single-busy",
-        "qdrant-1.18.3/cluster/node1",
-        "qdrant-1.18.3/cluster-node3-down/node1",
-    ] {
+    for set in EVERY_METRIC_SETS {
         let server = FixtureServer::start(set).await;
         serve_synthetic_extras(&server);
-        for point in harness::poll_all_metrics(&server.url()).await.points {
+        for point in harness::poll_all_metrics(&server.url()).await.all() {
             seen.insert(point.spec().name);
         }
     }
@@ -126,5 +137,87 @@ async fn single_with_every_metric() {
     let server = FixtureServer::start("qdrant-1.18.3/single").await;
     serve_synthetic_extras(&server);
     let recorded = harness::poll_all_metrics(&server.url()).await;
-    insta::assert_snapshot!("single_all_metrics", render::golden(&recorded.points));
+    insta::assert_snapshot!("single_all_metrics", render::golden(&recorded.all()));
+}
+
+/// Every point's attribute keys are declared in its metric's spec (once each), and
+/// cluster-scoped points sit where the node's role puts them: only in `cluster` for the raft
+/// leader, only in `node` for a standalone node, nowhere for a follower.
+#[tokio::test(flavor = "multi_thread")]
+async fn points_carry_declared_attributes_and_sit_on_their_scope() {
+    for set in GOLDEN_SETS {
+        let server = FixtureServer::start(set).await;
+        check_recorded(set, &harness::poll_once(&server.url()).await);
+    }
+    for set in EVERY_METRIC_SETS {
+        let server = FixtureServer::start(set).await;
+        serve_synthetic_extras(&server);
+        check_recorded(set, &harness::poll_all_metrics(&server.url()).await);
+    }
+}
+
+fn check_recorded(set: &str, recorded: &Recorded) {
+    for point in recorded.node.iter().chain(&recorded.cluster) {
+        check_attributes(set, point);
+    }
+    let cluster_scoped = |points: &[Point]| {
+        points
+            .iter()
+            .filter(|p| p.spec().scope == Scope::Cluster)
+            .count()
+    };
+    let (in_node, in_cluster) = (
+        cluster_scoped(&recorded.node),
+        cluster_scoped(&recorded.cluster),
+    );
+    match recorded.cluster_role {
+        ClusterRole::Leader => {
+            assert_eq!(
+                in_node, 0,
+                "{set}: a leader puts cluster-wide points on the node"
+            );
+            assert!(
+                in_cluster > 0,
+                "{set}: a leader records no cluster-wide points"
+            );
+            assert_eq!(
+                in_cluster,
+                recorded.cluster.len(),
+                "{set}: node-scoped points on the cluster's resource"
+            );
+        }
+        ClusterRole::Standalone => {
+            assert!(
+                in_node > 0,
+                "{set}: a single node records no cluster-wide points"
+            );
+            assert!(
+                recorded.cluster.is_empty(),
+                "{set}: a single node has no cluster resource"
+            );
+        }
+        ClusterRole::Follower => {
+            assert_eq!(
+                in_node + recorded.cluster.len(),
+                0,
+                "{set}: a follower speaks for the cluster"
+            );
+        }
+    }
+}
+
+fn check_attributes(set: &str, point: &Point) {
+    let spec = point.spec();
+    for (i, (key, _)) in point.attributes.iter().enumerate() {
+        assert!(
+            spec.attributes.contains(key),
+            "{set}: {} has undeclared attribute {key}",
+            spec.name
+        );
+        assert!(
+            !point.attributes[..i].iter().any(|(k, _)| k == key),
+            "{set}: {} repeats attribute {key}",
+            spec.name
+        );
+    }
 }

@@ -26,7 +26,7 @@ async fn include_and_exclude_globs() {
         "collections:\n  include: ['*']\n  exclude: ['busy', 's*']\n",
         &[("QDRANT_URL", &server.url())],
     );
-    let points = Poller::new(settings).poll().await.points;
+    let points = Poller::new(settings).poll().await.all();
     assert_eq!(
         collections_in(&points),
         ["articles", "empty_collection", "products"]
@@ -45,7 +45,7 @@ async fn include_and_exclude_globs() {
         "collections:\n  include: ['prod*', 'art*']\n",
         &[("QDRANT_URL", &server.url())],
     );
-    let points = Poller::new(settings).poll().await.points;
+    let points = Poller::new(settings).poll().await.all();
     assert_eq!(
         collections_in(&points),
         ["articles", "products"].map(String::from).into()
@@ -59,7 +59,7 @@ async fn collection_names_can_be_hashed() {
         "privacy:\n  hash_collection_names: true\n",
         &[("QDRANT_URL", &server.url())],
     );
-    let points = Poller::new(settings).poll().await.points;
+    let points = Poller::new(settings).poll().await.all();
     let names = collections_in(&points);
     assert_eq!(names.len(), 5);
     assert!(!names.contains("articles"));
@@ -94,7 +94,7 @@ async fn disabled_metrics_cost_no_request() {
             ("QDRANT_OTEL_METRICS__QDRANT_ISSUES__ENABLED", "false"),
         ],
     );
-    let points = Poller::new(settings).poll().await.points;
+    let points = Poller::new(settings).poll().await.all();
     assert!(points_named(&points, "qdrant.collection.points").is_empty());
     assert!(points_named(&points, "qdrant.collection.disk.usage").is_empty());
     assert!(
@@ -167,7 +167,7 @@ async fn collection_scoped_jwt() {
     let mut poller = Poller::new(settings);
     let mut points = Vec::new();
     for _ in 0..3 {
-        points = poller.poll().await.points;
+        points = poller.poll().await.all();
         assert_eq!(value(&points, "qdrant.up", &[]), Some(1.0));
     }
     assert_eq!(

@@ -13,8 +13,8 @@ use support::FixtureServer;
 async fn poll_version(version: &str) -> (FixtureServer, Vec<Point>, Vec<Point>) {
     let server = FixtureServer::start(&format!("qdrant-{version}/single")).await;
     let mut poller = Poller::new(harness::settings(&[("QDRANT_URL", &server.url())]));
-    let first = poller.poll().await.points;
-    let second = poller.poll().await.points;
+    let first = poller.poll().await.all();
+    let second = poller.poll().await.all();
     (server, first, second)
 }
 
@@ -185,7 +185,7 @@ async fn an_upgrade_re_detects_endpoints() {
         ("QDRANT_URL", &old.url()),
         ("QDRANT_OTEL_POLL__DETAIL_EVERY", "1"),
     ]));
-    let before = poller.poll().await.points;
+    let before = poller.poll().await.all();
     assert!(!has(&before, "qdrant.collection.disk.usage"));
     // The same address now answers as 1.18.3 (an in-place upgrade).
     let new = FixtureServer::start("qdrant-1.18.3/single").await;
@@ -202,7 +202,7 @@ async fn an_upgrade_re_detects_endpoints() {
         old.set_response(path, 200, "application/json", new.fixture_body(path));
     }
     poller.poll().await; // learns the new version
-    let after = poller.poll().await.points;
+    let after = poller.poll().await.all();
     assert!(
         has(&after, "qdrant.collection.disk.usage"),
         "memory is read after the upgrade"
@@ -217,7 +217,7 @@ async fn golden_points_per_version() {
             let server = FixtureServer::start(&format!("qdrant-{version}/{set}")).await;
             let recorded = harness::poll_once(&server.url()).await;
             let name = format!("{version}_{}", set.replace('/', "_"));
-            insta::assert_snapshot!(name, render::golden(&recorded.points));
+            insta::assert_snapshot!(name, render::golden(&recorded.all()));
         }
     }
 }

@@ -32,6 +32,17 @@ pub struct Telemetry {
     pub quota: Option<QuotaTelemetry>,
 }
 
+impl Telemetry {
+    /// The collections listed in full (details level ≥ 2); none when the list is absent.
+    pub fn collection_list(&self) -> impl Iterator<Item = &CollectionTelemetry> {
+        self.collections
+            .as_ref()
+            .and_then(|c| c.collections.as_deref())
+            .into_iter()
+            .flatten()
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct AppTelemetry {

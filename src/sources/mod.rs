@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::qdrant::{Client, ErrorType, QdrantError};
-use crate::snapshot::{AgentStats, CollectionDetail, NodeSnapshot, SourceReport};
+use crate::snapshot::{AgentStats, NodeSnapshot, SourceReport};
 
 pub use collections::CollectionFilter;
 
@@ -172,7 +172,7 @@ impl Default for PollSettings {
 /// Slow-cadence reads kept between slow polls.
 #[derive(Debug, Default)]
 struct SlowData {
-    detail: Option<Arc<BTreeMap<String, CollectionDetail>>>,
+    detail: Option<Arc<crate::qdrant::models::Telemetry>>,
     optimizations: Option<Arc<BTreeMap<String, crate::qdrant::models::OptimizationsInfo>>>,
     memory: Option<Arc<BTreeMap<String, crate::qdrant::models::CollectionMemory>>>,
     collection_snapshots:
@@ -378,12 +378,13 @@ pub async fn poll_node(
     let mut needs_fallback = matches!(&telemetry, Err(QdrantError::Forbidden { .. }));
     match telemetry {
         Ok(telemetry) => {
-            if detail {
-                state.slow.detail = Some(Arc::new(telemetry::collection_details(&telemetry)));
-            }
             snapshot.uptime_seconds = telemetry::uptime_seconds(&telemetry, read_at);
             needs_fallback |= !telemetry::has_collections(&telemetry);
-            snapshot.telemetry = Some(Arc::new(telemetry));
+            let telemetry = Arc::new(telemetry);
+            if detail {
+                state.slow.detail = Some(Arc::clone(&telemetry));
+            }
+            snapshot.telemetry = Some(telemetry);
         }
         Err(_) => {
             // A failed slow read drops what the previous one said rather than repeat stale data.

@@ -1,0 +1,99 @@
+//! The cluster: this node's raft view from `/cluster` (peers, term, commit, role, consensus,
+//! message send failures) and, from telemetry, the cluster-wide shard and replica counts of a
+//! collection. Every metric here is cluster-scoped; `Out` routes it by the node's role.
+
+use std::collections::BTreeMap;
+
+use super::out::{Attributes, Out};
+use super::util::{snake_case, unix_seconds};
+use crate::metrics::registry::{attr, MetricId};
+use crate::qdrant::models::{ClusterInfo, CollectionTelemetry, RaftInfo};
+use crate::snapshot::NodeSnapshot;
+
+pub(super) fn record_raft(out: &mut Out, snapshot: &NodeSnapshot) {
+    let Some(cluster) = &snapshot.cluster else {
+        return;
+    };
+    let Some(status) = cluster.status.as_deref() else {
+        return;
+    };
+    let enabled = status == "enabled";
+    out.push(
+        MetricId::ClusterEnabled,
+        f64::from(u8::from(enabled)),
+        vec![],
+    );
+    if !enabled {
+        return;
+    }
+    if let Some(peers) = &cluster.peers {
+        out.push(MetricId::ClusterPeers, peers.len() as f64, vec![]);
+    }
+    if let Some(raft) = &cluster.raft_info {
+        record_raft_info(out, cluster, raft);
+    }
+    if let Some(consensus) = &cluster.consensus_thread_status {
+        if let Some(state) = &consensus.consensus_thread_status {
+            out.state_set(MetricId::ConsensusStatus, &snake_case(state), &vec![]);
+        }
+        out.push_opt(
+            MetricId::ConsensusLastUpdate,
+            consensus.last_update.as_deref().and_then(unix_seconds),
+            vec![],
+        );
+    }
+    for (peer, failures) in cluster.message_send_failures.iter().flatten() {
+        out.push_opt(
+            MetricId::MessageSendFailures,
+            failures.count,
+            vec![(attr::PEER_URI, peer.clone())],
+        );
+    }
+}
+
+fn record_raft_info(out: &mut Out, cluster: &ClusterInfo, raft: &RaftInfo) {
+    if let (Some(leader), Some(me)) = (raft.leader, cluster.peer_id) {
+        out.push(
+            MetricId::ClusterLeader,
+            f64::from(u8::from(leader == me)),
+            vec![],
+        );
+    }
+    out.push_opt(MetricId::RaftTerm, raft.term, vec![]);
+    out.push_opt(MetricId::RaftCommit, raft.commit, vec![]);
+    out.push_opt(
+        MetricId::RaftPendingOperations,
+        raft.pending_operations,
+        vec![],
+    );
+    if let Some(role) = &raft.role {
+        out.state_set(MetricId::RaftRole, &snake_case(role), &vec![]);
+    }
+    out.push_opt(
+        MetricId::RaftVoter,
+        raft.is_voter.map(|voter| f64::from(u8::from(voter))),
+        vec![],
+    );
+}
+
+/// Shards of a collection and its replicas by state, cluster-wide (telemetry lists every
+/// replica of every shard, local or not).
+pub(super) fn record_replicas(out: &mut Out, collection: &CollectionTelemetry, base: &Attributes) {
+    let Some(shards) = &collection.shards else {
+        return;
+    };
+    out.push(
+        MetricId::CollectionShards,
+        shards.len() as f64,
+        base.clone(),
+    );
+    let mut states: BTreeMap<String, f64> = BTreeMap::new();
+    for state in shards
+        .iter()
+        .filter_map(|s| s.replicate_states.as_ref())
+        .flat_map(|states| states.values())
+    {
+        *states.entry(snake_case(state)).or_default() += 1.0;
+    }
+    out.state_counts(MetricId::CollectionReplicas, &states, base);
+}

@@ -1,0 +1,230 @@
+//! Snapshot → metric points. Pure: no I/O, no clock; the same snapshot always gives the same
+//! points, in the same order.
+//!
+//! This file owns the entry point [`record`], the result types, the node's cluster role and
+//! the collection filter/hashing applied to every point. Each domain has its own file:
+//! `node` (process, memory, system), `requests` (REST/gRPC responses), `cluster` (raft view and
+//! cluster-wide replicas), `collection` (telemetry's per-collection view), `segments`
+//! (segment-level aggregation from level-4 telemetry), `per_collection` (slow per-collection
+//! reads), `server` (issues, storage snapshots, quotas), `fallback` (`/collections/{name}`),
+//! `agent` (the agent's own metrics); `out` is the point sink, `util` small conversions.
+
+mod agent;
+mod cluster;
+mod collection;
+mod fallback;
+mod node;
+mod out;
+mod per_collection;
+mod requests;
+mod segments;
+mod server;
+mod util;
+
+use super::registry::{attr, MetricId, MetricSelection, MetricSpec};
+use crate::snapshot::NodeSnapshot;
+use crate::sources::CollectionFilter;
+use out::Out;
+pub use util::hash_name;
+
+/// One data point: a metric, its attributes, its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub metric: MetricId,
+    pub attributes: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
+impl Point {
+    pub fn spec(&self) -> &'static MetricSpec {
+        MetricSpec::get(self.metric)
+    }
+}
+
+/// Whether this node speaks for the cluster (cluster-scoped points are only recorded when it does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterRole {
+    /// Cluster mode off (or unknown): cluster-wide metrics describe this node alone and go on
+    /// its resource.
+    Standalone,
+    /// The raft leader: cluster-wide metrics go on the cluster's resource.
+    Leader,
+    /// Another node is leader and reports cluster-wide metrics.
+    Follower,
+}
+
+/// The points of one node's snapshot, split by the resource they belong on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// Points on the node's resource; cluster-scoped ones too when the node is standalone.
+    pub node: Vec<Point>,
+    /// Cluster-scoped points, on the cluster's resource: only when the node is the raft leader.
+    pub cluster: Vec<Point>,
+    pub cluster_role: ClusterRole,
+}
+
+impl Recorded {
+    /// Every point: the node's, then the cluster's.
+    pub fn all(&self) -> Vec<Point> {
+        self.node.iter().chain(&self.cluster).cloned().collect()
+    }
+}
+
+/// What to emit: the enabled metrics, the included collections, and whether collection names
+/// are hashed.
+#[derive(Debug, Clone, Default)]
+pub struct RecordOptions {
+    pub selection: MetricSelection,
+    pub collections: CollectionFilter,
+    pub hash_collection_names: bool,
+}
+
+/// Convert a snapshot into points.
+pub fn record(snapshot: &NodeSnapshot, options: &RecordOptions) -> Recorded {
+    let cluster_role = cluster_role(snapshot);
+    let mut out = Out::new(&options.selection, cluster_role);
+    node::record(&mut out, snapshot);
+    if let Some(requests) = snapshot
+        .telemetry
+        .as_ref()
+        .and_then(|t| t.requests.as_ref())
+    {
+        requests::record(&mut out, requests);
+    }
+    cluster::record_raft(&mut out, snapshot);
+    let names = record_collections(&mut out, snapshot);
+    per_collection::record(&mut out, snapshot, &names);
+    server::record(&mut out, snapshot, &names);
+    agent::record(&mut out, snapshot);
+    let (mut node, mut cluster) = (out.node, out.cluster);
+    apply_collection_options(&mut node, options);
+    apply_collection_options(&mut cluster, options);
+    Recorded {
+        node,
+        cluster,
+        cluster_role,
+    }
+}
+
+/// The fast path's collections: from telemetry when it lists them, else from the fallback.
+/// Returns the names of the collections seen.
+fn record_collections(out: &mut Out, snapshot: &NodeSnapshot) -> Vec<String> {
+    let telemetry = snapshot
+        .telemetry
+        .as_deref()
+        .filter(|_| snapshot.collections.is_none());
+    if let Some(telemetry) = telemetry {
+        let peer_id = snapshot
+            .cluster
+            .as_ref()
+            .and_then(|c| c.peer_id)
+            .or_else(|| telemetry.cluster.as_ref()?.status.as_ref()?.peer_id);
+        let details = snapshot
+            .detail
+            .as_deref()
+            .map(segments::collection_details)
+            .unwrap_or_default();
+        collection::record(out, telemetry, &details, peer_id)
+    } else if let Some(collections) = &snapshot.collections {
+        fallback::record(out, collections);
+        collections.keys().cloned().collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Drop excluded collections and hash names, in one place for every metric.
+fn apply_collection_options(points: &mut Vec<Point>, options: &RecordOptions) {
+    points.retain(|point| {
+        point.attributes.iter().all(|(key, value)| {
+            *key != attr::COLLECTION || value.is_empty() || options.collections.includes(value)
+        })
+    });
+    if options.hash_collection_names {
+        for point in points.iter_mut() {
+            for (key, value) in point.attributes.iter_mut() {
+                if *key == attr::COLLECTION && !value.is_empty() {
+                    *value = hash_name(value);
+                }
+            }
+        }
+    }
+}
+
+fn cluster_role(snapshot: &NodeSnapshot) -> ClusterRole {
+    let from_cluster = snapshot.cluster.as_ref().and_then(|c| {
+        let enabled = c.status.as_deref()? == "enabled";
+        let leader = c.raft_info.as_ref().and_then(|r| r.role.as_deref()) == Some("Leader");
+        Some((enabled, leader))
+    });
+    let from_telemetry = || {
+        let cluster = snapshot.telemetry.as_ref()?.cluster.as_ref()?;
+        let leader = cluster.status.as_ref().and_then(|s| s.role.as_deref()) == Some("Leader");
+        Some((cluster.enabled?, leader))
+    };
+    match from_cluster.or_else(from_telemetry) {
+        Some((true, true)) => ClusterRole::Leader,
+        Some((true, false)) => ClusterRole::Follower,
+        _ => ClusterRole::Standalone,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::registry::Scope;
+    use crate::qdrant::models::Telemetry;
+    use std::sync::Arc;
+
+    #[test]
+    fn an_empty_snapshot_still_says_down() {
+        let recorded = record(&NodeSnapshot::default(), &RecordOptions::default());
+        assert_eq!(recorded.node[0].metric, MetricId::Up);
+        assert_eq!(recorded.node[0].value, 0.0);
+        assert!(recorded.cluster.is_empty());
+        assert_eq!(recorded.cluster_role, ClusterRole::Standalone);
+    }
+
+    /// One collection with one replica, as seen by a node in the given raft role.
+    fn clustered(role: &str, enabled: bool) -> Recorded {
+        let telemetry: Telemetry = serde_json::from_value(serde_json::json!({
+            "collections": {"collections": [{
+                "id": "docs",
+                "shards": [{"id": 0, "replicate_states": {"1": "Active"}}]
+            }]},
+            "cluster": {"enabled": enabled, "status": {"role": role, "peer_id": 1}}
+        }))
+        .unwrap();
+        let snapshot = NodeSnapshot {
+            telemetry: Some(Arc::new(telemetry)),
+            ..NodeSnapshot::default()
+        };
+        record(&snapshot, &RecordOptions::default())
+    }
+
+    fn cluster_scoped(points: &[Point]) -> usize {
+        points
+            .iter()
+            .filter(|p| p.spec().scope == Scope::Cluster)
+            .count()
+    }
+
+    #[test]
+    fn cluster_scoped_points_follow_the_role() {
+        let leader = clustered("Leader", true);
+        assert_eq!(leader.cluster_role, ClusterRole::Leader);
+        assert_eq!(cluster_scoped(&leader.node), 0);
+        assert!(cluster_scoped(&leader.cluster) > 0);
+        assert_eq!(cluster_scoped(&leader.cluster), leader.cluster.len());
+
+        let follower = clustered("Follower", true);
+        assert_eq!(follower.cluster_role, ClusterRole::Follower);
+        assert_eq!(cluster_scoped(&follower.node), 0);
+        assert!(follower.cluster.is_empty());
+
+        let standalone = clustered("Leader", false);
+        assert_eq!(standalone.cluster_role, ClusterRole::Standalone);
+        assert!(cluster_scoped(&standalone.node) > 0);
+        assert!(standalone.cluster.is_empty());
+    }
+}

@@ -1,0 +1,62 @@
+//! The node itself: `qdrant.up`, build info, uptime, readiness, collection count, allocator
+//! memory and the machine's size (from `/`, `/readyz` and telemetry).
+
+use super::out::Out;
+use crate::metrics::registry::{attr, MetricId};
+use crate::qdrant::models::Telemetry;
+use crate::snapshot::NodeSnapshot;
+
+pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot) {
+    out.push(MetricId::Up, f64::from(u8::from(snapshot.up)), vec![]);
+    if let Some(app) = &snapshot.app {
+        if let Some(version) = &app.version {
+            let commit = app.commit.clone().unwrap_or_default();
+            out.push(
+                MetricId::BuildInfo,
+                1.0,
+                vec![(attr::VERSION, version.clone()), (attr::COMMIT, commit)],
+            );
+        }
+    }
+    out.push_opt(MetricId::Uptime, snapshot.uptime_seconds, vec![]);
+    out.push_opt(
+        MetricId::Ready,
+        snapshot.ready.map(|ready| f64::from(u8::from(ready))),
+        vec![],
+    );
+    if let Some(telemetry) = snapshot.telemetry.as_deref() {
+        record_telemetry(out, telemetry);
+    }
+}
+
+/// Collection count, allocator memory and system size.
+fn record_telemetry(out: &mut Out, telemetry: &Telemetry) {
+    if let Some(collections) = &telemetry.collections {
+        out.push_opt(
+            MetricId::CollectionCount,
+            collections.number_of_collections,
+            vec![],
+        );
+    }
+    if let Some(memory) = &telemetry.memory {
+        out.push_opt(MetricId::MemoryActive, memory.active_bytes, vec![]);
+        out.push_opt(MetricId::MemoryAllocated, memory.allocated_bytes, vec![]);
+        out.push_opt(MetricId::MemoryMetadata, memory.metadata_bytes, vec![]);
+        out.push_opt(MetricId::MemoryResident, memory.resident_bytes, vec![]);
+        out.push_opt(MetricId::MemoryRetained, memory.retained_bytes, vec![]);
+    }
+    if let Some(system) = telemetry.app.as_ref().and_then(|a| a.system.as_ref()) {
+        const KIB: f64 = 1024.0;
+        out.push_opt(MetricId::SystemCpuCores, system.cores, vec![]);
+        out.push_opt(
+            MetricId::SystemMemorySize,
+            system.ram_size.map(|k| k * KIB),
+            vec![],
+        );
+        out.push_opt(
+            MetricId::SystemDiskSize,
+            system.disk_size.map(|k| k * KIB),
+            vec![],
+        );
+    }
+}

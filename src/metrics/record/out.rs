@@ -1,0 +1,113 @@
+//! The point sink every recorder writes to: drops disabled metrics, routes cluster-scoped ones
+//! by the node's cluster role, and expands state sets and per-state counts.
+
+use std::collections::BTreeMap;
+
+use super::{ClusterRole, Point};
+use crate::metrics::registry::{attr, MetricId, MetricSelection, MetricSpec, Scope};
+
+pub(super) type Attributes = Vec<(&'static str, String)>;
+
+pub(super) struct Out<'a> {
+    /// Points on the node's resource.
+    pub(super) node: Vec<Point>,
+    /// Points on the cluster's resource (the leader only).
+    pub(super) cluster: Vec<Point>,
+    role: ClusterRole,
+    selection: &'a MetricSelection,
+}
+
+impl<'a> Out<'a> {
+    pub(super) fn new(selection: &'a MetricSelection, role: ClusterRole) -> Out<'a> {
+        Out {
+            node: Vec::new(),
+            cluster: Vec::new(),
+            role,
+            selection,
+        }
+    }
+
+    /// Cluster-scoped points go to the cluster when this node is the leader, stay on the node
+    /// when it is standalone, and are left to the leader by a follower.
+    pub(super) fn push(&mut self, metric: MetricId, value: f64, attributes: Attributes) {
+        if !self.selection.is_enabled(metric) {
+            return;
+        }
+        let target = match (MetricSpec::get(metric).scope, self.role) {
+            (Scope::Node, _) | (Scope::Cluster, ClusterRole::Standalone) => &mut self.node,
+            (Scope::Cluster, ClusterRole::Leader) => &mut self.cluster,
+            (Scope::Cluster, ClusterRole::Follower) => return,
+        };
+        target.push(Point {
+            metric,
+            attributes,
+            value,
+        });
+    }
+
+    pub(super) fn push_opt(
+        &mut self,
+        metric: MetricId,
+        value: Option<f64>,
+        attributes: Attributes,
+    ) {
+        if let Some(value) = value {
+            self.push(metric, value, attributes);
+        }
+    }
+
+    /// A state set: every declared state with 1 for the current one and 0 for the others; an
+    /// undeclared current state (a newer Qdrant) is reported too rather than lost.
+    pub(super) fn state_set(&mut self, metric: MetricId, current: &str, attributes: &Attributes) {
+        let states = MetricSpec::get(metric).states;
+        for state in states {
+            self.push(
+                metric,
+                f64::from(u8::from(*state == current)),
+                with_state(attributes, state),
+            );
+        }
+        if !states.contains(&current) {
+            self.push(metric, 1.0, with_state(attributes, current));
+        }
+    }
+
+    /// Counts per state: every declared state (0 when absent) plus any undeclared one seen.
+    pub(super) fn state_counts(
+        &mut self,
+        metric: MetricId,
+        counts: &BTreeMap<String, f64>,
+        attributes: &Attributes,
+    ) {
+        let states = MetricSpec::get(metric).states;
+        for state in states {
+            let value = counts.get(*state).copied().unwrap_or(0.0);
+            self.push(metric, value, with_state(attributes, state));
+        }
+        for (state, value) in counts {
+            if !states.contains(&state.as_str()) {
+                self.push(metric, *value, with_state(attributes, state));
+            }
+        }
+    }
+}
+
+/// The collection attribute every per-collection point starts from.
+pub(super) fn collection_base(name: &str) -> Attributes {
+    vec![(attr::COLLECTION, name.to_string())]
+}
+
+/// `attributes` plus one more.
+pub(super) fn with(
+    attributes: &Attributes,
+    key: &'static str,
+    value: impl Into<String>,
+) -> Attributes {
+    let mut attributes = attributes.clone();
+    attributes.push((key, value.into()));
+    attributes
+}
+
+fn with_state(attributes: &Attributes, state: &str) -> Attributes {
+    with(attributes, attr::STATE, state)
+}

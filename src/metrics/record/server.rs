@@ -1,0 +1,98 @@
+//! Server-wide reads: issues (by type and, when one is named, collection), full-storage
+//! snapshots, and quotas (usage and limits from `/quotas`, exceeded from telemetry, 1.19+).
+
+use std::collections::BTreeMap;
+
+use super::out::Out;
+use super::per_collection::record_snapshot_files;
+use crate::metrics::registry::{attr, MetricId};
+use crate::qdrant::models::{IssuesReport, QuotaStatus};
+use crate::snapshot::NodeSnapshot;
+
+pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, collections: &[String]) {
+    if let Some(report) = &snapshot.issues {
+        record_issues(out, report, collections);
+    }
+    if let Some(list) = &snapshot.storage_snapshots {
+        record_snapshot_files(
+            out,
+            list,
+            [
+                MetricId::StorageSnapshotCount,
+                MetricId::StorageSnapshotSize,
+                MetricId::StorageSnapshotLastCreated,
+            ],
+            &vec![],
+        );
+    }
+    if let Some(quotas) = &snapshot.quotas {
+        record_quotas(out, quotas);
+    }
+    // Which resources this node refuses work over: from telemetry (1.19+).
+    let exceeded = snapshot
+        .telemetry
+        .as_ref()
+        .and_then(|t| t.quota.as_ref())
+        .and_then(|q| q.exceeded.as_ref());
+    for (resource, state) in exceeded.into_iter().flatten() {
+        if let Some(state) = state {
+            out.push(
+                MetricId::QuotaExceeded,
+                f64::from(u8::from(*state)),
+                vec![(attr::QUOTA_RESOURCE, resource.clone())],
+            );
+        }
+    }
+}
+
+/// `UNINDEXED_FIELD/<collection>/<field>` → type and, when it names a known collection, the
+/// collection.
+fn record_issues(out: &mut Out, report: &IssuesReport, collections: &[String]) {
+    let mut counts: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for issue in &report.issues {
+        let mut parts = issue.id.split('/');
+        let kind = parts.next().unwrap_or_default().to_string();
+        let collection = parts
+            .next()
+            .filter(|c| collections.iter().any(|name| name == c))
+            .unwrap_or_default()
+            .to_string();
+        *counts.entry((kind, collection)).or_default() += 1.0;
+    }
+    for ((kind, collection), count) in counts {
+        let mut attributes = vec![(attr::ISSUE_TYPE, kind)];
+        if !collection.is_empty() {
+            attributes.push((attr::COLLECTION, collection));
+        }
+        out.push(MetricId::Issues, count, attributes);
+    }
+}
+
+/// Usage and, when quotas are enabled, limits: percentages as ratios.
+fn record_quotas(out: &mut Out, quotas: &QuotaStatus) {
+    let percent = |v: Option<f64>| v.map(|p| p / 100.0);
+    if let Some(usage) = &quotas.usage {
+        out.push_opt(
+            MetricId::QuotaMemoryUsage,
+            percent(usage.resident_memory_percent),
+            vec![],
+        );
+        out.push_opt(
+            MetricId::QuotaDiskUsage,
+            percent(usage.disk_usage_percent),
+            vec![],
+        );
+    }
+    if let Some(config) = quotas.config.as_ref().filter(|c| c.enabled == Some(true)) {
+        out.push_opt(
+            MetricId::QuotaMemoryLimit,
+            percent(config.max_resident_memory_percent),
+            vec![],
+        );
+        out.push_opt(
+            MetricId::QuotaDiskLimit,
+            percent(config.max_disk_usage_percent),
+            vec![],
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Small conversions shared by the recorders: Qdrant enum names to snake_case, timestamps to
+//! Unix seconds, optimizer status to a state, and collection-name hashing.
+
+/// `PreCandidate` → `pre_candidate`; already snake_case input is unchanged.
+pub(super) fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// RFC 3339 (or Qdrant's zone-less UTC `2026-11-22T11:29:05`) → Unix seconds (fractional).
+pub(super) fn unix_seconds(timestamp: &str) -> Option<f64> {
+    let time = humantime::parse_rfc3339_weak(timestamp).ok()?;
+    Some(
+        time.duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs_f64(),
+    )
+}
+
+/// `"ok"` or `{"error": "..."}` → `ok` / `error`.
+pub(super) fn optimizer_state(status: &serde_json::Value) -> &'static str {
+    match status {
+        serde_json::Value::String(s) if s == "ok" => "ok",
+        _ => "error",
+    }
+}
+
+/// A stable, irreversible stand-in for a collection name: the first 16 hex digits of its
+/// SHA-256.
+pub fn hash_name(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(name.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_handles_qdrant_enums() {
+        assert_eq!(snake_case("PreCandidate"), "pre_candidate");
+        assert_eq!(snake_case("ReshardingScaleDown"), "resharding_scale_down");
+        assert_eq!(snake_case("Active"), "active");
+        assert_eq!(snake_case("stopped_with_err"), "stopped_with_err");
+    }
+
+    #[test]
+    fn nanosecond_timestamps_parse() {
+        let t = unix_seconds("2026-11-22T11:31:50.230190321Z").unwrap();
+        assert!((t - 1_795_347_110.230_190_3).abs() < 1e-3, "{t}");
+    }
+
+    #[test]
+    fn zone_less_snapshot_times_parse() {
+        assert_eq!(unix_seconds("1970-01-01T00:01:40"), Some(100.0));
+    }
+
+    #[test]
+    fn hashes_are_the_sha256_prefix_and_not_the_name() {
+        // `printf articles | sha256sum` → 906c7ff47cd7c682246c…
+        assert_eq!(hash_name("articles"), "906c7ff47cd7c682");
+        assert_ne!(hash_name("articles"), hash_name("articles2"));
+    }
+
+    #[test]
+    fn optimizer_errors_are_objects() {
+        assert_eq!(optimizer_state(&serde_json::json!("ok")), "ok");
+        assert_eq!(optimizer_state(&serde_json::json!({"error": "x"})), "error");
+    }
+}
