@@ -1,4 +1,4 @@
-//! Scale benchmark (DESIGN §9): the real agent binary polls a recorded node scaled to N
+//! Scale benchmark (docs/performance.md): the real agent binary polls a recorded node scaled to N
 //! collections and exports OTLP/HTTP to an in-process receiver. Reported per N: requests per
 //! poll, wall time of a poll, agent CPU per poll, peak RSS, OTLP bytes per export — and the
 //! same collection data read the naive way (list, then one request per collection, one at a

@@ -71,9 +71,11 @@ impl ResourceExporter {
     pub fn publish(
         &mut self,
         resource: Vec<KeyValue>,
-        points: &[Point],
+        parts: &[&[Point]],
     ) -> Result<usize, ExportError> {
         let mut table = empty_table();
+        let points = parts.iter().flat_map(|part| part.iter());
+        let count = parts.iter().map(|part| part.len()).sum();
         for point in points {
             let attributes = point
                 .attributes
@@ -89,7 +91,7 @@ impl ResourceExporter {
         };
         if !needs_rebuild {
             self.table.store(Arc::new(table));
-            return Ok(points.len());
+            return Ok(count);
         }
         if let Some(old) = self.active.take() {
             // The old provider keeps its own table, so its final export on shutdown repeats
@@ -104,7 +106,7 @@ impl ResourceExporter {
             resource,
             cardinality_limit,
         });
-        Ok(points.len())
+        Ok(count)
     }
 
     /// Export the published points now.

@@ -6,9 +6,11 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod events;
 pub mod export;
 pub mod metrics;
 pub mod qdrant;
 pub mod resource;
 pub mod snapshot;
+pub mod source_id;
 pub mod sources;

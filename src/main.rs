@@ -57,6 +57,8 @@ fn main() -> ExitCode {
         Some(Command::Once { format }) => runtime.block_on(once(&settings, format)),
         _ => runtime.block_on(run(settings, sources)),
     };
+    // Blocking export threads still waiting on a hung Collector must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -1,4 +1,4 @@
-//! The resource attributes of what the agent exports (DESIGN §3). Pure functions.
+//! The resource attributes of what the agent exports (docs/architecture.md, "Resources"). Pure functions.
 //!
 //! Precedence, lowest first: `service.name = "qdrant"` < `OTEL_RESOURCE_ATTRIBUTES` <
 //! `OTEL_SERVICE_NAME` < `resource.attributes` from the config < the identity of the node

@@ -1,5 +1,5 @@
-//! The immutable result of one poll of one Qdrant node: what every source read (or that it
-//! failed), plus the agent's own counters. `metrics::record` turns it into points without I/O.
+//! The immutable result of one poll of one Qdrant node: what every source read, and how each
+//! source fared. `metrics::record` turns it into points without I/O.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,8 +9,8 @@ use crate::qdrant::models::{
     AppInfo, ClusterInfo, CollectionInfo, CollectionMemory, IssuesReport, OptimizationsInfo,
     QuotaStatus, SnapshotDescription, Telemetry,
 };
-use crate::qdrant::ErrorType;
-use crate::sources::SourceId;
+use crate::qdrant::{ErrorType, QdrantError};
+use crate::source_id::SourceId;
 
 /// One node's poll.
 #[derive(Debug, Clone, Default)]
@@ -25,9 +25,8 @@ pub struct NodeSnapshot {
     pub telemetry: Option<Arc<Telemetry>>,
     /// Seconds since the process started, computed when the telemetry was read.
     pub uptime_seconds: Option<f64>,
-    /// The latest successful level-4 telemetry (segments), kept between slow polls so the
-    /// series `metrics::record` aggregates from it never blink. On a slow poll it is the same
-    /// `Arc` as `telemetry`.
+    /// The latest successful level-4 telemetry (segments), kept between slow polls so these
+    /// series never blink.
     pub detail: Option<Arc<Telemetry>>,
     /// Per-collection info from `/collections/{name}`: the fallback when telemetry is
     /// forbidden or carries no collections.
@@ -41,24 +40,39 @@ pub struct NodeSnapshot {
     pub storage_snapshots: Option<Arc<Vec<SnapshotDescription>>>,
     pub issues: Option<Arc<IssuesReport>>,
     pub quotas: Option<QuotaStatus>,
-    /// What each source did in this poll.
+    /// What each source called in this poll did.
     pub sources: Vec<SourceReport>,
-    pub agent: AgentStats,
 }
 
 /// The outcome of one source in one poll.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SourceReport {
     pub source: SourceId,
     pub duration: Duration,
-    pub error: Option<ErrorType>,
+    pub outcome: SourceOutcome,
 }
 
-/// The agent's own cumulative counters for one node.
+/// How a source fared.
+#[derive(Debug, Clone)]
+pub enum SourceOutcome {
+    Ok,
+    Failed(QdrantError),
+    /// The server's version does not have the endpoint (a 404 from a gated source).
+    Unsupported,
+}
+
+impl SourceOutcome {
+    pub fn error_type(&self) -> Option<ErrorType> {
+        match self {
+            SourceOutcome::Failed(error) => Some(error.error_type()),
+            SourceOutcome::Ok | SourceOutcome::Unsupported => None,
+        }
+    }
+}
+
+/// The agent's own cumulative poll counters for one node, owned by the agent and recorded
+/// beside each snapshot.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AgentStats {
     pub poll_errors: BTreeMap<(SourceId, ErrorType), u64>,
-    pub export_failures: u64,
-    /// Points of this node in the previous export.
-    pub exported_points: Option<u64>,
 }

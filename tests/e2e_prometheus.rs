@@ -1,4 +1,4 @@
-//! End to end, with real third-party servers and no Docker (DESIGN §8): recorded Qdrant nodes
+//! End to end, with real third-party servers and no Docker (docs/architecture.md, "Tests"): recorded Qdrant nodes
 //! served over HTTP → the real agent binary → OTLP/HTTP → vmagent (relabelled the way the
 //! Collector's prometheus exporter labels series) → remote write → Prometheus. vmagent also
 //! scrapes the recorded `/metrics`, standing in for the Collector's prometheus receiver.

@@ -1,4 +1,4 @@
-//! Behaviour under faults (DESIGN §6): the recorded-response server is told to fail, delay,
+//! Behaviour under faults (docs/reliability.md): the recorded-response server is told to fail, delay,
 //! truncate, refuse or send garbage; the agent reports `qdrant.up` 0, counts the error by type,
 //! logs once per change of state, never panics, and recovers by itself.
 
@@ -118,9 +118,9 @@ async fn down_then_recovers(fault: Fault, error_type: &str) {
         1,
         "{error_type}: one log line per change of state, not per poll"
     );
-    // app, ready, telemetry and cluster fail; a 403 on telemetry also tries the collections
-    // fallback, which fails too.
-    let failing_sources = if error_type == "forbidden" { 5 } else { 4 };
+    // app, ready, telemetry and cluster fail. The collections fallback is not tried: a node
+    // that does not answer `/` is down, and N+1 requests would not change that.
+    let failing_sources = 4;
     assert_eq!(
         log_lines_about(&node.instance, &format!("error.type={error_type}")),
         failing_sources,
@@ -187,8 +187,16 @@ async fn garbage_telemetry() {
     let mut node = Node::start().await;
     node.server.set_fault("/telemetry", Fault::Garbage);
     let points = node.poll().await;
-    assert_eq!(value(&points, "qdrant.up", &[]), Some(0.0));
+    // Unreadable telemetry: the collections are read one by one instead, so the node is up.
+    assert_eq!(value(&points, "qdrant.up", &[]), Some(1.0));
     assert_eq!(errors(&points, "telemetry_detail", "decode"), 1.0);
+    assert_eq!(errors(&points, "collections", "decode"), 0.0);
+    assert!(value(
+        &points,
+        "qdrant.collection.points",
+        &[("db.collection.name", "articles")]
+    )
+    .is_some());
     // The sources that did answer are still reported.
     assert_eq!(value(&points, "qdrant.ready", &[]), Some(1.0));
     assert_eq!(
@@ -202,8 +210,16 @@ async fn truncated_telemetry() {
     let mut node = Node::start().await;
     node.server.set_fault("/telemetry", Fault::Truncate);
     let points = node.poll().await;
-    assert_eq!(value(&points, "qdrant.up", &[]), Some(0.0));
+    assert_eq!(
+        value(&points, "qdrant.up", &[]),
+        Some(1.0),
+        "read through the fallback"
+    );
     assert_eq!(errors(&points, "telemetry_detail", "decode"), 1.0);
+    // Truncated everywhere: nothing can be read.
+    node.server.set_fault("/collections", Fault::Truncate);
+    let points = node.poll().await;
+    assert_eq!(value(&points, "qdrant.up", &[]), Some(0.0));
 }
 
 #[tokio::test(flavor = "multi_thread")]

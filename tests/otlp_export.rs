@@ -340,3 +340,45 @@ async fn collector_outage_is_counted_and_survived() {
         2850.0
     );
 }
+
+/// Exports are independent: while the Collector holds the cluster resource's export for
+/// seconds, both nodes' own exports (the leader's included) keep arriving at the poll interval.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_export_delays_no_other_export() {
+    let receiver = OtlpReceiver::start_http().await;
+    let leader = FixtureServer::start("qdrant-1.18.3/cluster/node1").await;
+    let follower = FixtureServer::start("qdrant-1.18.3/cluster/node2").await;
+    let settings = harness::settings(&[
+        (
+            "QDRANT_URL",
+            &format!("{},{}", leader.url(), follower.url()),
+        ),
+        ("QDRANT_OTEL_POLL__INTERVAL", "250ms"),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "200ms"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+        ("QDRANT_OTEL_OTLP__TIMEOUT", "10s"),
+    ]);
+    receiver.delay_resource("qdrant-cluster", Duration::from_secs(4));
+    let agent = harness::RunningAgent::start(settings);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let requests = receiver.requests();
+    let exports_of = |instance: &str| {
+        requests
+            .iter()
+            .filter(|r| !last_export_for(std::slice::from_ref(r), instance).is_empty())
+            .count()
+    };
+    let (cluster, leader_exports, follower_exports) = (
+        exports_of("qdrant-cluster"),
+        exports_of(&instance(&leader)),
+        exports_of(&instance(&follower)),
+    );
+    agent.stop().await;
+    assert_eq!(cluster, 1, "the cluster's first export is still held");
+    for (node, exports) in [("leader", leader_exports), ("follower", follower_exports)] {
+        assert!(
+            exports >= 6,
+            "the {node}'s exports went on at the interval while the cluster's was held: {exports} in 3 s"
+        );
+    }
+}

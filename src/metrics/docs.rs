@@ -58,7 +58,7 @@ pub fn render_metrics_doc() -> String {
             unit,
             attributes.join(", "),
             spec.source.as_str(),
-            spec.source.endpoint(),
+            spec.source.endpoint_text(),
             spec.since,
             match spec.scope {
                 Scope::Node => "node",

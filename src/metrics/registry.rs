@@ -1,7 +1,10 @@
 //! The metric registry: every metric the agent can emit, declared once. Export instruments,
 //! `docs/metrics.md` and the tests that check coverage are all generated from this table.
 
-use crate::sources::{SourceId, SourcePlan};
+use crate::qdrant::endpoints::PER_COLLECTION_TELEMETRY_SINCE;
+use crate::qdrant::Version;
+use crate::source_id::SourceId;
+use crate::sources::SourcePlan;
 
 /// OpenTelemetry instrument kind (all observable: the value lives in Qdrant, not in the agent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,10 +78,12 @@ pub struct MetricSpec {
     pub states: &'static [&'static str],
     pub source: SourceId,
     /// First Qdrant version that provides it.
-    pub since: &'static str,
+    pub since: Version,
     pub scope: Scope,
     pub enabled_by_default: bool,
     pub description: &'static str,
+    /// The value depends on the wall clock or on timing: masked in golden renderings.
+    pub volatile: bool,
 }
 
 impl MetricSpec {
@@ -137,18 +142,7 @@ impl MetricSelection {
             .collect();
         // The node's identity, liveness and collection list come from these whatever is enabled.
         wanted.extend([SourceId::App, SourceId::Telemetry]);
-        let per_collection_responses = [
-            MetricId::CollectionRestResponses,
-            MetricId::CollectionRestResponseDuration,
-            MetricId::CollectionGrpcResponses,
-            MetricId::CollectionGrpcResponseDuration,
-        ]
-        .into_iter()
-        .any(|id| self.is_enabled(id));
-        SourcePlan {
-            wanted,
-            per_collection_responses,
-        }
+        SourcePlan { wanted }
     }
 }
 
@@ -168,8 +162,8 @@ impl MetricSpec {
 macro_rules! registry {
     ($(
         $id:ident: $name:literal, $instrument:ident, $value:ident, $unit:literal,
-        [$($attr:ident),*], [$($state:literal),*], $source:ident, $since:literal, $scope:ident,
-        $enabled:literal, $description:literal;
+        [$($attr:ident),*], [$($state:literal),*], $source:ident, $since:expr, $scope:ident,
+        $enabled:literal, $description:literal $(, volatile = $volatile:literal)?;
     )*) => {
         /// Identifies one metric; its discriminant indexes [`REGISTRY`].
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -190,191 +184,198 @@ macro_rules! registry {
                 scope: Scope::$scope,
                 enabled_by_default: $enabled,
                 description: $description,
+                volatile: false $(|| $volatile)?,
             }
         ),*];
     };
 }
 
+const V1_15: Version = Version(1, 15, 0);
+const V1_17: Version = Version(1, 17, 0);
+const V1_18: Version = Version(1, 18, 0);
+const V1_19: Version = Version(1, 19, 0);
+const V1_17_1: Version = PER_COLLECTION_TELEMETRY_SINCE;
+
 registry! {
     // --- node ---------------------------------------------------------------------------------
-    Up: "qdrant.up", Gauge, Int, "", [], [], App, "1.15", Node, true,
+    Up: "qdrant.up", Gauge, Int, "", [], [], App, V1_15, Node, true,
         "1 if the last poll read the node's version and its collections, else 0.";
-    BuildInfo: "qdrant.build.info", Gauge, Int, "", [VERSION, COMMIT], [], App, "1.15", Node, true,
+    BuildInfo: "qdrant.build.info", Gauge, Int, "", [VERSION, COMMIT], [], App, V1_15, Node, true,
         "Always 1; the Qdrant version and commit are attributes.";
-    Uptime: "qdrant.uptime", Gauge, Double, "s", [], [], Telemetry, "1.15", Node, true,
-        "Time since the Qdrant process started.";
-    Ready: "qdrant.ready", Gauge, Int, "", [], [], Ready, "1.15", Node, true,
+    Uptime: "qdrant.uptime", Gauge, Double, "s", [], [], Telemetry, V1_15, Node, true,
+        "Time since the Qdrant process started.", volatile = true;
+    Ready: "qdrant.ready", Gauge, Int, "", [], [], Ready, V1_15, Node, true,
         "1 if /readyz answers 200 (all shards ready), else 0.";
-    CollectionCount: "qdrant.collection.count", UpDownCounter, Int, "{collection}", [], [], Telemetry, "1.15", Node, true,
+    CollectionCount: "qdrant.collection.count", UpDownCounter, Int, "{collection}", [], [], Telemetry, V1_15, Node, true,
         "Number of collections on the node.";
-    MemoryActive: "qdrant.memory.active", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+    MemoryActive: "qdrant.memory.active", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
         "Bytes in active pages allocated by the application (jemalloc).";
-    MemoryAllocated: "qdrant.memory.allocated", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+    MemoryAllocated: "qdrant.memory.allocated", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
         "Bytes allocated by the application (jemalloc).";
-    MemoryMetadata: "qdrant.memory.metadata", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+    MemoryMetadata: "qdrant.memory.metadata", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
         "Bytes dedicated to allocator metadata (jemalloc).";
-    MemoryResident: "qdrant.memory.resident", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+    MemoryResident: "qdrant.memory.resident", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
         "Bytes in physically resident data pages mapped by the allocator (jemalloc).";
-    MemoryRetained: "qdrant.memory.retained", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+    MemoryRetained: "qdrant.memory.retained", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
         "Bytes in virtual memory mappings retained by the allocator (jemalloc).";
-    SystemCpuCores: "qdrant.system.cpu.cores", UpDownCounter, Int, "{cpu}", [], [], Telemetry, "1.15", Node, true,
+    SystemCpuCores: "qdrant.system.cpu.cores", UpDownCounter, Int, "{cpu}", [], [], Telemetry, V1_15, Node, true,
         "CPU cores available to Qdrant.";
-    SystemMemorySize: "qdrant.system.memory.size", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+    SystemMemorySize: "qdrant.system.memory.size", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
         "Memory available to Qdrant (cgroup limit or host RAM).";
-    SystemDiskSize: "qdrant.system.disk.size", UpDownCounter, Int, "By", [], [], Telemetry, "1.15", Node, true,
+    SystemDiskSize: "qdrant.system.disk.size", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
         "Size of the disk holding Qdrant's storage.";
-    RestResponses: "qdrant.rest.responses", Counter, Int, "{response}", [HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, "1.15", Node, true,
+    RestResponses: "qdrant.rest.responses", Counter, Int, "{response}", [HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, V1_15, Node, true,
         "REST responses sent since start, by method, route and status code (every endpoint).";
-    RestResponseDuration: "qdrant.rest.response.duration", Counter, Double, "s", [HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, "1.15", Node, true,
+    RestResponseDuration: "qdrant.rest.response.duration", Counter, Double, "s", [HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, V1_15, Node, true,
         "Sum of REST response times since start; divide its rate by the rate of qdrant.rest.responses for the mean latency.";
-    GrpcResponses: "qdrant.grpc.responses", Counter, Int, "{response}", [RPC_METHOD, GRPC_STATUS], [], Telemetry, "1.15", Node, true,
+    GrpcResponses: "qdrant.grpc.responses", Counter, Int, "{response}", [RPC_METHOD, GRPC_STATUS], [], Telemetry, V1_15, Node, true,
         "gRPC responses sent since start, by method and status code.";
-    GrpcResponseDuration: "qdrant.grpc.response.duration", Counter, Double, "s", [RPC_METHOD, GRPC_STATUS], [], Telemetry, "1.15", Node, true,
+    GrpcResponseDuration: "qdrant.grpc.response.duration", Counter, Double, "s", [RPC_METHOD, GRPC_STATUS], [], Telemetry, V1_15, Node, true,
         "Sum of gRPC response times since start; divide its rate by the rate of qdrant.grpc.responses for the mean latency.";
 
     // --- cluster, as seen by this node -----------------------------------------------------
-    ClusterEnabled: "qdrant.cluster.enabled", Gauge, Int, "", [], [], Cluster, "1.15", Node, true,
+    ClusterEnabled: "qdrant.cluster.enabled", Gauge, Int, "", [], [], Cluster, V1_15, Node, true,
         "1 if the node runs in distributed (cluster) mode.";
-    ClusterPeers: "qdrant.cluster.peers", Gauge, Int, "{peer}", [], [], Cluster, "1.15", Node, true,
+    ClusterPeers: "qdrant.cluster.peers", Gauge, Int, "{peer}", [], [], Cluster, V1_15, Node, true,
         "Peers in the cluster, as known to this node.";
-    RaftTerm: "qdrant.cluster.raft.term", Gauge, Int, "{term}", [], [], Cluster, "1.15", Node, true,
+    RaftTerm: "qdrant.cluster.raft.term", Gauge, Int, "{term}", [], [], Cluster, V1_15, Node, true,
         "Current raft term.";
-    RaftCommit: "qdrant.cluster.raft.commit", Gauge, Int, "{operation}", [], [], Cluster, "1.15", Node, true,
+    RaftCommit: "qdrant.cluster.raft.commit", Gauge, Int, "{operation}", [], [], Cluster, V1_15, Node, true,
         "Index of the last committed raft operation; a node lagging behind the leader has a lower value.";
-    RaftPendingOperations: "qdrant.cluster.raft.pending_operations", Gauge, Int, "{operation}", [], [], Cluster, "1.15", Node, true,
+    RaftPendingOperations: "qdrant.cluster.raft.pending_operations", Gauge, Int, "{operation}", [], [], Cluster, V1_15, Node, true,
         "Raft operations waiting to be applied.";
-    RaftRole: "qdrant.cluster.raft.role", Gauge, Int, "", [STATE], ["leader", "follower", "candidate", "pre_candidate"], Cluster, "1.15", Node, true,
+    RaftRole: "qdrant.cluster.raft.role", Gauge, Int, "", [STATE], ["leader", "follower", "candidate", "pre_candidate"], Cluster, V1_15, Node, true,
         "Raft role of the node: 1 for the current role, 0 for the others.";
-    RaftVoter: "qdrant.cluster.raft.voter", Gauge, Int, "", [], [], Cluster, "1.15", Node, true,
+    RaftVoter: "qdrant.cluster.raft.voter", Gauge, Int, "", [], [], Cluster, V1_15, Node, true,
         "1 if the node is a voting member of the raft group.";
-    ConsensusStatus: "qdrant.cluster.consensus.status", Gauge, Int, "", [STATE], ["working", "stopped", "stopped_with_err"], Cluster, "1.15", Node, true,
+    ConsensusStatus: "qdrant.cluster.consensus.status", Gauge, Int, "", [STATE], ["working", "stopped", "stopped_with_err"], Cluster, V1_15, Node, true,
         "State of the node's consensus thread: 1 for the current state, 0 for the others.";
-    ConsensusLastUpdate: "qdrant.cluster.consensus.last_update", Gauge, Double, "s", [], [], Cluster, "1.15", Node, true,
+    ConsensusLastUpdate: "qdrant.cluster.consensus.last_update", Gauge, Double, "s", [], [], Cluster, V1_15, Node, true,
         "Unix time of the consensus thread's last update.";
-    ClusterLeader: "qdrant.cluster.leader", Gauge, Int, "", [], [], Cluster, "1.15", Node, true,
+    ClusterLeader: "qdrant.cluster.leader", Gauge, Int, "", [], [], Cluster, V1_15, Node, true,
         "1 if this node is the raft leader, else 0.";
-    MessageSendFailures: "qdrant.cluster.message_send.failures", Counter, Int, "{failure}", [PEER_URI], [], Cluster, "1.15", Node, true,
+    MessageSendFailures: "qdrant.cluster.message_send.failures", Counter, Int, "{failure}", [PEER_URI], [], Cluster, V1_15, Node, true,
         "Failed attempts of this node to send consensus messages, by destination peer.";
 
     // --- collections (this node's local shards) -------------------------------------------
-    CollectionPoints: "qdrant.collection.points", UpDownCounter, Int, "{point}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+    CollectionPoints: "qdrant.collection.points", UpDownCounter, Int, "{point}", [COLLECTION], [], Telemetry, V1_15, Node, true,
         "Points in the collection's shards on this node.";
-    CollectionVectors: "qdrant.collection.vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], Telemetry, "1.15", Node, true,
+    CollectionVectors: "qdrant.collection.vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], Telemetry, V1_15, Node, true,
         "Stored vectors by vector name (\"\" is the unnamed vector), on this node. Before 1.16 Qdrant reports only a total, attributed when the collection has just the unnamed vector.";
-    CollectionIndexedVectors: "qdrant.collection.indexed_vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], TelemetryDetail, "1.15", Node, true,
+    CollectionIndexedVectors: "qdrant.collection.indexed_vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], TelemetryDetail, V1_15, Node, true,
         "Vectors covered by a vector index (HNSW), by vector name, on this node. Compare with qdrant.collection.vectors for the indexed share.";
-    CollectionDeletedVectors: "qdrant.collection.deleted_vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], TelemetryDetail, "1.15", Node, true,
+    CollectionDeletedVectors: "qdrant.collection.deleted_vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], TelemetryDetail, V1_15, Node, true,
         "Vectors marked deleted but not yet vacuumed by the optimizer, by vector name, on this node.";
-    CollectionSegments: "qdrant.collection.segments", UpDownCounter, Int, "{segment}", [COLLECTION, SEGMENT_TYPE], [], TelemetryDetail, "1.15", Node, true,
+    CollectionSegments: "qdrant.collection.segments", UpDownCounter, Int, "{segment}", [COLLECTION, SEGMENT_TYPE], [], TelemetryDetail, V1_15, Node, true,
         "Segments by type (plain, indexed, special), on this node.";
-    CollectionStatus: "qdrant.collection.status", Gauge, Int, "", [COLLECTION, STATE], ["green", "yellow", "grey", "red"], Telemetry, "1.15", Node, true,
+    CollectionStatus: "qdrant.collection.status", Gauge, Int, "", [COLLECTION, STATE], ["green", "yellow", "grey", "red"], Telemetry, V1_15, Node, true,
         "Collection status (worst of the local shards): 1 for the current state, 0 for the others. Grey: optimizations pending but not started; yellow: optimizing; red: an operation failed.";
-    OptimizerStatus: "qdrant.collection.optimizer.status", Gauge, Int, "", [COLLECTION, STATE], ["ok", "error"], Telemetry, "1.15", Node, true,
+    OptimizerStatus: "qdrant.collection.optimizer.status", Gauge, Int, "", [COLLECTION, STATE], ["ok", "error"], Telemetry, V1_15, Node, true,
         "Optimizer state: 1 for the current state, 0 for the other.";
-    UpdateQueueLength: "qdrant.collection.update_queue.length", UpDownCounter, Int, "{operation}", [COLLECTION], [], Telemetry, "1.17", Node, true,
+    UpdateQueueLength: "qdrant.collection.update_queue.length", UpDownCounter, Int, "{operation}", [COLLECTION], [], Telemetry, V1_17, Node, true,
         "Update operations waiting in the local shards' queues.";
-    DeferredPoints: "qdrant.collection.deferred_points", UpDownCounter, Int, "{point}", [COLLECTION], [], Telemetry, "1.18", Node, true,
+    DeferredPoints: "qdrant.collection.deferred_points", UpDownCounter, Int, "{point}", [COLLECTION], [], Telemetry, V1_18, Node, true,
         "Points written but hidden from search until optimized.";
-    OptimizedPoints: "qdrant.collection.optimized_points", Counter, Int, "{point}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+    OptimizedPoints: "qdrant.collection.optimized_points", Counter, Int, "{point}", [COLLECTION], [], Telemetry, V1_15, Node, true,
         "Points processed by finished optimizations since start.";
-    Optimizations: "qdrant.collection.optimizations", Counter, Int, "{optimization}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+    Optimizations: "qdrant.collection.optimizations", Counter, Int, "{optimization}", [COLLECTION], [], Telemetry, V1_15, Node, true,
         "Finished optimizer runs since start.";
-    OptimizationDuration: "qdrant.collection.optimization.duration", Counter, Double, "s", [COLLECTION], [], Telemetry, "1.15", Node, true,
+    OptimizationDuration: "qdrant.collection.optimization.duration", Counter, Double, "s", [COLLECTION], [], Telemetry, V1_15, Node, true,
         "Total time of finished optimizer runs since start.";
-    CollectionSize: "qdrant.collection.size", UpDownCounter, Int, "By", [COLLECTION, COMPONENT], [], Telemetry, "1.15", Node, true,
+    CollectionSize: "qdrant.collection.size", UpDownCounter, Int, "By", [COLLECTION, COMPONENT], [], Telemetry, V1_15, Node, true,
         "Estimated data size by component (vectors, payload), on this node.";
-    ShardTransfers: "qdrant.collection.shard_transfers", UpDownCounter, Int, "{transfer}", [COLLECTION, TRANSFER_DIRECTION], [], Telemetry, "1.15", Node, true,
+    ShardTransfers: "qdrant.collection.shard_transfers", UpDownCounter, Int, "{transfer}", [COLLECTION, TRANSFER_DIRECTION], [], Telemetry, V1_15, Node, true,
         "Shard transfers in progress to (incoming) or from (outgoing) this node.";
-    VectorDimension: "qdrant.collection.vector.dimension", Gauge, Int, "{dimension}", [COLLECTION, VECTOR_NAME, DISTANCE], [], Telemetry, "1.15", Node, true,
+    VectorDimension: "qdrant.collection.vector.dimension", Gauge, Int, "{dimension}", [COLLECTION, VECTOR_NAME, DISTANCE], [], Telemetry, V1_15, Node, true,
         "Configured dimension of each dense vector, with its distance function.";
-    ReplicationFactor: "qdrant.collection.replication_factor", Gauge, Int, "", [COLLECTION], [], Telemetry, "1.15", Node, true,
+    ReplicationFactor: "qdrant.collection.replication_factor", Gauge, Int, "", [COLLECTION], [], Telemetry, V1_15, Node, true,
         "Configured replication factor.";
 
-    OptimizationQueued: "qdrant.collection.optimization.queued", UpDownCounter, Int, "{optimization}", [COLLECTION], [], Optimizations, "1.17", Node, true,
+    OptimizationQueued: "qdrant.collection.optimization.queued", UpDownCounter, Int, "{optimization}", [COLLECTION], [], Optimizations, V1_17, Node, true,
         "Optimizations waiting in the queue (the backlog).";
-    OptimizationQueuedSegments: "qdrant.collection.optimization.queued_segments", UpDownCounter, Int, "{segment}", [COLLECTION], [], Optimizations, "1.17", Node, true,
+    OptimizationQueuedSegments: "qdrant.collection.optimization.queued_segments", UpDownCounter, Int, "{segment}", [COLLECTION], [], Optimizations, V1_17, Node, true,
         "Unoptimized segments waiting in the queue.";
-    OptimizationQueuedPoints: "qdrant.collection.optimization.queued_points", UpDownCounter, Int, "{point}", [COLLECTION], [], Optimizations, "1.17", Node, true,
+    OptimizationQueuedPoints: "qdrant.collection.optimization.queued_points", UpDownCounter, Int, "{point}", [COLLECTION], [], Optimizations, V1_17, Node, true,
         "Points in the unoptimized segments waiting in the queue.";
-    OptimizationIdleSegments: "qdrant.collection.optimization.idle_segments", UpDownCounter, Int, "{segment}", [COLLECTION], [], Optimizations, "1.17", Node, true,
+    OptimizationIdleSegments: "qdrant.collection.optimization.idle_segments", UpDownCounter, Int, "{segment}", [COLLECTION], [], Optimizations, V1_17, Node, true,
         "Segments that need no optimization.";
-    OptimizationRunning: "qdrant.collection.optimization.running", UpDownCounter, Int, "{optimization}", [COLLECTION, OPTIMIZER], [], Optimizations, "1.17", Node, true,
+    OptimizationRunning: "qdrant.collection.optimization.running", UpDownCounter, Int, "{optimization}", [COLLECTION, OPTIMIZER], [], Optimizations, V1_17, Node, true,
         "Optimizations running now, by optimizer (indexing, merge, vacuum, …).";
-    OptimizationProgress: "qdrant.collection.optimization.progress", Gauge, Double, "1", [COLLECTION, OPTIMIZER], [], Optimizations, "1.17", Node, true,
+    OptimizationProgress: "qdrant.collection.optimization.progress", Gauge, Double, "1", [COLLECTION, OPTIMIZER], [], Optimizations, V1_17, Node, true,
         "Share of the tracked work done by the running optimizations of each optimizer (from the progress tree's done/total), 0 to 1.";
-    DiskUsage: "qdrant.collection.disk.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, "1.18", Node, true,
+    DiskUsage: "qdrant.collection.disk.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, V1_18, Node, true,
         "Bytes on disk by component: vector_storage, vector_index, vector_quantized (per vector name), sparse_vector_*, payload, payload_index (per field), id_tracker, ….";
-    RamUsage: "qdrant.collection.ram.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, "1.18", Node, true,
+    RamUsage: "qdrant.collection.ram.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, V1_18, Node, true,
         "Bytes held in RAM (heap) by component.";
-    PageCacheUsage: "qdrant.collection.page_cache.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, "1.18", Node, true,
+    PageCacheUsage: "qdrant.collection.page_cache.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, V1_18, Node, true,
         "Bytes of the component's files currently in the OS page cache.";
-    PageCacheExpected: "qdrant.collection.page_cache.expected_usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, "1.18", Node, true,
+    PageCacheExpected: "qdrant.collection.page_cache.expected_usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, V1_18, Node, true,
         "Bytes of the component's files that should be in the page cache for fast search; above qdrant.collection.page_cache.usage means cold reads.";
-    SnapshotCount: "qdrant.collection.snapshot.count", UpDownCounter, Int, "{snapshot}", [COLLECTION], [], Snapshots, "1.15", Node, true,
+    SnapshotCount: "qdrant.collection.snapshot.count", UpDownCounter, Int, "{snapshot}", [COLLECTION], [], Snapshots, V1_15, Node, true,
         "Snapshots of the collection stored on this node.";
-    SnapshotSize: "qdrant.collection.snapshot.size", UpDownCounter, Int, "By", [COLLECTION], [], Snapshots, "1.15", Node, true,
+    SnapshotSize: "qdrant.collection.snapshot.size", UpDownCounter, Int, "By", [COLLECTION], [], Snapshots, V1_15, Node, true,
         "Total size of the collection's snapshots on this node.";
-    SnapshotLastCreated: "qdrant.collection.snapshot.last_created", Gauge, Double, "s", [COLLECTION], [], Snapshots, "1.15", Node, true,
+    SnapshotLastCreated: "qdrant.collection.snapshot.last_created", Gauge, Double, "s", [COLLECTION], [], Snapshots, V1_15, Node, true,
         "Unix time of the newest snapshot of the collection; time() minus it is the snapshot's age.";
-    SnapshotRunning: "qdrant.collection.snapshot.running", UpDownCounter, Int, "{snapshot}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+    SnapshotRunning: "qdrant.collection.snapshot.running", UpDownCounter, Int, "{snapshot}", [COLLECTION], [], Telemetry, V1_15, Node, true,
         "Snapshot creations in progress.";
-    SnapshotRecoveries: "qdrant.collection.snapshot.running_recoveries", UpDownCounter, Int, "{recovery}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+    SnapshotRecoveries: "qdrant.collection.snapshot.running_recoveries", UpDownCounter, Int, "{recovery}", [COLLECTION], [], Telemetry, V1_15, Node, true,
         "Snapshot recoveries in progress.";
-    SnapshotCreations: "qdrant.collection.snapshot.creations", Counter, Int, "{snapshot}", [COLLECTION], [], Telemetry, "1.15", Node, true,
+    SnapshotCreations: "qdrant.collection.snapshot.creations", Counter, Int, "{snapshot}", [COLLECTION], [], Telemetry, V1_15, Node, true,
         "Snapshots created since start.";
-    PayloadIndexPoints: "qdrant.collection.payload_index.points", UpDownCounter, Int, "{point}", [COLLECTION, PAYLOAD_FIELD, PAYLOAD_TYPE], [], TelemetryDetail, "1.15", Node, false,
+    PayloadIndexPoints: "qdrant.collection.payload_index.points", UpDownCounter, Int, "{point}", [COLLECTION, PAYLOAD_FIELD, PAYLOAD_TYPE], [], TelemetryDetail, V1_15, Node, false,
         "Points covered by each payload index, by field and type.";
-    Searches: "qdrant.collection.searches", Counter, Int, "{search}", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, "1.15", Node, false,
+    Searches: "qdrant.collection.searches", Counter, Int, "{search}", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, V1_15, Node, false,
         "Searches by vector and search path (unfiltered_hnsw, unfiltered_plain, filtered_*, *_sparse, *_exact), summed over the segments alive now; a counter reset follows segment merges.";
-    SearchDuration: "qdrant.collection.search.duration", Counter, Double, "s", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, "1.15", Node, false,
+    SearchDuration: "qdrant.collection.search.duration", Counter, Double, "s", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, V1_15, Node, false,
         "Total time of those searches; divide rates for the mean latency per search path.";
-    HardwareCpu: "qdrant.collection.hardware.cpu", Counter, Int, "{unit}", [COLLECTION], [], Telemetry, "1.15", Node, false,
+    HardwareCpu: "qdrant.collection.hardware.cpu", Counter, Int, "{unit}", [COLLECTION], [], Telemetry, V1_15, Node, false,
         "CPU units Qdrant accounted to the collection's requests since start.";
-    HardwareIo: "qdrant.collection.hardware.io", Counter, Int, "By", [COLLECTION, IO_DIRECTION, IO_TARGET], [], Telemetry, "1.15", Node, false,
+    HardwareIo: "qdrant.collection.hardware.io", Counter, Int, "By", [COLLECTION, IO_DIRECTION, IO_TARGET], [], Telemetry, V1_15, Node, false,
         "Bytes read and written for the collection's requests since start, by direction and target (vector, payload, payload_index).";
-    CollectionRestResponses: "qdrant.collection.rest.responses", Counter, Int, "{response}", [COLLECTION, HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, "1.17", Node, false,
+    CollectionRestResponses: "qdrant.collection.rest.responses", Counter, Int, "{response}", [COLLECTION, HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], TelemetryPerCollection, V1_17_1, Node, false,
         "REST responses per collection (telemetry with per_collection=true, 1.17.1+).";
-    CollectionRestResponseDuration: "qdrant.collection.rest.response.duration", Counter, Double, "s", [COLLECTION, HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, "1.17", Node, false,
+    CollectionRestResponseDuration: "qdrant.collection.rest.response.duration", Counter, Double, "s", [COLLECTION, HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], TelemetryPerCollection, V1_17_1, Node, false,
         "Sum of REST response times per collection.";
-    CollectionGrpcResponses: "qdrant.collection.grpc.responses", Counter, Int, "{response}", [COLLECTION, RPC_METHOD, GRPC_STATUS], [], Telemetry, "1.17", Node, false,
+    CollectionGrpcResponses: "qdrant.collection.grpc.responses", Counter, Int, "{response}", [COLLECTION, RPC_METHOD, GRPC_STATUS], [], TelemetryPerCollection, V1_17_1, Node, false,
         "gRPC responses per collection (per_collection=true, 1.17.1+).";
-    CollectionGrpcResponseDuration: "qdrant.collection.grpc.response.duration", Counter, Double, "s", [COLLECTION, RPC_METHOD, GRPC_STATUS], [], Telemetry, "1.17", Node, false,
+    CollectionGrpcResponseDuration: "qdrant.collection.grpc.response.duration", Counter, Double, "s", [COLLECTION, RPC_METHOD, GRPC_STATUS], [], TelemetryPerCollection, V1_17_1, Node, false,
         "Sum of gRPC response times per collection.";
 
     // --- server-wide -------------------------------------------------------------------------
-    Issues: "qdrant.issues", UpDownCounter, Int, "{issue}", [ISSUE_TYPE, COLLECTION], [], Issues, "1.15", Node, true,
+    Issues: "qdrant.issues", UpDownCounter, Int, "{issue}", [ISSUE_TYPE, COLLECTION], [], Issues, V1_15, Node, true,
         "Issues Qdrant reports (/issues: unindexed fields, too many collections, …) by type and collection.";
-    StorageSnapshotCount: "qdrant.snapshot.count", UpDownCounter, Int, "{snapshot}", [], [], Snapshots, "1.15", Node, true,
+    StorageSnapshotCount: "qdrant.snapshot.count", UpDownCounter, Int, "{snapshot}", [], [], StorageSnapshots, V1_15, Node, true,
         "Full-storage snapshots on this node.";
-    StorageSnapshotSize: "qdrant.snapshot.size", UpDownCounter, Int, "By", [], [], Snapshots, "1.15", Node, true,
+    StorageSnapshotSize: "qdrant.snapshot.size", UpDownCounter, Int, "By", [], [], StorageSnapshots, V1_15, Node, true,
         "Total size of the full-storage snapshots.";
-    StorageSnapshotLastCreated: "qdrant.snapshot.last_created", Gauge, Double, "s", [], [], Snapshots, "1.15", Node, true,
+    StorageSnapshotLastCreated: "qdrant.snapshot.last_created", Gauge, Double, "s", [], [], StorageSnapshots, V1_15, Node, true,
         "Unix time of the newest full-storage snapshot.";
-    QuotaMemoryUsage: "qdrant.quota.memory.usage", Gauge, Double, "1", [], [], Quotas, "1.19", Node, true,
+    QuotaMemoryUsage: "qdrant.quota.memory.usage", Gauge, Double, "1", [], [], Quotas, V1_19, Node, true,
         "Resident memory as a share of the memory available to Qdrant, as the quota measures it.";
-    QuotaDiskUsage: "qdrant.quota.disk.usage", Gauge, Double, "1", [], [], Quotas, "1.19", Node, true,
+    QuotaDiskUsage: "qdrant.quota.disk.usage", Gauge, Double, "1", [], [], Quotas, V1_19, Node, true,
         "Used share of the storage filesystem, as the quota measures it.";
-    QuotaMemoryLimit: "qdrant.quota.memory.limit", Gauge, Double, "1", [], [], Quotas, "1.19", Node, true,
+    QuotaMemoryLimit: "qdrant.quota.memory.limit", Gauge, Double, "1", [], [], Quotas, V1_19, Node, true,
         "Configured memory quota (share), when quotas are enabled and a limit is set.";
-    QuotaDiskLimit: "qdrant.quota.disk.limit", Gauge, Double, "1", [], [], Quotas, "1.19", Node, true,
+    QuotaDiskLimit: "qdrant.quota.disk.limit", Gauge, Double, "1", [], [], Quotas, V1_19, Node, true,
         "Configured disk quota (share), when quotas are enabled and a limit is set.";
-    QuotaExceeded: "qdrant.quota.exceeded", Gauge, Int, "", [QUOTA_RESOURCE], [], Quotas, "1.19", Node, true,
+    QuotaExceeded: "qdrant.quota.exceeded", Gauge, Int, "", [QUOTA_RESOURCE], [], Quotas, V1_19, Node, true,
         "1 while the node refuses updates over a resource's quota (memory, disk), else 0; absent for resources not enforced.";
 
     // --- collections, cluster-wide -----------------------------------------------------------
-    CollectionShards: "qdrant.collection.shards", UpDownCounter, Int, "{shard}", [COLLECTION], [], Telemetry, "1.15", Cluster, true,
+    CollectionShards: "qdrant.collection.shards", UpDownCounter, Int, "{shard}", [COLLECTION], [], Telemetry, V1_15, Cluster, true,
         "Shards of the collection (cluster-wide).";
-    CollectionReplicas: "qdrant.collection.replicas", UpDownCounter, Int, "{replica}", [COLLECTION, STATE], ["active", "dead", "partial"], Telemetry, "1.15", Cluster, true,
+    CollectionReplicas: "qdrant.collection.replicas", UpDownCounter, Int, "{replica}", [COLLECTION, STATE], ["active", "dead", "partial"], Telemetry, V1_15, Cluster, true,
         "Shard replicas by replica state (cluster-wide). active, dead and partial are always reported; other states (initializing, listener, recovery, resharding, …) when present. Any dead replica deserves attention.";
 
     // --- the agent itself ---------------------------------------------------------------------
-    PollDuration: "qdrant.agent.poll.duration", Gauge, Double, "s", [SOURCE], [], Agent, "1.15", Node, true,
-        "Duration of the last request(s) of each source.";
-    PollErrors: "qdrant.agent.poll.errors", Counter, Int, "{error}", [SOURCE, ERROR_TYPE], [], Agent, "1.15", Node, true,
+    PollDuration: "qdrant.agent.poll.duration", Gauge, Double, "s", [SOURCE], [], Agent, V1_15, Node, true,
+        "Duration of the last request(s) of each source.", volatile = true;
+    PollErrors: "qdrant.agent.poll.errors", Counter, Int, "{error}", [SOURCE, ERROR_TYPE], [], Agent, V1_15, Node, true,
         "Failed polls by source and error type (timeout, connect, http_status, unauthorized, forbidden, not_found, decode, too_large).";
-    ExportFailures: "qdrant.agent.export.failures", Counter, Int, "{failure}", [], [], Agent, "1.15", Node, true,
+    ExportFailures: "qdrant.agent.export.failures", Counter, Int, "{failure}", [], [], Agent, V1_15, Node, true,
         "OTLP exports of this node's metrics that failed.";
-    ExportedPoints: "qdrant.agent.exported_points", Gauge, Int, "{point}", [], [], Agent, "1.15", Node, true,
+    ExportedPoints: "qdrant.agent.exported_points", Gauge, Int, "{point}", [], [], Agent, V1_15, Node, true,
         "Data points of this node in the last export.";
 }
 
@@ -384,9 +385,28 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
-    fn ids_index_the_table() {
-        for (index, spec) in REGISTRY.iter().enumerate() {
-            assert_eq!(spec.id as usize, index, "{} is out of order", spec.name);
+    fn no_metric_is_older_than_its_source() {
+        for spec in REGISTRY {
+            assert!(
+                spec.since >= spec.source.since(),
+                "{} claims {} but its source {} arrived in {}",
+                spec.name,
+                spec.since,
+                spec.source,
+                spec.source.since()
+            );
+        }
+    }
+
+    #[test]
+    fn every_source_but_the_agent_names_its_endpoints() {
+        for spec in REGISTRY {
+            assert_eq!(
+                spec.source.endpoints().is_empty(),
+                spec.source == SourceId::Agent,
+                "{}",
+                spec.name
+            );
         }
     }
 

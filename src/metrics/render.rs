@@ -6,12 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::record::Point;
-use super::registry::{Instrument, MetricId, ValueType};
-
-/// Values that depend on the wall clock or on timing, masked in golden renderings.
-pub fn is_volatile(metric: MetricId) -> bool {
-    matches!(metric, MetricId::Uptime | MetricId::PollDuration)
-}
+use super::registry::{Instrument, ValueType};
 
 fn value_text(point: &Point) -> String {
     match point.spec().value_type {
@@ -45,7 +40,7 @@ fn sorted(points: &[Point]) -> Vec<&Point> {
 pub fn golden(points: &[Point]) -> String {
     let mut text = String::new();
     for point in sorted(points) {
-        let value = if is_volatile(point.metric) {
+        let value = if point.spec().volatile {
             "*".to_string()
         } else {
             value_text(point)

@@ -1,9 +1,13 @@
 //! The only HTTP client of Qdrant: connection settings, authentication, the response envelope,
-//! the models of what is read, and typed errors.
+//! one typed method per endpoint, the models of what is read, versions, and typed errors.
 
 pub mod client;
+pub mod endpoints;
 pub mod error;
 pub mod models;
+pub mod version;
 
 pub use client::{Auth, Client, ClientSettings};
+pub use endpoints::Endpoint;
 pub use error::{ErrorType, QdrantError};
+pub use version::Version;

@@ -1,31 +1,46 @@
 //! Slow-cadence sources read once per collection, with bounded concurrency:
-//! `optimizations` (`/collections/{name}/optimizations`, 1.17+: the optimizer backlog and
-//! running jobs), `memory` (`/collections/{name}/memory`, 1.18+: disk, RAM and page cache per
-//! component) and `snapshots` (`/collections/{name}/snapshots`). Each can be switched off by
-//! disabling its metrics; none runs on the fast path.
+//! `optimizations` (1.17+: the optimizer backlog and running jobs), `memory` (1.18+: disk, RAM
+//! and page cache per component) and `snapshots` (the collection's snapshot files). Each can be
+//! switched off by disabling its metrics; none runs on the fast path.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 
-use super::SourceId;
 use crate::qdrant::models::{CollectionMemory, OptimizationsInfo, SnapshotDescription};
 use crate::qdrant::{Client, QdrantError};
+use crate::source_id::SourceId;
 
-pub const OPTIMIZATIONS_ENDPOINT: &str = "/collections/{name}/optimizations";
-pub const MEMORY_ENDPOINT: &str = "/collections/{name}/memory";
-pub const SNAPSHOTS_ENDPOINT: &str = "/collections/{name}/snapshots, /snapshots";
+/// The per-collection sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Optimizations,
+    Memory,
+    Snapshots,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Optimizations, Kind::Memory, Kind::Snapshots];
+
+    pub fn source(self) -> SourceId {
+        match self {
+            Kind::Optimizations => SourceId::Optimizations,
+            Kind::Memory => SourceId::Memory,
+            Kind::Snapshots => SourceId::Snapshots,
+        }
+    }
+}
 
 /// What one per-collection request returned.
-pub enum Reply {
+enum Reply {
     Optimizations(OptimizationsInfo),
     Memory(CollectionMemory),
     Snapshots(Vec<SnapshotDescription>),
 }
 
 /// The outcome of one per-collection source over all collections.
-pub struct Outcome<T> {
+pub(super) struct Outcome<T> {
     pub by_collection: BTreeMap<String, T>,
     /// Total time spent in this source's requests (they overlap with other sources').
     pub duration: Duration,
@@ -45,95 +60,112 @@ impl<T> Default for Outcome<T> {
     }
 }
 
+impl<T> Outcome<T> {
+    fn accept(&mut self, name: String, duration: Duration, value: T) {
+        self.duration += duration;
+        self.all_not_found = false;
+        self.by_collection.insert(name, value);
+    }
+
+    fn reject(&mut self, duration: Duration, error: QdrantError) {
+        self.duration += duration;
+        if !matches!(error, QdrantError::NotFound { .. }) {
+            self.all_not_found = false;
+        }
+        if self.first_error.is_none() {
+            self.first_error = Some(error);
+        }
+    }
+
+    /// Every collection answering 404 means the endpoint is missing; a 404 for some
+    /// collections only means they were deleted meanwhile.
+    pub fn result(&self, asked: bool) -> Result<(), QdrantError> {
+        match &self.first_error {
+            Some(QdrantError::NotFound { url }) if self.all_not_found && asked => {
+                Err(QdrantError::NotFound { url: url.clone() })
+            }
+            Some(QdrantError::NotFound { .. }) | None => Ok(()),
+            Some(other) => Err(other.clone()),
+        }
+    }
+}
+
 /// The results of all per-collection sources of one slow poll.
 #[derive(Default)]
-pub struct Results {
+pub(super) struct Results {
     pub optimizations: Outcome<OptimizationsInfo>,
     pub memory: Outcome<CollectionMemory>,
     pub snapshots: Outcome<Vec<SnapshotDescription>>,
 }
 
-/// Run `sources` for each of `collections`, at most `max_concurrency` requests at a time.
-pub async fn fetch(
-    client: &Client,
-    collections: &[String],
-    sources: &[SourceId],
-    max_concurrency: usize,
-) -> Results {
-    let jobs: Vec<(String, SourceId)> = collections
-        .iter()
-        .flat_map(|name| sources.iter().map(|source| (name.clone(), *source)))
-        .collect();
-    // A named async fn (not a closure's async block) keeps the future `Send` for any lifetime.
-    let replies: Vec<(String, SourceId, Duration, Result<Reply, QdrantError>)> = stream::iter(
-        jobs.into_iter()
-            .map(|(name, source)| timed_fetch(client, name, source)),
-    )
-    .buffer_unordered(max_concurrency.max(1))
-    .collect()
-    .await;
-
-    let mut results = Results::default();
-    for (name, source, duration, reply) in replies {
-        match reply {
-            Ok(Reply::Optimizations(info)) => {
-                accept(&mut results.optimizations, name, duration, info)
-            }
-            Ok(Reply::Memory(memory)) => accept(&mut results.memory, name, duration, memory),
-            Ok(Reply::Snapshots(list)) => accept(&mut results.snapshots, name, duration, list),
-            Err(error) => match source {
-                SourceId::Optimizations => reject(&mut results.optimizations, duration, error),
-                SourceId::Memory => reject(&mut results.memory, duration, error),
-                _ => reject(&mut results.snapshots, duration, error),
-            },
+impl Results {
+    /// `(duration, result)` of one source over all collections.
+    pub fn summary(&self, kind: Kind, asked: bool) -> (Duration, Result<(), QdrantError>) {
+        match kind {
+            Kind::Optimizations => (
+                self.optimizations.duration,
+                self.optimizations.result(asked),
+            ),
+            Kind::Memory => (self.memory.duration, self.memory.result(asked)),
+            Kind::Snapshots => (self.snapshots.duration, self.snapshots.result(asked)),
         }
     }
+
+    fn add(
+        &mut self,
+        name: String,
+        kind: Kind,
+        duration: Duration,
+        reply: Result<Reply, QdrantError>,
+    ) {
+        match (reply, kind) {
+            (Ok(Reply::Optimizations(info)), _) => self.optimizations.accept(name, duration, info),
+            (Ok(Reply::Memory(memory)), _) => self.memory.accept(name, duration, memory),
+            (Ok(Reply::Snapshots(list)), _) => self.snapshots.accept(name, duration, list),
+            (Err(error), Kind::Optimizations) => self.optimizations.reject(duration, error),
+            (Err(error), Kind::Memory) => self.memory.reject(duration, error),
+            (Err(error), Kind::Snapshots) => self.snapshots.reject(duration, error),
+        }
+    }
+}
+
+/// Run `kinds` for each of `collections`, at most `max_concurrency` requests at a time.
+pub(super) async fn fetch(
+    client: &Client,
+    collections: &[String],
+    kinds: &[Kind],
+    max_concurrency: usize,
+) -> Results {
+    let jobs: Vec<(String, Kind)> = collections
+        .iter()
+        .flat_map(|name| kinds.iter().map(|kind| (name.clone(), *kind)))
+        .collect();
+    // A named async fn (not a closure's async block) keeps the future `Send` for any lifetime.
+    let mut replies = stream::iter(
+        jobs.into_iter()
+            .map(|(name, kind)| timed_fetch(client, name, kind)),
+    )
+    .buffer_unordered(max_concurrency.max(1));
+    let mut results = Results::default();
+    while let Some((name, kind, duration, reply)) = replies.next().await {
+        results.add(name, kind, duration, reply);
+    }
     results
-}
-
-fn accept<T>(outcome: &mut Outcome<T>, name: String, duration: Duration, value: T) {
-    outcome.duration += duration;
-    outcome.all_not_found = false;
-    outcome.by_collection.insert(name, value);
-}
-
-fn reject<T>(outcome: &mut Outcome<T>, duration: Duration, error: QdrantError) {
-    outcome.duration += duration;
-    if !matches!(error, QdrantError::NotFound { .. }) {
-        outcome.all_not_found = false;
-    }
-    if outcome.first_error.is_none() {
-        outcome.first_error = Some(error);
-    }
 }
 
 async fn timed_fetch(
     client: &Client,
     name: String,
-    source: SourceId,
-) -> (String, SourceId, Duration, Result<Reply, QdrantError>) {
+    kind: Kind,
+) -> (String, Kind, Duration, Result<Reply, QdrantError>) {
     let started = Instant::now();
-    let result = fetch_one(client, &name, source).await;
-    (name, source, started.elapsed(), result)
-}
-
-async fn fetch_one(client: &Client, name: &str, source: SourceId) -> Result<Reply, QdrantError> {
-    let collection = super::collections::encode_path_segment(name);
-    Ok(match source {
-        SourceId::Optimizations => Reply::Optimizations(
-            client
-                .get_json(&format!("/collections/{collection}/optimizations"))
-                .await?,
-        ),
-        SourceId::Memory => Reply::Memory(
-            client
-                .get_json(&format!("/collections/{collection}/memory"))
-                .await?,
-        ),
-        _ => Reply::Snapshots(
-            client
-                .get_json(&format!("/collections/{collection}/snapshots"))
-                .await?,
-        ),
-    })
+    let reply = match kind {
+        Kind::Optimizations => client.optimizations(&name).await.map(Reply::Optimizations),
+        Kind::Memory => client.collection_memory(&name).await.map(Reply::Memory),
+        Kind::Snapshots => client
+            .collection_snapshots(&name)
+            .await
+            .map(Reply::Snapshots),
+    };
+    (name, kind, started.elapsed(), reply)
 }

@@ -1,32 +1,11 @@
-//! Sources `telemetry` (`/telemetry?details_level=3`, every poll) and `telemetry_detail`
-//! (`details_level=4`, every Nth poll: adds segments). One response describes every
-//! collection, so the request count does not grow with the number of collections. A slow poll
-//! reads level 4 *instead of* level 3, since it carries everything level 3 does.
-//! Never asks for `anonymize=true`: it truncates numbers and hashes names.
+//! Reading `/telemetry` (level 3 every poll, level 4 on slow polls: adds segments): one response
+//! describes every collection, so the request count does not grow with the number of
+//! collections. A slow poll reads level 4 *instead of* level 3, since it carries everything
+//! level 3 does.
 
 use std::time::SystemTime;
 
 use crate::qdrant::models::Telemetry;
-use crate::qdrant::{Client, QdrantError};
-
-pub const ENDPOINT: &str = "/telemetry?details_level=3";
-pub const DETAIL_ENDPOINT: &str = "/telemetry?details_level=4";
-
-/// `per_collection` adds per-collection request statistics (1.17.1+; older versions ignore it).
-pub async fn fetch(
-    client: &Client,
-    detail: bool,
-    per_collection: bool,
-) -> Result<Telemetry, QdrantError> {
-    let path = if detail { DETAIL_ENDPOINT } else { ENDPOINT };
-    if per_collection {
-        client
-            .get_json(&format!("{path}&per_collection=true"))
-            .await
-    } else {
-        client.get_json(path).await
-    }
-}
 
 /// Whether the response lists collections in full (a key scoped away from telemetry, or a
 /// server that leaves them out, yields none).

@@ -107,7 +107,9 @@ pub async fn poll_all_metrics(url: &str) -> Recorded {
         selection,
         ..RecordOptions::default()
     };
-    qdrant_otel_agent::metrics::record(&snapshot, &options)
+    let mut stats = qdrant_otel_agent::agent::NodeStats::default();
+    stats.observe(&snapshot);
+    qdrant_otel_agent::metrics::record(&snapshot, &stats.stats, &options)
 }
 
 /// Settings from a YAML config file (written to a temp dir) plus environment variables.
@@ -132,6 +134,7 @@ pub struct Poller {
     settings: Settings,
     client: qdrant_otel_agent::qdrant::Client,
     state: qdrant_otel_agent::sources::NodeState,
+    stats: qdrant_otel_agent::agent::NodeStats,
 }
 
 impl Poller {
@@ -143,6 +146,7 @@ impl Poller {
             settings,
             client,
             state: Default::default(),
+            stats: Default::default(),
         }
     }
 
@@ -154,7 +158,8 @@ impl Poller {
             &mut self.state,
         )
         .await;
-        qdrant_otel_agent::metrics::record(&snapshot, &self.settings.record)
+        self.stats.observe(&snapshot);
+        qdrant_otel_agent::metrics::record(&snapshot, &self.stats.stats, &self.settings.record)
     }
 }
 

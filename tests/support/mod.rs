@@ -340,6 +340,23 @@ struct Received {
     /// Size of each request body as sent (compressed when gzip is on).
     body_sizes: Vec<usize>,
     failing: bool,
+    /// `service.instance.id` → how long to hold the answer to requests carrying that resource.
+    delays: HashMap<String, Duration>,
+}
+
+/// The `service.instance.id`s of a request's resources.
+fn instances_of(request: &ExportMetricsServiceRequest) -> Vec<String> {
+    request
+        .resource_metrics
+        .iter()
+        .filter_map(|rm| rm.resource.as_ref())
+        .flat_map(|r| r.attributes.iter())
+        .filter(|kv| kv.key == "service.instance.id")
+        .filter_map(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// An in-process OTLP receiver decoding real protobufs.
@@ -429,6 +446,15 @@ impl OtlpReceiver {
         self.received.lock().unwrap().failing = failing;
     }
 
+    /// Hold the answer to every request carrying this resource for `delay` (HTTP receiver).
+    pub fn delay_resource(&self, instance: &str, delay: Duration) {
+        self.received
+            .lock()
+            .unwrap()
+            .delays
+            .insert(instance.to_string(), delay);
+    }
+
     /// Wait until at least `n` export requests arrived.
     pub async fn wait_for_requests(
         &self,
@@ -491,6 +517,7 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
             body = decoded;
         }
         let request = ExportMetricsServiceRequest::decode(&body[..]).expect("valid protobuf");
+        let instances = instances_of(&request);
         let failing = {
             let mut received = received.lock().unwrap();
             if !received.failing {
@@ -500,6 +527,16 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
             }
             received.failing
         };
+        let delay = {
+            let received = received.lock().unwrap();
+            instances
+                .iter()
+                .filter_map(|i| received.delays.get(i).copied())
+                .max()
+        };
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         let (status, payload) = if failing {
             (503, Vec::new())
         } else {

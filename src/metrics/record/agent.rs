@@ -1,15 +1,18 @@
-//! The agent's own metrics on the node they describe: poll duration per source, poll errors
-//! per source and error type (zeros included), export failures and exported points.
+//! The agent's own metrics on the node they describe: poll duration per source and poll errors
+//! per source and error type (zeros included), from the agent's statistics; export failures
+//! and exported points, from the export task's own statistics (see [`export_points`]).
 
 use std::collections::BTreeMap;
 
 use super::out::Out;
+use crate::metrics::registry::MetricSelection;
 use crate::metrics::registry::{attr, MetricId};
+use crate::metrics::Point;
 use crate::qdrant::ErrorType;
-use crate::snapshot::NodeSnapshot;
-use crate::sources::SourceId;
+use crate::snapshot::{AgentStats, NodeSnapshot};
+use crate::source_id::SourceId;
 
-pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot) {
+pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats) {
     // A source may make several requests (e.g. `snapshots`): its duration is their sum.
     let mut durations: BTreeMap<SourceId, f64> = BTreeMap::new();
     for report in &snapshot.sources {
@@ -22,34 +25,47 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot) {
             vec![(attr::SOURCE, source.as_str().to_string())],
         );
     }
-    record_poll_errors(out, snapshot);
-    out.push(
-        MetricId::ExportFailures,
-        snapshot.agent.export_failures as f64,
-        vec![],
-    );
-    out.push_opt(
-        MetricId::ExportedPoints,
-        snapshot.agent.exported_points.map(|n| n as f64),
-        vec![],
-    );
+    record_poll_errors(out, snapshot, stats);
+}
+
+/// The export task's own metrics: failed exports so far, and the points of the last export.
+pub fn export_points(
+    failures: u64,
+    exported: Option<u64>,
+    selection: &MetricSelection,
+) -> Vec<Point> {
+    let mut points = Vec::new();
+    let mut push = |metric, value: f64| {
+        if selection.is_enabled(metric) {
+            points.push(Point {
+                metric,
+                attributes: Vec::new(),
+                value,
+            });
+        }
+    };
+    push(MetricId::ExportFailures, failures as f64);
+    if let Some(exported) = exported {
+        push(MetricId::ExportedPoints, exported as f64);
+    }
+    points
 }
 
 /// Every error type of every source polled so far, zeros included, so that the first error of
 /// a kind is an increase and not the birth of a series.
-fn record_poll_errors(out: &mut Out, snapshot: &NodeSnapshot) {
+fn record_poll_errors(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats) {
     let mut errors: BTreeMap<(SourceId, ErrorType), u64> = BTreeMap::new();
     let sources = snapshot
         .sources
         .iter()
         .map(|r| r.source)
-        .chain(snapshot.agent.poll_errors.keys().map(|(s, _)| *s));
+        .chain(stats.poll_errors.keys().map(|(s, _)| *s));
     for source in sources {
         for error_type in ErrorType::ALL {
             errors.entry((source, error_type)).or_insert(0);
         }
     }
-    for (key, count) in &snapshot.agent.poll_errors {
+    for (key, count) in &stats.poll_errors {
         errors.insert(*key, *count);
     }
     for ((source, error_type), count) in errors {

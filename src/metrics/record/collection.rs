@@ -333,7 +333,12 @@ mod tests {
             telemetry: Some(Arc::new(telemetry)),
             ..NodeSnapshot::default()
         };
-        let points = record(&snapshot, &RecordOptions::default()).node;
+        let points = record(
+            &snapshot,
+            &crate::snapshot::AgentStats::default(),
+            &RecordOptions::default(),
+        )
+        .node;
         let transfers = |direction: &str| {
             points
                 .iter()

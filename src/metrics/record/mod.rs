@@ -22,8 +22,9 @@ mod server;
 mod util;
 
 use super::registry::{attr, MetricId, MetricSelection, MetricSpec};
-use crate::snapshot::NodeSnapshot;
+use crate::snapshot::{AgentStats, NodeSnapshot};
 use crate::sources::CollectionFilter;
+pub use agent::export_points;
 use out::Out;
 pub use util::hash_name;
 
@@ -80,7 +81,7 @@ pub struct RecordOptions {
 }
 
 /// Convert a snapshot into points.
-pub fn record(snapshot: &NodeSnapshot, options: &RecordOptions) -> Recorded {
+pub fn record(snapshot: &NodeSnapshot, stats: &AgentStats, options: &RecordOptions) -> Recorded {
     let cluster_role = cluster_role(snapshot);
     let mut out = Out::new(&options.selection, cluster_role);
     node::record(&mut out, snapshot);
@@ -95,7 +96,7 @@ pub fn record(snapshot: &NodeSnapshot, options: &RecordOptions) -> Recorded {
     let names = record_collections(&mut out, snapshot);
     per_collection::record(&mut out, snapshot, &names);
     server::record(&mut out, snapshot, &names);
-    agent::record(&mut out, snapshot);
+    agent::record(&mut out, snapshot, stats);
     let (mut node, mut cluster) = (out.node, out.cluster);
     apply_collection_options(&mut node, options);
     apply_collection_options(&mut cluster, options);
@@ -178,7 +179,11 @@ mod tests {
 
     #[test]
     fn an_empty_snapshot_still_says_down() {
-        let recorded = record(&NodeSnapshot::default(), &RecordOptions::default());
+        let recorded = record(
+            &NodeSnapshot::default(),
+            &AgentStats::default(),
+            &RecordOptions::default(),
+        );
         assert_eq!(recorded.node[0].metric, MetricId::Up);
         assert_eq!(recorded.node[0].value, 0.0);
         assert!(recorded.cluster.is_empty());
@@ -199,7 +204,7 @@ mod tests {
             telemetry: Some(Arc::new(telemetry)),
             ..NodeSnapshot::default()
         };
-        record(&snapshot, &RecordOptions::default())
+        record(&snapshot, &AgentStats::default(), &RecordOptions::default())
     }
 
     fn cluster_scoped(points: &[Point]) -> usize {

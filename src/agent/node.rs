@@ -1,0 +1,109 @@
+//! The poll loop of one node: after an initial delay and jitter, poll on an interval, never
+//! overlapping its own previous poll; record each snapshot and hand the points to the node's
+//! export task (and, while this node leads the raft, to the cluster's) without waiting for
+//! any export.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::exporter::{Batch, ClusterSlot};
+use super::stats::NodeStats;
+use crate::config::{NodeSettings, Settings};
+use crate::metrics::{record, ClusterRole, Recorded};
+use crate::qdrant::Client;
+use crate::resource::{cluster_resource, node_resource, BaseAttributes, NodeIdentity};
+use crate::snapshot::NodeSnapshot;
+use crate::sources::{poll_node, NodeState};
+
+/// Everything one node's poll loop needs.
+pub struct NodeTask {
+    pub node: NodeSettings,
+    pub client: Client,
+    pub settings: Arc<Settings>,
+    pub base: Arc<BaseAttributes>,
+    pub exports: watch::Sender<Option<Arc<Batch>>>,
+    pub cluster: watch::Sender<ClusterSlot>,
+}
+
+impl NodeTask {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let settings = Arc::clone(&self.settings);
+        let jitter = if settings.jitter.is_zero() {
+            Duration::ZERO
+        } else {
+            rand::rng().random_range(Duration::ZERO..settings.jitter)
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(settings.initial_delay + jitter) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let mut ticker = tokio::time::interval(settings.interval);
+        // A poll that overruns the interval delays the next one instead of stacking them.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut state = NodeState::default();
+        let mut stats = NodeStats::default();
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = shutdown.cancelled() => break,
+            }
+            let poll = poll_node(
+                &self.client,
+                &self.node.instance,
+                &settings.poll,
+                &mut state,
+            );
+            let snapshot = tokio::select! {
+                snapshot = poll => snapshot,
+                _ = shutdown.cancelled() => break,
+            };
+            stats.observe(&snapshot);
+            let recorded = record(&snapshot, &stats.stats, &settings.record);
+            self.hand_over(&snapshot, recorded);
+        }
+    }
+
+    /// Give the points to the export tasks; never waits for an export.
+    fn hand_over(&self, snapshot: &NodeSnapshot, recorded: Recorded) {
+        let clustered = recorded.cluster_role != ClusterRole::Standalone;
+        let identity = NodeIdentity {
+            instance: self.node.instance.clone(),
+            address: self.node.address.clone(),
+            port: self.node.port,
+            version: snapshot.app.as_ref().and_then(|a| a.version.clone()),
+            peer_id: snapshot.cluster.as_ref().and_then(|c| c.peer_id),
+            cluster_name: clustered.then(|| self.settings.cluster_name.clone()),
+        };
+        self.exports.send_replace(Some(Arc::new(Batch {
+            resource: node_resource(&self.base, &identity),
+            points: recorded.node,
+        })));
+        let me = &self.node.instance;
+        let leads = recorded.cluster_role == ClusterRole::Leader;
+        let resource = || cluster_resource(&self.base, &self.settings.cluster_name);
+        self.cluster.send_if_modified(|slot| {
+            if leads {
+                slot.speaker = Some(me.clone());
+                slot.batch = Some(Arc::new(Batch {
+                    resource: resource(),
+                    points: recorded.cluster,
+                }));
+                true
+            } else if slot.speaker.as_ref() == Some(me) {
+                // No longer the leader: its cluster-wide series stop until the new leader speaks.
+                slot.speaker = None;
+                slot.batch = Some(Arc::new(Batch {
+                    resource: resource(),
+                    points: Vec::new(),
+                }));
+                true
+            } else {
+                false
+            }
+        });
+    }
+}

@@ -1,0 +1,109 @@
+//! The agent's internal events, in the style of Vector's `internal_events`: each change of
+//! state is one typed event that logs once (key/value fields, a bounded `error.type`) and
+//! counts what it stands for. Callers decide *whether* a state changed; the event decides how it
+//! is said.
+
+use crate::qdrant::{ErrorType, QdrantError};
+use crate::snapshot::AgentStats;
+use crate::source_id::SourceId;
+
+/// A source failed in this poll. Counted every time; logged only when its error type changed.
+pub struct SourceFailed<'a> {
+    pub node: &'a str,
+    pub source: SourceId,
+    pub error: &'a QdrantError,
+    pub changed: bool,
+}
+
+impl SourceFailed<'_> {
+    pub fn emit(self, stats: &mut AgentStats) {
+        let error_type = self.error.error_type();
+        *stats
+            .poll_errors
+            .entry((self.source, error_type))
+            .or_insert(0) += 1;
+        if !self.changed {
+            return;
+        }
+        let hint = match error_type {
+            ErrorType::Forbidden | ErrorType::Unauthorized => {
+                " The metrics of this source are not reported while the key lacks the permission."
+            }
+            _ => "",
+        };
+        tracing::warn!(node = %self.node, source = %self.source, error.type = %error_type, error = %self.error, "Source failed.{hint}");
+    }
+}
+
+/// A source that had failed answered again.
+pub struct SourceRecovered<'a> {
+    pub node: &'a str,
+    pub source: SourceId,
+}
+
+impl SourceRecovered<'_> {
+    pub fn emit(self) {
+        tracing::info!(node = %self.node, source = %self.source, "Source recovered.");
+    }
+}
+
+/// The node's version does not have a source's endpoint.
+pub struct SourceUnsupported<'a> {
+    pub node: &'a str,
+    pub source: SourceId,
+}
+
+impl SourceUnsupported<'_> {
+    pub fn emit(self) {
+        tracing::info!(node = %self.node, source = %self.source, since = %self.source.since(), "Source not supported by this Qdrant version; skipping it until the version changes.");
+    }
+}
+
+/// The node answered with its version and collections again (or for the first time).
+pub struct NodeUp<'a> {
+    pub node: &'a str,
+}
+
+impl NodeUp<'_> {
+    pub fn emit(self) {
+        tracing::info!(node = %self.node, "Node is up.");
+    }
+}
+
+/// The node did not answer with its version and collections.
+pub struct NodeDown<'a> {
+    pub node: &'a str,
+}
+
+impl NodeDown<'_> {
+    pub fn emit(self) {
+        tracing::warn!(node = %self.node, "Node is down: it did not answer with its version and collections.");
+    }
+}
+
+/// An OTLP export failed. Counted every time; logged only on the first failure in a row.
+pub struct ExportFailed<'a> {
+    pub resource: &'a str,
+    pub error: &'a dyn std::fmt::Display,
+    pub changed: bool,
+}
+
+impl ExportFailed<'_> {
+    pub fn emit(self, failures: &mut u64) {
+        *failures += 1;
+        if self.changed {
+            tracing::warn!(resource = %self.resource, error = %self.error, "OTLP export failed; the newest points will be sent on the next attempt.");
+        }
+    }
+}
+
+/// An OTLP export succeeded after failures.
+pub struct ExportRecovered<'a> {
+    pub resource: &'a str,
+}
+
+impl ExportRecovered<'_> {
+    pub fn emit(self) {
+        tracing::info!(resource = %self.resource, "OTLP export recovered.");
+    }
+}

@@ -1,0 +1,62 @@
+//! What a poll may call: the sources the enabled metrics need, and the settings of the poll
+//! that do not change between polls.
+
+use std::collections::BTreeSet;
+
+use super::CollectionFilter;
+use crate::source_id::SourceId;
+
+/// Which sources a poll may call, from the metrics that are enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePlan {
+    pub wanted: BTreeSet<SourceId>,
+}
+
+impl SourcePlan {
+    /// Every source.
+    pub fn all() -> SourcePlan {
+        SourcePlan {
+            wanted: [
+                SourceId::App,
+                SourceId::Ready,
+                SourceId::Telemetry,
+                SourceId::TelemetryDetail,
+                SourceId::Cluster,
+                SourceId::Optimizations,
+                SourceId::Memory,
+                SourceId::Snapshots,
+                SourceId::StorageSnapshots,
+                SourceId::Issues,
+                SourceId::Quotas,
+            ]
+            .into(),
+        }
+    }
+
+    pub fn wants(&self, source: SourceId) -> bool {
+        self.wanted.contains(&source)
+    }
+}
+
+/// Settings of the poll that do not change between polls.
+#[derive(Debug, Clone)]
+pub struct PollSettings {
+    /// Run the slow sources every Nth poll (the first poll always does).
+    pub detail_every: u32,
+    /// Bound on concurrent per-collection requests.
+    pub max_concurrency: usize,
+    pub plan: SourcePlan,
+    /// Collections to read per-collection sources for.
+    pub collections: CollectionFilter,
+}
+
+impl Default for PollSettings {
+    fn default() -> Self {
+        PollSettings {
+            detail_every: 4,
+            max_concurrency: 8,
+            plan: SourcePlan::all(),
+            collections: CollectionFilter::default(),
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! One poll of one node: the fast sources in parallel, the `/collections` fallback when
+//! telemetry cannot describe the collections, then (on slow polls) the per-collection sources.
+//! Every source called yields a [`SourceReport`]; together they fill one [`NodeSnapshot`].
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::per_collection::{self, Kind};
+use super::state::NodeState;
+use super::{collections, telemetry, PollSettings};
+use crate::qdrant::models::Telemetry;
+use crate::qdrant::models::{AppInfo, ClusterInfo, IssuesReport, QuotaStatus, SnapshotDescription};
+use crate::qdrant::{Client, QdrantError};
+use crate::snapshot::{NodeSnapshot, SourceOutcome, SourceReport};
+use crate::source_id::SourceId;
+
+type Timed<T> = (Duration, Result<T, QdrantError>);
+
+/// Which sources this poll calls.
+struct Calls {
+    slow_due: bool,
+    /// Telemetry at level 4 (slow polls) rather than 3.
+    detail: bool,
+    per_collection_responses: bool,
+    ready: bool,
+    cluster: bool,
+    quotas: bool,
+    issues: bool,
+    storage_snapshots: bool,
+}
+
+impl Calls {
+    fn plan(state: &NodeState, settings: &PollSettings, slow_due: bool) -> Calls {
+        let call = |source| state.may_call(source, &settings.plan);
+        Calls {
+            slow_due,
+            detail: slow_due && call(SourceId::TelemetryDetail),
+            per_collection_responses: call(SourceId::TelemetryPerCollection),
+            ready: call(SourceId::Ready),
+            cluster: call(SourceId::Cluster),
+            quotas: call(SourceId::Quotas),
+            issues: slow_due && call(SourceId::Issues),
+            storage_snapshots: slow_due && call(SourceId::StorageSnapshots),
+        }
+    }
+
+    fn telemetry_source(&self) -> SourceId {
+        if self.detail {
+            SourceId::TelemetryDetail
+        } else {
+            SourceId::Telemetry
+        }
+    }
+}
+
+/// What the fast sources returned; `None` for a source not called.
+struct Fast {
+    app: Timed<AppInfo>,
+    ready: Option<Timed<bool>>,
+    telemetry: Timed<Telemetry>,
+    cluster: Option<Timed<ClusterInfo>>,
+    quotas: Option<Timed<QuotaStatus>>,
+    issues: Option<Timed<IssuesReport>>,
+    storage_snapshots: Option<Timed<Vec<SnapshotDescription>>>,
+}
+
+async fn fetch_fast(client: &Client, calls: &Calls) -> Fast {
+    let (app, ready, telemetry, cluster, quotas, issues, storage_snapshots) = tokio::join!(
+        timed(client.app_info()),
+        optional(calls.ready, client.ready()),
+        timed(client.telemetry(calls.detail, calls.per_collection_responses)),
+        optional(calls.cluster, client.cluster()),
+        optional(calls.quotas, client.quotas()),
+        optional(calls.issues, client.issues()),
+        optional(calls.storage_snapshots, client.storage_snapshots()),
+    );
+    Fast {
+        app,
+        ready,
+        telemetry,
+        cluster,
+        quotas,
+        issues,
+        storage_snapshots,
+    }
+}
+
+/// The snapshot being filled and the reports of the sources called.
+struct Poll {
+    snapshot: NodeSnapshot,
+}
+
+impl Poll {
+    /// Report a source's outcome; a 404 from a gated endpoint marks it unsupported.
+    fn report<T>(
+        &mut self,
+        state: &mut NodeState,
+        source: SourceId,
+        duration: Duration,
+        result: &Result<T, QdrantError>,
+    ) {
+        let outcome = match result {
+            Ok(_) => SourceOutcome::Ok,
+            Err(QdrantError::NotFound { .. }) if source.is_gated() => {
+                state.mark_unsupported(source);
+                SourceOutcome::Unsupported
+            }
+            Err(error) => SourceOutcome::Failed(error.clone()),
+        };
+        self.snapshot.sources.push(SourceReport {
+            source,
+            duration,
+            outcome,
+        });
+    }
+
+    fn optional<T>(
+        &mut self,
+        state: &mut NodeState,
+        source: SourceId,
+        timed: Option<Timed<T>>,
+    ) -> Option<T> {
+        let (duration, result) = timed?;
+        self.report(state, source, duration, &result);
+        result.ok()
+    }
+
+    /// Take the fast sources' results; returns whether the fallback is needed.
+    fn accept_fast(&mut self, state: &mut NodeState, fast: Fast, calls: &Calls) -> bool {
+        let read_at = SystemTime::now();
+        let (duration, app) = fast.app;
+        self.report(state, SourceId::App, duration, &app);
+        self.snapshot.app = app.ok();
+        state.set_version(
+            self.snapshot
+                .app
+                .as_ref()
+                .and_then(|a| a.version.as_deref()),
+        );
+        self.snapshot.ready = self.optional(state, SourceId::Ready, fast.ready);
+        self.snapshot.cluster = self.optional(state, SourceId::Cluster, fast.cluster);
+        self.snapshot.quotas = self.optional(state, SourceId::Quotas, fast.quotas);
+        if let Some(issues) = self.optional(state, SourceId::Issues, fast.issues) {
+            state.slow.issues = Some(Arc::new(issues));
+        }
+        if let Some(list) = self.optional(state, SourceId::StorageSnapshots, fast.storage_snapshots)
+        {
+            state.slow.storage_snapshots = Some(Arc::new(list));
+        }
+        let (duration, telemetry) = fast.telemetry;
+        self.report(state, calls.telemetry_source(), duration, &telemetry);
+        match telemetry {
+            Ok(telemetry) => {
+                self.snapshot.uptime_seconds = telemetry::uptime_seconds(&telemetry, read_at);
+                let complete = telemetry::has_collections(&telemetry);
+                let telemetry = Arc::new(telemetry);
+                if calls.detail {
+                    state.slow.detail = Some(Arc::clone(&telemetry));
+                }
+                self.snapshot.telemetry = Some(telemetry);
+                !complete
+            }
+            Err(error) => {
+                // A failed slow read drops what the previous one said rather than repeat stale data.
+                if calls.detail {
+                    state.slow.detail = None;
+                }
+                // Forbidden (a collection-scoped key) or unreadable: the collections may still
+                // be read one by one. Unreachable or slow: the fallback would fare no better.
+                matches!(
+                    error,
+                    QdrantError::Forbidden { .. }
+                        | QdrantError::Unauthorized { .. }
+                        | QdrantError::Decode { .. }
+                )
+            }
+        }
+    }
+
+    /// The collections the fast path knows about, filtered.
+    fn collection_names(&self, settings: &PollSettings) -> Vec<String> {
+        let from_info = self
+            .snapshot
+            .collections
+            .as_ref()
+            .map(|c| c.keys().cloned().collect());
+        let names: Vec<String> = from_info.unwrap_or_else(|| {
+            self.snapshot
+                .telemetry
+                .as_ref()
+                .and_then(|t| t.collections.as_ref())
+                .and_then(|c| c.collections.as_ref())
+                .map(|list| list.iter().filter_map(|c| c.id.clone()).collect())
+                .unwrap_or_default()
+        });
+        names
+            .into_iter()
+            .filter(|name| settings.collections.includes(name))
+            .collect()
+    }
+
+    fn finish(mut self, state: &NodeState) -> NodeSnapshot {
+        let slow = &state.slow;
+        self.snapshot.detail = slow.detail.clone();
+        self.snapshot.optimizations = slow.optimizations.clone();
+        self.snapshot.memory = slow.memory.clone();
+        self.snapshot.collection_snapshots = slow.collection_snapshots.clone();
+        self.snapshot.storage_snapshots = slow.storage_snapshots.clone();
+        self.snapshot.issues = slow.issues.clone();
+        self.snapshot
+    }
+}
+
+/// Poll one node once.
+pub async fn poll_node(
+    client: &Client,
+    instance: &str,
+    settings: &PollSettings,
+    state: &mut NodeState,
+) -> NodeSnapshot {
+    let slow_due = state.begin_poll(settings.detail_every);
+    let calls = Calls::plan(state, settings, slow_due);
+    let fast = fetch_fast(client, &calls).await;
+    let mut poll = Poll {
+        snapshot: NodeSnapshot {
+            instance: instance.to_string(),
+            ..NodeSnapshot::default()
+        },
+    };
+    let needs_fallback = poll.accept_fast(state, fast, &calls);
+    if needs_fallback && poll.snapshot.app.is_some() {
+        let (duration, collections) =
+            timed(collections::fetch(client, settings.max_concurrency)).await;
+        poll.report(state, SourceId::Collections, duration, &collections);
+        poll.snapshot.collections = collections.ok().map(Arc::new);
+    }
+    let snapshot = &mut poll.snapshot;
+    snapshot.up = snapshot.app.is_some()
+        && (snapshot.telemetry.is_some() && !needs_fallback || snapshot.collections.is_some());
+    // Decided after `/` answered: the version gates these on the first poll too.
+    let kinds: Vec<Kind> = Kind::ALL
+        .into_iter()
+        .filter(|kind| calls.slow_due && state.may_call(kind.source(), &settings.plan))
+        .collect();
+    if poll.snapshot.up && !kinds.is_empty() {
+        let names = poll.collection_names(settings);
+        poll_per_collection(client, settings, state, &mut poll, &kinds, &names).await;
+    }
+    poll.finish(state)
+}
+
+async fn poll_per_collection(
+    client: &Client,
+    settings: &PollSettings,
+    state: &mut NodeState,
+    poll: &mut Poll,
+    kinds: &[Kind],
+    names: &[String],
+) {
+    let results = per_collection::fetch(client, names, kinds, settings.max_concurrency).await;
+    for kind in kinds {
+        let (duration, mut result) = results.summary(*kind, !names.is_empty());
+        if matches!(result, Err(QdrantError::NotFound { .. })) && !kind.source().is_gated() {
+            // An endpoint every version has: the collections vanished meanwhile.
+            result = Ok(());
+        }
+        poll.report(state, kind.source(), duration, &result);
+    }
+    let wanted = |kind| kinds.contains(&kind);
+    let slow = &mut state.slow;
+    slow.optimizations =
+        wanted(Kind::Optimizations).then(|| Arc::new(results.optimizations.by_collection));
+    slow.memory = wanted(Kind::Memory).then(|| Arc::new(results.memory.by_collection));
+    slow.collection_snapshots =
+        wanted(Kind::Snapshots).then(|| Arc::new(results.snapshots.by_collection));
+}
+
+async fn timed<T>(future: impl Future<Output = T>) -> (Duration, T) {
+    let start = Instant::now();
+    let value = future.await;
+    (start.elapsed(), value)
+}
+
+async fn optional<T>(wanted: bool, future: impl Future<Output = T>) -> Option<(Duration, T)> {
+    if wanted {
+        Some(timed(future).await)
+    } else {
+        None
+    }
+}

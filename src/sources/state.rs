@@ -1,0 +1,67 @@
+//! What the agent remembers about one node between polls: the poll count (for the slow
+//! cadence), the slow sources' last reads (kept so their series never blink), the version the
+//! node reported, and the sources it does not have (a 404 from a gated endpoint, remembered
+//! until the version changes). Logging and counting are the agent's, not kept here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::plan::SourcePlan;
+use crate::qdrant::models::{
+    CollectionMemory, IssuesReport, OptimizationsInfo, SnapshotDescription, Telemetry,
+};
+use crate::qdrant::Version;
+use crate::source_id::SourceId;
+
+/// Slow-cadence reads kept between slow polls.
+#[derive(Debug, Default)]
+pub(super) struct SlowData {
+    pub detail: Option<Arc<Telemetry>>,
+    pub optimizations: Option<Arc<BTreeMap<String, OptimizationsInfo>>>,
+    pub memory: Option<Arc<BTreeMap<String, CollectionMemory>>>,
+    pub collection_snapshots: Option<Arc<BTreeMap<String, Vec<SnapshotDescription>>>>,
+    pub storage_snapshots: Option<Arc<Vec<SnapshotDescription>>>,
+    pub issues: Option<Arc<IssuesReport>>,
+}
+
+/// One node's memory between polls.
+#[derive(Debug, Default)]
+pub struct NodeState {
+    polls: u64,
+    pub(super) slow: SlowData,
+    /// The version `/` reported last.
+    version: Option<Version>,
+    /// Sources that answered 404 on this version.
+    unsupported: BTreeSet<SourceId>,
+}
+
+impl NodeState {
+    /// Count a poll; true when the slow sources are due (the first poll included).
+    pub(super) fn begin_poll(&mut self, detail_every: u32) -> bool {
+        let due = self.polls % u64::from(detail_every.max(1)) == 0;
+        self.polls += 1;
+        due
+    }
+
+    /// Whether `source` may be called on this node: wanted, new enough, not known missing.
+    pub(super) fn may_call(&self, source: SourceId, plan: &SourcePlan) -> bool {
+        plan.wants(source)
+            && !self.unsupported.contains(&source)
+            && source.supported_by(self.version)
+    }
+
+    pub(super) fn mark_unsupported(&mut self, source: SourceId) {
+        self.unsupported.insert(source);
+    }
+
+    /// A new version may have the endpoints the old one lacked.
+    pub(super) fn set_version(&mut self, reported: Option<&str>) {
+        let Some(version) = reported.and_then(Version::parse) else {
+            return;
+        };
+        if self.version != Some(version) {
+            self.unsupported.clear();
+            self.version = Some(version);
+        }
+    }
+}
