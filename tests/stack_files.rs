@@ -181,6 +181,30 @@ fn prometheus_scrapes_the_collector_with_honor_labels() {
 }
 
 #[test]
+fn prometheus_loads_the_alerting_and_recording_rules() {
+    // prometheus.yml loads rules/*.yml relative to itself; compose mounts prometheus/rules
+    // there, next to the mounted prometheus.yml.
+    let prometheus = yaml("prometheus/prometheus.yml");
+    assert_eq!(strings(&prometheus["rule_files"]), ["rules/*.yml"]);
+    let compose = yaml("compose.yaml");
+    let volumes = strings(&compose["services"]["prometheus"]["volumes"]);
+    let config_dir = volumes
+        .iter()
+        .find_map(|v| v.strip_prefix("./prometheus/prometheus.yml:"))
+        .and_then(|target| target.trim_end_matches(":ro").rsplit_once('/'))
+        .map(|(dir, _)| dir.to_string())
+        .expect("prometheus.yml is mounted");
+    assert!(
+        volumes.contains(&format!("./prometheus/rules:{config_dir}/rules:ro")),
+        "prometheus/rules mounted at {config_dir}/rules: {volumes:?}"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in ["qdrant-alerts.yml", "qdrant-recording.yml"] {
+        assert!(root.join("prometheus/rules").join(file).is_file(), "{file}");
+    }
+}
+
+#[test]
 fn grafana_provisioning_points_at_the_dashboards() {
     let datasource = yaml("grafana/provisioning/datasources/prometheus.yaml");
     assert_eq!(
