@@ -154,7 +154,10 @@ fn every_alert_has_a_firing_and_a_silent_test() {
     for name in &names {
         let (firing, silent) = cases.get(name).copied().unwrap_or_default();
         assert!(firing > 0, "alert {name} has no unit test where it fires");
-        assert!(silent > 0, "alert {name} has no unit test where it stays silent");
+        assert!(
+            silent > 0,
+            "alert {name} has no unit test where it stays silent"
+        );
     }
     for name in cases.keys() {
         assert!(names.contains(name), "tests name an unknown alert {name}");
@@ -166,7 +169,11 @@ fn every_recording_rule_is_tested() {
     let mut tested = BTreeSet::new();
     for (_, doc) in tests() {
         for group in doc["tests"].as_sequence().into_iter().flatten() {
-            for case in group["promql_expr_test"].as_sequence().into_iter().flatten() {
+            for case in group["promql_expr_test"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+            {
                 let has_samples = case["exp_samples"]
                     .as_sequence()
                     .is_some_and(|s| !s.is_empty());
@@ -296,7 +303,12 @@ fn rules_use_only_documented_metrics_and_labels() {
             }
         }
         // Label names in matchers and by/on/without clauses.
-        for label in ["db_collection_name", "error_type", "http_route", "rpc_method"] {
+        for label in [
+            "db_collection_name",
+            "error_type",
+            "http_route",
+            "rpc_method",
+        ] {
             if expr.contains(label) {
                 assert!(labels.contains(label), "{label} is not documented");
             }

@@ -313,11 +313,16 @@ fn docs_and_makefile_match_the_stack() {
         assert!(
             tag != "latest"
                 && version.split('.').count() >= 2
-                && version.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+                && version
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
             "{name}: tag {tag} is not an exact version"
         );
     }
-    assert!(dockerfile.contains("FROM debian:") && dockerfile.contains("-slim"), "small runtime");
+    assert!(
+        dockerfile.contains("FROM debian:") && dockerfile.contains("-slim"),
+        "small runtime"
+    );
     assert!(dockerfile.contains("ENTRYPOINT [\"/usr/local/bin/qdrant-otel-agent\"]"));
 }
 
@@ -389,8 +394,7 @@ fn collector_scrape_of_qdrant_sends_the_api_key_when_set() {
         );
         // Without a key: no credentials (Prometheus sends none, or a bare `Bearer`, which a
         // Qdrant without a key ignores).
-        let without_key: Value =
-            serde_yaml::from_str(&expand_env(&text, &env[1..])).unwrap();
+        let without_key: Value = serde_yaml::from_str(&expand_env(&text, &env[1..])).unwrap();
         let credentials = &qdrant_scrape(&without_key)["authorization"]["credentials"];
         assert!(
             credentials.is_null() || credentials.as_str() == Some(""),
@@ -410,7 +414,10 @@ fn collector_scrape_of_qdrant_sends_the_api_key_when_set() {
     );
     let cloud: Value = serde_yaml::from_str(&expand_env(
         &cloud_text,
-        &[("QDRANT_HOST", "abc.cloud.qdrant.io"), ("QDRANT_API_KEY", KEY)],
+        &[
+            ("QDRANT_HOST", "abc.cloud.qdrant.io"),
+            ("QDRANT_API_KEY", KEY),
+        ],
     ))
     .unwrap();
     let scrape = qdrant_scrape(&cloud);
