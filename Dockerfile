@@ -1,5 +1,7 @@
 # Multi-stage build: compile in the Rust image, run in a small Debian with a non-root user.
-FROM rust:1-bookworm AS build
+# Base images are pinned to exact versions (tests/stack_files.rs checks it); bump them on
+# purpose. The Rust toolchain must be at least what the locked dependencies need (1.88).
+FROM rust:1.90.0-bookworm AS build
 WORKDIR /src
 # Dependencies first, so source edits do not rebuild them.
 COPY Cargo.toml Cargo.lock ./
@@ -8,7 +10,7 @@ RUN mkdir src && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
 COPY src ./src
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 
-FROM debian:bookworm-slim
+FROM debian:12.12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home agent

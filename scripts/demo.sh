@@ -1,36 +1,61 @@
 #!/usr/bin/env bash
 # See it work in a minute, without Docker: a RECORDED Qdrant node (tests/fixtures, replayed by
 # examples/replay.rs) is polled by the agent, which pushes OTLP to vmagent → Prometheus — the
-# same chain the end-to-end test uses. Prints what landed and leaves Prometheus up to explore
-# until Ctrl-C. `make run` is the real thing against a live Qdrant.
+# same chain the end-to-end test uses. Prometheus also loads the alerting and recording rules
+# (prometheus/rules/). Prints what landed; at a terminal it then leaves Prometheus up to explore
+# until Ctrl-C, otherwise (or with DEMO_KEEP=0) it stops. DEMO_KEEP=1 keeps it up regardless.
+# Fails loudly (non-zero, with the logs) when a process dies or nothing reaches Prometheus.
+# `make run` is the real thing against a live Qdrant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/fetch-e2e-servers.sh >/dev/null
 cargo build --release --quiet --bin qdrant-otel-agent --example replay
+release="${CARGO_TARGET_DIR:-target}/release"
 bin=target/e2e-bin
 work=target/demo
 rm -rf "$work"; mkdir -p "$work"
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+cleanup() { [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+  echo "demo: FAILED: $1" >&2
+  shift
+  for log in "$@"; do
+    echo "---- $log ----" >&2
+    tail -n 40 "$log" >&2 || true
+  done
+  exit 1
+}
+# alive PID NAME LOG: fail with the process's log when it has exited.
+alive() { kill -0 "$1" 2>/dev/null || fail "$2 exited" "$3"; }
 
 QDRANT=127.0.0.1:16333; PROM=127.0.0.1:9091; VMAGENT=127.0.0.1:8429
-target/release/examples/replay qdrant-1.18.3/single "$QDRANT" 2>"$work/replay.log" & pids+=($!)
-printf 'global:\n  scrape_interval: 15s\n' > "$work/prometheus.yml"
+"$release/examples/replay" qdrant-1.18.3/single "$QDRANT" 2>"$work/replay.log" & replay=$!; pids+=("$replay")
+printf 'global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nrule_files:\n  - %s/prometheus/rules/*.yml\n' "$PWD" > "$work/prometheus.yml"
 "$bin/prometheus" --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --web.listen-address="$PROM" --web.enable-remote-write-receiver 2>"$work/prometheus.log" & pids+=($!)
+  --web.listen-address="$PROM" --web.enable-remote-write-receiver 2>"$work/prometheus.log" & prometheus=$!; pids+=("$prometheus")
 printf 'scrape_configs:\n  - job_name: qdrant\n    scrape_interval: 5s\n    static_configs:\n      - targets: ["%s"]\n' "$QDRANT" > "$work/scrape.yml"
 "$bin/vmagent" -httpListenAddr="$VMAGENT" -opentelemetry.usePrometheusNaming \
   -remoteWrite.url="http://$PROM/api/v1/write" -remoteWrite.forcePromProto \
   -remoteWrite.relabelConfig=tests/e2e/vmagent-relabel.yml -remoteWrite.tmpDataPath="$work/vmagent" \
-  -remoteWrite.flushInterval=1s -promscrape.config="$work/scrape.yml" -loggerLevel=WARN 2>"$work/vmagent.log" & pids+=($!)
+  -remoteWrite.flushInterval=1s -promscrape.config="$work/scrape.yml" -loggerLevel=WARN 2>"$work/vmagent.log" & vmagent=$!; pids+=("$vmagent")
 sleep 2
+alive "$replay" "the recorded Qdrant (examples/replay)" "$work/replay.log"
+alive "$prometheus" "Prometheus" "$work/prometheus.log"
+alive "$vmagent" "vmagent" "$work/vmagent.log"
+
 echo "demo: polling the recorded node (RECORDED DATA) every 2s for 15s..."
 QDRANT_URL="http://$QDRANT" QDRANT_OTEL_POLL__INTERVAL=2s \
   QDRANT_OTEL_OTLP__ENDPOINT="http://$VMAGENT/opentelemetry" QDRANT_OTEL_LOG__LEVEL=warn \
-  target/release/qdrant-otel-agent & pids+=($!)
-sleep 15
+  "$release/qdrant-otel-agent" 2>"$work/agent.log" & agent=$!; pids+=("$agent")
+sleep 3
+alive "$agent" "the agent" "$work/agent.log"
+sleep 12
+alive "$agent" "the agent" "$work/agent.log"
 
+# query EXPR: print each series of the instant query as `name{labels} = value`.
 query() {
   python3 - "$1" "$PROM" <<'PY'
 import json, sys, urllib.parse, urllib.request
@@ -42,10 +67,22 @@ for r in json.load(urllib.request.urlopen(url))["data"]["result"]:
 PY
 }
 echo "demo: what landed in Prometheus:"
-query 'qdrant_up'
+up=$(query 'qdrant_up')
+[ -n "$up" ] || fail "qdrant_up is not in Prometheus: nothing arrived from the agent" \
+  "$work/agent.log" "$work/vmagent.log" "$work/prometheus.log"
+echo "$up"
+grep -q ' = 1$' <<<"$up" || fail "qdrant_up is not 1: the agent could not read the recorded node" "$work/agent.log"
 query 'qdrant_collection_points'
 query 'qdrant_collection_status == 1'
 query 'count({job="qdrant"})'
 echo
-echo "demo: explore at http://$PROM/graph  (e.g. qdrant_collection_indexed_vectors). Ctrl-C to stop."
-wait
+echo "demo: OK. Logs in $work/."
+keep=${DEMO_KEEP:-}
+if [ -z "$keep" ]; then
+  if [ -t 0 ]; then keep=1; else keep=0; fi
+fi
+if [ "$keep" = 1 ]; then
+  trap 'exit 0' INT TERM
+  echo "demo: explore at http://$PROM/graph (e.g. qdrant_collection_indexed_vectors) and the rules at http://$PROM/alerts. Ctrl-C to stop."
+  wait "$agent"
+fi

@@ -7,7 +7,9 @@
 //! `promtool check metrics` must raise nothing but the documented findings.
 //!
 //! The servers come from Debian packages: run `scripts/fetch-e2e-servers.sh` (`make test` does).
+//! Without them the test is skipped with a message, unless `CI` is set: then it fails.
 
+mod e2e_bins;
 mod harness;
 mod support;
 
@@ -22,10 +24,6 @@ const SETS: [&str; 2] = [
     "qdrant-1.18.3/single",
     "qdrant-1.18.3/cluster-node3-down/node1",
 ];
-
-fn bin_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-bin")
-}
 
 /// Kills the child when the test ends, however it ends.
 struct Running(Child);
@@ -138,14 +136,13 @@ fn dashboard_queries(dir: &Path) -> Vec<(String, String, String)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dashboards_get_data_through_vmagent_and_prometheus() {
-    let bins = bin_dir();
-    if !bins.join("vmagent").exists() || !bins.join("prometheus").exists() {
-        if std::env::var("QOA_SKIP_E2E").as_deref() == Ok("1") {
-            eprintln!("\n*** SKIPPED: QOA_SKIP_E2E=1 and target/e2e-bin is missing ***\n");
-            return;
-        }
-        panic!("target/e2e-bin has no vmagent/prometheus: run scripts/fetch-e2e-servers.sh (make test does)");
-    }
+    // Without the servers: skipped with a message, or a failure under CI (see tests/e2e_bins).
+    let Some(bins) = e2e_bins::require(
+        "dashboards_get_data_through_vmagent_and_prometheus",
+        &["prometheus", "promtool", "vmagent"],
+    ) else {
+        return;
+    };
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let nodes: Vec<FixtureServer> = futures::future::join_all(SETS.map(FixtureServer::start)).await;
