@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::qdrant::distributed::DistributedTelemetry;
 use crate::qdrant::models::{
     AppInfo, ClusterInfo, CollectionInfo, CollectionMemory, IssuesReport, OptimizationsInfo,
     QuotaStatus, SnapshotDescription, Telemetry,
@@ -32,6 +33,8 @@ pub struct NodeSnapshot {
     /// forbidden or carries no collections.
     pub collections: Option<Arc<BTreeMap<String, CollectionInfo>>>,
     pub cluster: Option<ClusterInfo>,
+    /// `/cluster/telemetry`: the whole cluster's view, read by the raft leader only (1.17+).
+    pub cluster_telemetry: Option<Arc<DistributedTelemetry>>,
     /// Slow-cadence, per-collection reads, kept until their source runs again.
     pub optimizations: Option<Arc<BTreeMap<String, OptimizationsInfo>>>,
     pub memory: Option<Arc<BTreeMap<String, CollectionMemory>>>,
@@ -42,6 +45,39 @@ pub struct NodeSnapshot {
     pub quotas: Option<QuotaStatus>,
     /// What each source called in this poll did.
     pub sources: Vec<SourceReport>,
+}
+
+/// Whether this node speaks for the cluster (cluster-scoped points are only recorded when it does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterRole {
+    /// Cluster mode off (or unknown): cluster-wide metrics describe this node alone and go on
+    /// its resource.
+    Standalone,
+    /// The raft leader: cluster-wide metrics go on the cluster's resource.
+    Leader,
+    /// Another node is leader and reports cluster-wide metrics.
+    Follower,
+}
+
+impl NodeSnapshot {
+    /// The node's raft role, from `/cluster` or, failing that, from telemetry.
+    pub fn cluster_role(&self) -> ClusterRole {
+        let from_cluster = self.cluster.as_ref().and_then(|c| {
+            let enabled = c.status.as_deref()? == "enabled";
+            let leader = c.raft_info.as_ref().and_then(|r| r.role.as_deref()) == Some("Leader");
+            Some((enabled, leader))
+        });
+        let from_telemetry = || {
+            let cluster = self.telemetry.as_ref()?.cluster.as_ref()?;
+            let leader = cluster.status.as_ref().and_then(|s| s.role.as_deref()) == Some("Leader");
+            Some((cluster.enabled?, leader))
+        };
+        match from_cluster.or_else(from_telemetry) {
+            Some((true, true)) => ClusterRole::Leader,
+            Some((true, false)) => ClusterRole::Follower,
+            _ => ClusterRole::Standalone,
+        }
+    }
 }
 
 /// The outcome of one source in one poll.

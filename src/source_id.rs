@@ -19,6 +19,8 @@ pub enum SourceId {
     TelemetryPerCollection,
     Collections,
     Cluster,
+    /// The whole cluster's view, read from the raft leader only (1.17+).
+    ClusterTelemetry,
     Optimizations,
     Memory,
     /// Snapshots of each collection.
@@ -40,6 +42,7 @@ impl SourceId {
             SourceId::TelemetryPerCollection => "telemetry_per_collection",
             SourceId::Collections => "collections",
             SourceId::Cluster => "cluster",
+            SourceId::ClusterTelemetry => "cluster_telemetry",
             SourceId::Optimizations => "optimizations",
             SourceId::Memory => "memory",
             SourceId::Snapshots => "snapshots",
@@ -69,6 +72,7 @@ impl SourceId {
             }],
             SourceId::Collections => &[Endpoint::Collections, Endpoint::Collection("")],
             SourceId::Cluster => &[Endpoint::Cluster],
+            SourceId::ClusterTelemetry => &[Endpoint::ClusterTelemetry],
             SourceId::Optimizations => &[Endpoint::Optimizations("")],
             SourceId::Memory => &[Endpoint::Memory("")],
             SourceId::Snapshots => &[Endpoint::CollectionSnapshots("")],
@@ -93,7 +97,7 @@ impl SourceId {
         match self {
             SourceId::TelemetryPerCollection => PER_COLLECTION_TELEMETRY_SINCE,
             // The endpoint exists in 1.16 with another shape.
-            SourceId::Optimizations => Version(1, 17, 0),
+            SourceId::Optimizations | SourceId::ClusterTelemetry => Version(1, 17, 0),
             SourceId::Memory => Version(1, 18, 0),
             SourceId::Quotas => Version(1, 19, 0),
             SourceId::App

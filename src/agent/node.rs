@@ -94,13 +94,10 @@ impl NodeTask {
                 }));
                 true
             } else if slot.speaker.as_ref() == Some(me) {
-                // No longer the leader: its cluster-wide series stop until the new leader speaks.
+                // No longer the leader: it stops speaking, and the last points stay until the
+                // new leader's replace them (no gap, no duplicate when leadership moves).
                 slot.speaker = None;
-                slot.batch = Some(Arc::new(Batch {
-                    resource: resource(),
-                    points: Vec::new(),
-                }));
-                true
+                false
             } else {
                 false
             }

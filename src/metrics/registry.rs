@@ -50,6 +50,7 @@ pub mod attr {
     pub const RPC_METHOD: &str = "rpc.method";
     pub const GRPC_STATUS: &str = "rpc.grpc.status_code";
     pub const PEER_URI: &str = "qdrant.peer.uri";
+    pub const PEER_ID: &str = "qdrant.peer.id";
     pub const SOURCE: &str = "qdrant.agent.source";
     pub const TRANSFER_DIRECTION: &str = "qdrant.transfer.direction";
     pub const PAYLOAD_FIELD: &str = "qdrant.payload.field";
@@ -367,6 +368,17 @@ registry! {
         "Shards of the collection (cluster-wide).";
     CollectionReplicas: "qdrant.collection.replicas", UpDownCounter, Int, "{replica}", [COLLECTION, STATE], ["active", "dead", "partial"], Telemetry, V1_15, Cluster, true,
         "Shard replicas by replica state (cluster-wide). active, dead and partial are always reported; other states (initializing, listener, recovery, resharding, …) when present. Any dead replica deserves attention.";
+
+    LogicalPoints: "qdrant.collection.logical_points", UpDownCounter, Int, "{point}", [COLLECTION], [], ClusterTelemetry, V1_17, Cluster, true,
+        "Points in the collection, counting one replica per shard: what GET /collections/{name} reports as points_count (cluster-wide). From /cluster/telemetry on the raft leader; on a single node from its telemetry, at any version.";
+    LogicalVectors: "qdrant.collection.logical_vectors", UpDownCounter, Int, "{vector}", [COLLECTION, VECTOR_NAME], [], ClusterTelemetry, V1_17, Cluster, true,
+        "Stored vectors by vector name, counting one replica per shard (cluster-wide).";
+    ClusterTransfers: "qdrant.collection.cluster_transfers", UpDownCounter, Int, "{transfer}", [COLLECTION], [], ClusterTelemetry, V1_17, Cluster, true,
+        "Shard transfers in progress anywhere in the cluster (cluster-wide); a value that stays above 0 for long is a stuck transfer.";
+    Reshardings: "qdrant.collection.reshardings", UpDownCounter, Int, "{operation}", [COLLECTION], [], ClusterTelemetry, V1_17, Cluster, true,
+        "Resharding operations in progress (cluster-wide).";
+    PeerReplicas: "qdrant.collection.peer_replicas", UpDownCounter, Int, "{replica}", [COLLECTION, PEER_ID, STATE], ["active", "dead", "partial"], ClusterTelemetry, V1_17, Cluster, true,
+        "Shard replicas of the collection on each peer, by replica state: where the shards live (cluster-wide).";
 
     // --- the agent itself ---------------------------------------------------------------------
     PollDuration: "qdrant.agent.poll.duration", Gauge, Double, "s", [SOURCE], [], Agent, V1_15, Node, true,

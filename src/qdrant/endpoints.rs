@@ -2,6 +2,7 @@
 //! from the same template the documentation shows, and each endpoint has one typed method on
 //! [`Client`](super::Client).
 
+use super::distributed::DistributedTelemetry;
 use super::models::{
     AppInfo, ClusterInfo, CollectionInfo, CollectionMemory, CollectionsList, IssuesReport,
     OptimizationsInfo, QuotaStatus, SnapshotDescription, Telemetry,
@@ -21,6 +22,8 @@ pub enum Endpoint<'a> {
     Collections,
     Collection(&'a str),
     Cluster,
+    /// `/cluster/telemetry` (1.17+): the whole cluster's view.
+    ClusterTelemetry,
     Optimizations(&'a str),
     Memory(&'a str),
     CollectionSnapshots(&'a str),
@@ -44,6 +47,7 @@ impl Endpoint<'_> {
             Endpoint::Collections => "/collections",
             Endpoint::Collection(_) => "/collections/{name}",
             Endpoint::Cluster => "/cluster",
+            Endpoint::ClusterTelemetry => "/cluster/telemetry?details_level=3",
             Endpoint::Optimizations(_) => "/collections/{name}/optimizations",
             Endpoint::Memory(_) => "/collections/{name}/memory",
             Endpoint::CollectionSnapshots(_) => "/collections/{name}/snapshots",
@@ -73,6 +77,7 @@ impl Endpoint<'_> {
             | Endpoint::Telemetry { .. }
             | Endpoint::Collections
             | Endpoint::Cluster
+            | Endpoint::ClusterTelemetry
             | Endpoint::StorageSnapshots
             | Endpoint::Issues
             | Endpoint::Quotas => template.to_string(),
@@ -136,6 +141,10 @@ impl Client {
 
     pub async fn cluster(&self) -> Result<ClusterInfo, QdrantError> {
         self.get_json(&Endpoint::Cluster.path()).await
+    }
+
+    pub async fn cluster_telemetry(&self) -> Result<DistributedTelemetry, QdrantError> {
+        self.get_json(&Endpoint::ClusterTelemetry.path()).await
     }
 
     pub async fn optimizations(&self, name: &str) -> Result<OptimizationsInfo, QdrantError> {

@@ -2,6 +2,7 @@
 //! one typed method per endpoint, the models of what is read, versions, and typed errors.
 
 pub mod client;
+pub mod distributed;
 pub mod endpoints;
 pub mod error;
 pub mod models;

@@ -22,6 +22,7 @@ impl SourcePlan {
                 SourceId::Telemetry,
                 SourceId::TelemetryDetail,
                 SourceId::Cluster,
+                SourceId::ClusterTelemetry,
                 SourceId::Optimizations,
                 SourceId::Memory,
                 SourceId::Snapshots,

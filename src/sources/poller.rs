@@ -12,7 +12,7 @@ use super::{collections, telemetry, PollSettings};
 use crate::qdrant::models::Telemetry;
 use crate::qdrant::models::{AppInfo, ClusterInfo, IssuesReport, QuotaStatus, SnapshotDescription};
 use crate::qdrant::{Client, QdrantError};
-use crate::snapshot::{NodeSnapshot, SourceOutcome, SourceReport};
+use crate::snapshot::{ClusterRole, NodeSnapshot, SourceOutcome, SourceReport};
 use crate::source_id::SourceId;
 
 type Timed<T> = (Duration, Result<T, QdrantError>);
@@ -234,6 +234,14 @@ pub async fn poll_node(
             timed(collections::fetch(client, settings.max_concurrency)).await;
         poll.report(state, SourceId::Collections, duration, &collections);
         poll.snapshot.collections = collections.ok().map(Arc::new);
+    }
+    // The cluster's view is read from the leader alone, once this poll knows who leads.
+    if poll.snapshot.cluster_role() == ClusterRole::Leader
+        && state.may_call(SourceId::ClusterTelemetry, &settings.plan)
+    {
+        let (duration, view) = timed(client.cluster_telemetry()).await;
+        poll.report(state, SourceId::ClusterTelemetry, duration, &view);
+        poll.snapshot.cluster_telemetry = view.ok().map(Arc::new);
     }
     let snapshot = &mut poll.snapshot;
     snapshot.up = snapshot.app.is_some()

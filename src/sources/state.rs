@@ -38,7 +38,7 @@ pub struct NodeState {
 impl NodeState {
     /// Count a poll; true when the slow sources are due (the first poll included).
     pub(super) fn begin_poll(&mut self, detail_every: u32) -> bool {
-        let due = self.polls % u64::from(detail_every.max(1)) == 0;
+        let due = self.polls.is_multiple_of(u64::from(detail_every.max(1)));
         self.polls += 1;
         due
     }

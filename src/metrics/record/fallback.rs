@@ -1,5 +1,7 @@
-//! The fallback path, when telemetry is forbidden or lists no collections: each collection's
-//! `/collections/{name}` info, which describes the collection cluster-wide.
+//! The fallback path, when telemetry is forbidden, unreadable or lists no collections: each
+//! collection's `/collections/{name}` info, which describes the collection cluster-wide. Its
+//! counts are logical (cluster-scoped) metrics; they fill the node-local ones only on a single
+//! node, where both are the same.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +19,10 @@ pub(super) fn record(out: &mut Out, collections: &BTreeMap<String, CollectionInf
 
 fn record_info(out: &mut Out, name: &str, info: &CollectionInfo) {
     let base = collection_base(name);
-    out.push_opt(MetricId::CollectionPoints, info.points_count, base.clone());
+    out.push_opt(MetricId::LogicalPoints, info.points_count, base.clone());
+    if out.is_standalone() {
+        out.push_opt(MetricId::CollectionPoints, info.points_count, base.clone());
+    }
     if let Some(status) = &info.status {
         out.state_set(MetricId::CollectionStatus, status, &base);
     }
@@ -35,7 +40,7 @@ fn record_info(out: &mut Out, name: &str, info: &CollectionInfo) {
     let params = info.config.as_ref().and_then(|c| c.params.as_ref());
     // `indexed_vectors_count` is a total over all vectors: attributable to a vector name only
     // when the collection has the single unnamed one.
-    if params.is_some_and(has_single_unnamed_vector) {
+    if params.is_some_and(has_single_unnamed_vector) && out.is_standalone() {
         let attributes = with(&base, attr::VECTOR_NAME, "");
         out.push_opt(
             MetricId::CollectionIndexedVectors,

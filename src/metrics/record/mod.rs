@@ -6,13 +6,14 @@
 //! `node` (process, memory, system), `requests` (REST/gRPC responses), `cluster` (raft view and
 //! cluster-wide replicas), `collection` (telemetry's per-collection view), `segments`
 //! (segment-level aggregation from level-4 telemetry), `per_collection` (slow per-collection
-//! reads), `server` (issues, storage snapshots, quotas), `fallback` (`/collections/{name}`),
+//! reads), `server` (issues, storage snapshots, quotas), `fallback` (`/collections/{name}`), `logical` (cluster-wide counts, one replica per shard),
 //! `agent` (the agent's own metrics); `out` is the point sink, `util` small conversions.
 
 mod agent;
 mod cluster;
 mod collection;
 mod fallback;
+mod logical;
 mod node;
 mod out;
 mod per_collection;
@@ -22,6 +23,7 @@ mod server;
 mod util;
 
 use super::registry::{attr, MetricId, MetricSelection, MetricSpec};
+pub use crate::snapshot::ClusterRole;
 use crate::snapshot::{AgentStats, NodeSnapshot};
 use crate::sources::CollectionFilter;
 pub use agent::export_points;
@@ -40,18 +42,6 @@ impl Point {
     pub fn spec(&self) -> &'static MetricSpec {
         MetricSpec::get(self.metric)
     }
-}
-
-/// Whether this node speaks for the cluster (cluster-scoped points are only recorded when it does).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClusterRole {
-    /// Cluster mode off (or unknown): cluster-wide metrics describe this node alone and go on
-    /// its resource.
-    Standalone,
-    /// The raft leader: cluster-wide metrics go on the cluster's resource.
-    Leader,
-    /// Another node is leader and reports cluster-wide metrics.
-    Follower,
 }
 
 /// The points of one node's snapshot, split by the resource they belong on.
@@ -82,7 +72,7 @@ pub struct RecordOptions {
 
 /// Convert a snapshot into points.
 pub fn record(snapshot: &NodeSnapshot, stats: &AgentStats, options: &RecordOptions) -> Recorded {
-    let cluster_role = cluster_role(snapshot);
+    let cluster_role = snapshot.cluster_role();
     let mut out = Out::new(&options.selection, cluster_role);
     node::record(&mut out, snapshot);
     if let Some(requests) = snapshot
@@ -94,6 +84,7 @@ pub fn record(snapshot: &NodeSnapshot, stats: &AgentStats, options: &RecordOptio
     }
     cluster::record_raft(&mut out, snapshot);
     let names = record_collections(&mut out, snapshot);
+    logical::record(&mut out, snapshot, &names);
     per_collection::record(&mut out, snapshot, &names);
     server::record(&mut out, snapshot, &names);
     agent::record(&mut out, snapshot, stats);
@@ -149,24 +140,6 @@ fn apply_collection_options(points: &mut Vec<Point>, options: &RecordOptions) {
                 }
             }
         }
-    }
-}
-
-fn cluster_role(snapshot: &NodeSnapshot) -> ClusterRole {
-    let from_cluster = snapshot.cluster.as_ref().and_then(|c| {
-        let enabled = c.status.as_deref()? == "enabled";
-        let leader = c.raft_info.as_ref().and_then(|r| r.role.as_deref()) == Some("Leader");
-        Some((enabled, leader))
-    });
-    let from_telemetry = || {
-        let cluster = snapshot.telemetry.as_ref()?.cluster.as_ref()?;
-        let leader = cluster.status.as_ref().and_then(|s| s.role.as_deref()) == Some("Leader");
-        Some((cluster.enabled?, leader))
-    };
-    match from_cluster.or_else(from_telemetry) {
-        Some((true, true)) => ClusterRole::Leader,
-        Some((true, false)) => ClusterRole::Follower,
-        _ => ClusterRole::Standalone,
     }
 }
 

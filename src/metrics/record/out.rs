@@ -27,6 +27,11 @@ impl<'a> Out<'a> {
         }
     }
 
+    /// Cluster mode is off: node-local and cluster-wide numbers are the same.
+    pub(super) fn is_standalone(&self) -> bool {
+        self.role == ClusterRole::Standalone
+    }
+
     /// Cluster-scoped points go to the cluster when this node is the leader, stay on the node
     /// when it is standalone, and are left to the leader by a follower.
     pub(super) fn push(&mut self, metric: MetricId, value: f64, attributes: Attributes) {
