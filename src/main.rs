@@ -17,8 +17,8 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Docs { output }) = &cli.command {
-        return match write_docs(output) {
+    if let Some(Command::Docs { output, config_doc }) = &cli.command {
+        return match write_docs(output, config_doc) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("error: {error:#}");
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn write_docs(output: &std::path::Path) -> anyhow::Result<()> {
+fn write_docs(output: &std::path::Path, config_doc: &std::path::Path) -> anyhow::Result<()> {
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
@@ -74,6 +74,12 @@ fn write_docs(output: &std::path::Path) -> anyhow::Result<()> {
     std::fs::write(output, docs::render_metrics_doc())
         .with_context(|| format!("writing {}", output.display()))?;
     eprintln!("wrote {}", output.display());
+    let current = std::fs::read_to_string(config_doc)
+        .with_context(|| format!("reading {}", config_doc.display()))?;
+    let rendered = config::keys::render_config_doc(&current).map_err(anyhow::Error::msg)?;
+    std::fs::write(config_doc, rendered)
+        .with_context(|| format!("writing {}", config_doc.display()))?;
+    eprintln!("wrote {}", config_doc.display());
     Ok(())
 }
 

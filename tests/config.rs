@@ -95,11 +95,10 @@ fn defaults() {
     assert_eq!(settings.interval, Duration::from_secs(15));
     assert_eq!(settings.poll.detail_every, 4);
     assert_eq!(settings.otlp.protocol, OtlpProtocol::HttpProtobuf);
-    assert_eq!(settings.otlp.compression, Some(Compression::Gzip));
-    assert_eq!(
-        settings.otlp.endpoint, None,
-        "OTEL_EXPORTER_OTLP_ENDPOINT stays in charge"
-    );
+    assert_eq!(settings.otlp.compression, Compression::Gzip);
+    assert_eq!(settings.otlp.endpoint, "http://localhost:4318/v1/metrics");
+    assert_eq!(settings.otlp.timeout, Duration::from_secs(10));
+    assert!(settings.otlp.headers.is_empty());
     assert_eq!(settings.cluster_name, "qdrant-cluster");
 }
 
@@ -284,7 +283,6 @@ fn other_validation_messages() {
         vec![
         p("qdrant.jwt", &file, "set only one of qdrant.api_key, qdrant.jwt"),
         p("qdrant.tls.ca_file", &file, "/nonexistent/ca.pem does not exist or is not a file"),
-        p("qdrant.timeout", "built-in default", "must be below poll.interval (5s >= 50ms)"),
         p("qdrant.max_concurrency", &file, "must be at least 1"),
         p("qdrant.url", &file, "\"http://a:6333\" is listed twice"),
         p("poll.interval", &file, "must be at least 100ms"),
@@ -329,10 +327,11 @@ fn standard_otel_variables_keep_working_unless_the_agent_config_sets_the_same() 
         .load();
     assert_eq!(settings.otlp.protocol, OtlpProtocol::Grpc);
     assert_eq!(
-        settings.otlp.compression, None,
-        "the exporter reads the variable itself"
+        settings.otlp.compression,
+        Compression::None,
+        "read by the agent, not by the exporter"
     );
-    assert_eq!(settings.otlp.endpoint, None);
+    assert_eq!(settings.otlp.endpoint, "http://localhost:4317");
 
     let settings = Case::new()
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
@@ -341,18 +340,14 @@ fn standard_otel_variables_keep_working_unless_the_agent_config_sets_the_same() 
         .load();
     assert_eq!(settings.otlp.protocol, OtlpProtocol::HttpProtobuf);
     assert_eq!(
-        settings.otlp.endpoint.as_deref(),
-        Some("http://collector:4318/v1/metrics"),
+        settings.otlp.endpoint, "http://collector:4318/v1/metrics",
         "a base URL, like OTEL_EXPORTER_OTLP_ENDPOINT"
     );
     let settings = Case::new()
         .env("QDRANT_OTEL_OTLP__PROTOCOL", "grpc")
         .env("QDRANT_OTEL_OTLP__ENDPOINT", "http://collector:4317")
         .load();
-    assert_eq!(
-        settings.otlp.endpoint.as_deref(),
-        Some("http://collector:4317")
-    );
+    assert_eq!(settings.otlp.endpoint, "http://collector:4317");
 }
 
 #[test]
@@ -370,7 +365,7 @@ fn secrets_never_show() {
         assert!(text.contains("<redacted>"));
     }
     assert_eq!(
-        settings.otlp.headers.as_ref().unwrap()[0].1.expose(),
+        settings.otlp.headers[0].1.expose(),
         "Bearer otlp-secret-2",
         "the value itself is intact"
     );
