@@ -119,3 +119,12 @@ fn once_prints_points_without_a_backend() {
     assert_eq!(up["value"], 0.0);
     assert_eq!(up["prometheus_name"], "qdrant_up");
 }
+
+#[test]
+fn a_short_poll_interval_alone_is_a_valid_config() {
+    // An unset qdrant.timeout is capped by poll.interval (like Prometheus' scrape_timeout).
+    let output = agent(&["check-config"], &[("QDRANT_OTEL_POLL__INTERVAL", "1s")]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let effective: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(effective["qdrant"]["timeout"], "1s");
+}
