@@ -230,6 +230,12 @@ fn register_instruments(meter: &Meter, table: &Arc<ArcSwap<PointTable>>) {
     }
 }
 
+/// Build (and drop) an exporter: a failure is a configuration problem, found at start-up
+/// rather than at the first export. Needs a Tokio runtime context (gRPC).
+pub fn check_exporter(otlp: &OtlpSettings) -> Result<(), ExportError> {
+    build_exporter(otlp).map(drop)
+}
+
 /// Build the OTLP exporter with every setting resolved by the configuration (the agent's keys
 /// and the standard variables of the injected environment), so that the SDK's own reading of
 /// the process environment decides nothing. (The SDK still adds `OTEL_EXPORTER_OTLP_HEADERS`

@@ -1,5 +1,6 @@
 //! Entry point: parse the command line, load the configuration, start logging, run the chosen
-//! command. Exit codes: 0 success, 1 runtime failure, 2 invalid configuration.
+//! command. Exit codes: 0 success, 1 runtime failure, 2 invalid configuration (including what
+//! only shows when the settings are put to use: building the Qdrant clients and the exporter).
 
 use std::process::ExitCode;
 
@@ -7,10 +8,10 @@ use anyhow::Context;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use qdrant_otel_agent::agent;
 use qdrant_otel_agent::cli::{Cli, Command, OutputFormat};
 use qdrant_otel_agent::config::{self, ConfigSources, LogFormat, Settings};
 use qdrant_otel_agent::metrics::{docs, render};
+use qdrant_otel_agent::{agent, export};
 
 const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
@@ -34,6 +35,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if let Err(error) = agent::build_clients(&settings.nodes) {
+        eprintln!("error: invalid configuration: {error}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     if let Some(Command::CheckConfig) = &cli.command {
         println!("{}", config::render_effective(&raw));
         eprintln!(
@@ -53,6 +58,13 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
+    if !matches!(cli.command, Some(Command::Once { .. })) {
+        let _context = runtime.enter();
+        if let Err(error) = export::check_exporter(&settings.otlp) {
+            eprintln!("error: invalid configuration: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    }
     let result = match cli.command {
         Some(Command::Once { format }) => runtime.block_on(once(&settings, format)),
         _ => runtime.block_on(run(settings, sources)),
