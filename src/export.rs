@@ -238,8 +238,11 @@ pub fn check_exporter(otlp: &OtlpSettings) -> Result<(), ExportError> {
 
 /// Build the OTLP exporter with every setting resolved by the configuration (the agent's keys
 /// and the standard variables of the injected environment), so that the SDK's own reading of
-/// the process environment decides nothing. (The SDK still adds `OTEL_EXPORTER_OTLP_HEADERS`
-/// from the process on top; in the binary that is the same environment the config read.)
+/// the process environment decides nothing. Two exceptions the SDK offers no way around: it
+/// adds `OTEL_EXPORTER_OTLP_(METRICS_)HEADERS` from the process on top of ours, and with
+/// compression `none` (no builder call for it) it falls back to
+/// `OTEL_EXPORTER_OTLP_(METRICS_)COMPRESSION`. In the binary the configuration reads that same
+/// process environment, so both agree unless an `otlp.*` key overrides the variable.
 fn build_exporter(otlp: &OtlpSettings) -> Result<MetricExporter, ExportError> {
     let compression = match otlp.compression {
         Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),

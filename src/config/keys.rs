@@ -192,6 +192,32 @@ mod tests {
     }
 
     #[test]
+    fn every_standard_variable_read_is_documented() {
+        let table = render_table();
+        for pair in [
+            otel_env::ENDPOINT,
+            otel_env::PROTOCOL,
+            otel_env::HEADERS,
+            otel_env::COMPRESSION,
+            otel_env::TIMEOUT,
+        ] {
+            assert!(
+                table.contains(&format!("`{}`", pair.generic)),
+                "{}",
+                pair.generic
+            );
+            assert!(
+                table.contains(&format!("`{}`", pair.metrics)),
+                "{}",
+                pair.metrics
+            );
+        }
+        for name in [otel_env::RESOURCE_ATTRIBUTES, otel_env::SERVICE_NAME] {
+            assert!(table.contains(&format!("`{name}`")), "{name}");
+        }
+    }
+
+    #[test]
     fn defaults_come_from_the_schema() {
         let table = render_table();
         assert!(

@@ -123,22 +123,22 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "OTEL_EXPORTER_OTLP_PROTOCOL",
         "`http/protobuf`",
-        "`grpc` or `http/protobuf` (`http/json` is not supported). Below `otlp.protocol`",
+        "`grpc` or `http/protobuf` (`http/json` is not supported); `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL` wins. Below `otlp.protocol`",
     ),
     (
         "OTEL_EXPORTER_OTLP_HEADERS",
         "none",
-        "`key=value` pairs, comma-separated, values percent-encoded. Below `otlp.headers`",
+        "`key=value` pairs, comma-separated, values percent-encoded; `OTEL_EXPORTER_OTLP_METRICS_HEADERS` wins. Below `otlp.headers`",
     ),
     (
         "OTEL_EXPORTER_OTLP_COMPRESSION",
         "`gzip`",
-        "`gzip` or `none`. Below `otlp.compression`",
+        "`gzip` or `none` (`zstd` is not supported); `OTEL_EXPORTER_OTLP_METRICS_COMPRESSION` wins. Below `otlp.compression`",
     ),
     (
         "OTEL_EXPORTER_OTLP_TIMEOUT",
         "`10000`",
-        "export timeout in milliseconds. Below `otlp.timeout`",
+        "export timeout in milliseconds; `OTEL_EXPORTER_OTLP_METRICS_TIMEOUT` wins. Below `otlp.timeout`",
     ),
     (
         "OTEL_RESOURCE_ATTRIBUTES",
