@@ -48,9 +48,9 @@ impl QdrantConfig {
             self.max_response_bytes >= 1024,
             "must be at least 1024",
         );
-        let client = ClientSettings {
-            base_url: ::url::Url::parse(super::DEFAULT_QDRANT_URL).expect("a valid default"),
-            auth,
+        let client = |base_url: ::url::Url| ClientSettings {
+            base_url,
+            auth: auth.clone(),
             timeout,
             max_response_bytes: self.max_response_bytes,
             ca_file: self.tls.ca_file.clone(),
@@ -127,7 +127,7 @@ impl QdrantConfig {
     fn nodes(
         &self,
         ctx: &Context,
-        client: &ClientSettings,
+        client: &dyn Fn(::url::Url) -> ClientSettings,
         problems: &mut Problems,
     ) -> Vec<NodeSettings> {
         let key = "qdrant.url";
@@ -160,10 +160,7 @@ impl QdrantConfig {
                 instance,
                 address,
                 port,
-                client: ClientSettings {
-                    base_url: url,
-                    ..client.clone()
-                },
+                client: client(url),
             });
         }
         nodes
