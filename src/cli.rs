@@ -59,11 +59,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
-    /// Write the metric reference (docs/metrics.md) from the registry.
+    /// Write the generated documentation: the metric reference (docs/metrics.md) from the
+    /// registry, and the key table of docs/configuration.md (between its marker comments).
     Docs {
-        /// Where to write it.
+        /// Where to write the metric reference.
         #[arg(long, default_value = crate::metrics::docs::METRICS_DOC_PATH)]
         output: PathBuf,
+        /// The configuration document whose key table is regenerated in place.
+        #[arg(long, default_value = crate::config::keys::CONFIG_DOC_PATH)]
+        config_doc: PathBuf,
     },
 }
 

@@ -27,8 +27,6 @@ use crate::metrics::Point;
 const MIN_CARDINALITY_LIMIT: usize = 2_000;
 /// The periodic reader only backs up the explicit flushes: exports are driven by the poll loop.
 const READER_INTERVAL: Duration = Duration::from_secs(3600);
-/// Bound on a flush when the OTLP timeout is not set by the agent's config.
-const DEFAULT_FLUSH_BOUND: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -115,7 +113,7 @@ impl ResourceExporter {
             return Ok(());
         };
         let provider = active.provider.clone();
-        let bound = self.otlp.timeout.unwrap_or(DEFAULT_FLUSH_BOUND) + Duration::from_secs(1);
+        let bound = self.otlp.timeout + Duration::from_secs(1);
         // The HTTP exporter uses a blocking client: keep it off the async workers.
         let flush = tokio::task::spawn_blocking(move || provider.force_flush());
         match tokio::time::timeout(bound, flush).await {
@@ -131,7 +129,7 @@ impl ResourceExporter {
         if let Some(active) = self.active.take() {
             let provider = active.provider;
             let _ = tokio::time::timeout(
-                self.otlp.timeout.unwrap_or(DEFAULT_FLUSH_BOUND),
+                self.otlp.timeout,
                 tokio::task::spawn_blocking(move || provider.shutdown()),
             )
             .await;
@@ -234,59 +232,58 @@ fn register_instruments(meter: &Meter, table: &Arc<ArcSwap<PointTable>>) {
     }
 }
 
-/// Build the OTLP exporter, calling a builder method only for what the agent's config sets:
-/// everything else stays with the standard `OTEL_EXPORTER_OTLP_*` variables.
+/// Build (and drop) an exporter: a failure is a configuration problem, found at start-up
+/// rather than at the first export. Needs a Tokio runtime context (gRPC).
+pub fn check_exporter(otlp: &OtlpSettings) -> Result<(), ExportError> {
+    build_exporter(otlp).map(drop)
+}
+
+/// Build the OTLP exporter with every setting resolved by the configuration (the agent's keys
+/// and the standard variables of the injected environment), so that the SDK's own reading of
+/// the process environment decides nothing. Two exceptions the SDK offers no way around: it
+/// adds `OTEL_EXPORTER_OTLP_(METRICS_)HEADERS` from the process on top of ours, and with
+/// compression `none` (no builder call for it) it falls back to
+/// `OTEL_EXPORTER_OTLP_(METRICS_)COMPRESSION`. In the binary the configuration reads that same
+/// process environment, so both agree unless an `otlp.*` key overrides the variable.
 fn build_exporter(otlp: &OtlpSettings) -> Result<MetricExporter, ExportError> {
-    let compression = otlp.compression.and_then(|c| match c {
+    let compression = match otlp.compression {
         Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
         Compression::None => None,
-    });
+    };
     let built = match otlp.protocol {
         OtlpProtocol::HttpProtobuf => {
+            let headers: HashMap<String, String> = otlp
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose().to_string()))
+                .collect();
             let mut builder = MetricExporter::builder()
                 .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary);
-            if let Some(endpoint) = &otlp.endpoint {
-                builder = builder.with_endpoint(endpoint.clone());
-            }
-            if let Some(timeout) = otlp.timeout {
-                builder = builder.with_timeout(timeout);
-            }
-            if let Some(headers) = &otlp.headers {
-                builder = builder.with_headers(
-                    headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.expose().to_string()))
-                        .collect::<HashMap<_, _>>(),
-                );
-            }
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(otlp.endpoint.clone())
+                .with_timeout(otlp.timeout)
+                .with_headers(headers);
             if let Some(compression) = compression {
                 builder = builder.with_compression(compression);
             }
             builder.build()
         }
         OtlpProtocol::Grpc => {
-            let mut builder = MetricExporter::builder().with_tonic();
-            if let Some(endpoint) = &otlp.endpoint {
-                builder = builder.with_endpoint(endpoint.clone());
+            let mut metadata = tonic::metadata::MetadataMap::new();
+            for (name, value) in &otlp.headers {
+                let key =
+                    tonic::metadata::MetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes())
+                        .map_err(|_| ExportError::Build(format!("invalid header name {name:?}")))?;
+                let value = value.expose().parse().map_err(|_| {
+                    ExportError::Build(format!("invalid value for header {name:?}"))
+                })?;
+                metadata.insert(key, value);
             }
-            if let Some(timeout) = otlp.timeout {
-                builder = builder.with_timeout(timeout);
-            }
-            if let Some(headers) = &otlp.headers {
-                let mut metadata = tonic::metadata::MetadataMap::new();
-                for (name, value) in headers {
-                    let key = tonic::metadata::MetadataKey::from_bytes(
-                        name.to_ascii_lowercase().as_bytes(),
-                    )
-                    .map_err(|_| ExportError::Build(format!("invalid header name {name:?}")))?;
-                    let value = value.expose().parse().map_err(|_| {
-                        ExportError::Build(format!("invalid value for header {name:?}"))
-                    })?;
-                    metadata.insert(key, value);
-                }
-                builder = builder.with_metadata(metadata);
-            }
+            let mut builder = MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(otlp.endpoint.clone())
+                .with_timeout(otlp.timeout)
+                .with_metadata(metadata);
             if let Some(compression) = compression {
                 builder = builder.with_compression(compression);
             }

@@ -1,5 +1,6 @@
 //! Entry point: parse the command line, load the configuration, start logging, run the chosen
-//! command. Exit codes: 0 success, 1 runtime failure, 2 invalid configuration.
+//! command. Exit codes: 0 success, 1 runtime failure, 2 invalid configuration (including what
+//! only shows when the settings are put to use: building the Qdrant clients and the exporter).
 
 use std::process::ExitCode;
 
@@ -7,18 +8,18 @@ use anyhow::Context;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use qdrant_otel_agent::agent;
 use qdrant_otel_agent::cli::{Cli, Command, OutputFormat};
 use qdrant_otel_agent::config::{self, ConfigSources, LogFormat, Settings};
 use qdrant_otel_agent::metrics::{docs, render};
+use qdrant_otel_agent::{agent, export};
 
 const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Docs { output }) = &cli.command {
-        return match write_docs(output) {
+    if let Some(Command::Docs { output, config_doc }) = &cli.command {
+        return match write_docs(output, config_doc) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("error: {error:#}");
@@ -34,6 +35,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if let Err(error) = agent::build_clients(&settings.nodes) {
+        eprintln!("error: invalid configuration: {error}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     if let Some(Command::CheckConfig) = &cli.command {
         println!("{}", config::render_effective(&raw));
         eprintln!(
@@ -53,6 +58,13 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
+    if !matches!(cli.command, Some(Command::Once { .. })) {
+        let _context = runtime.enter();
+        if let Err(error) = export::check_exporter(&settings.otlp) {
+            eprintln!("error: invalid configuration: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    }
     let result = match cli.command {
         Some(Command::Once { format }) => runtime.block_on(once(&settings, format)),
         _ => runtime.block_on(run(settings, sources)),
@@ -68,7 +80,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn write_docs(output: &std::path::Path) -> anyhow::Result<()> {
+fn write_docs(output: &std::path::Path, config_doc: &std::path::Path) -> anyhow::Result<()> {
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
@@ -76,6 +88,12 @@ fn write_docs(output: &std::path::Path) -> anyhow::Result<()> {
     std::fs::write(output, docs::render_metrics_doc())
         .with_context(|| format!("writing {}", output.display()))?;
     eprintln!("wrote {}", output.display());
+    let current = std::fs::read_to_string(config_doc)
+        .with_context(|| format!("reading {}", config_doc.display()))?;
+    let rendered = config::keys::render_config_doc(&current).map_err(anyhow::Error::msg)?;
+    std::fs::write(config_doc, rendered)
+        .with_context(|| format!("writing {}", config_doc.display()))?;
+    eprintln!("wrote {}", config_doc.display());
     Ok(())
 }
 

@@ -119,3 +119,31 @@ fn once_prints_points_without_a_backend() {
     assert_eq!(up["value"], 0.0);
     assert_eq!(up["prometheus_name"], "qdrant_up");
 }
+
+#[test]
+fn a_short_poll_interval_alone_is_a_valid_config() {
+    // An unset qdrant.timeout is capped by poll.interval (like Prometheus' scrape_timeout).
+    let output = agent(&["check-config"], &[("QDRANT_OTEL_POLL__INTERVAL", "1s")]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let effective: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(effective["qdrant"]["timeout"], "1s");
+}
+
+#[test]
+fn check_config_reads_the_ca_file_and_exits_2_when_it_is_not_pem() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "not a certificate\n").unwrap();
+    let output = agent(
+        &["check-config"],
+        &[("QDRANT_OTEL_QDRANT__TLS__CA_FILE", ca.to_str().unwrap())],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: invalid configuration (1 problem):\n  - qdrant.tls.ca_file (environment variable QDRANT_OTEL_QDRANT__TLS__CA_FILE): {} holds no PEM certificate\n",
+            ca.display()
+        )
+    );
+}

@@ -95,11 +95,10 @@ fn defaults() {
     assert_eq!(settings.interval, Duration::from_secs(15));
     assert_eq!(settings.poll.detail_every, 4);
     assert_eq!(settings.otlp.protocol, OtlpProtocol::HttpProtobuf);
-    assert_eq!(settings.otlp.compression, Some(Compression::Gzip));
-    assert_eq!(
-        settings.otlp.endpoint, None,
-        "OTEL_EXPORTER_OTLP_ENDPOINT stays in charge"
-    );
+    assert_eq!(settings.otlp.compression, Compression::Gzip);
+    assert_eq!(settings.otlp.endpoint, "http://localhost:4318/v1/metrics");
+    assert_eq!(settings.otlp.timeout, Duration::from_secs(10));
+    assert!(settings.otlp.headers.is_empty());
     assert_eq!(settings.cluster_name, "qdrant-cluster");
 }
 
@@ -284,7 +283,6 @@ fn other_validation_messages() {
         vec![
         p("qdrant.jwt", &file, "set only one of qdrant.api_key, qdrant.jwt"),
         p("qdrant.tls.ca_file", &file, "/nonexistent/ca.pem does not exist or is not a file"),
-        p("qdrant.timeout", "built-in default", "must be below poll.interval (5s >= 50ms)"),
         p("qdrant.max_concurrency", &file, "must be at least 1"),
         p("qdrant.url", &file, "\"http://a:6333\" is listed twice"),
         p("poll.interval", &file, "must be at least 100ms"),
@@ -329,10 +327,11 @@ fn standard_otel_variables_keep_working_unless_the_agent_config_sets_the_same() 
         .load();
     assert_eq!(settings.otlp.protocol, OtlpProtocol::Grpc);
     assert_eq!(
-        settings.otlp.compression, None,
-        "the exporter reads the variable itself"
+        settings.otlp.compression,
+        Compression::None,
+        "read by the agent, not by the exporter"
     );
-    assert_eq!(settings.otlp.endpoint, None);
+    assert_eq!(settings.otlp.endpoint, "http://localhost:4317");
 
     let settings = Case::new()
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
@@ -341,18 +340,14 @@ fn standard_otel_variables_keep_working_unless_the_agent_config_sets_the_same() 
         .load();
     assert_eq!(settings.otlp.protocol, OtlpProtocol::HttpProtobuf);
     assert_eq!(
-        settings.otlp.endpoint.as_deref(),
-        Some("http://collector:4318/v1/metrics"),
+        settings.otlp.endpoint, "http://collector:4318/v1/metrics",
         "a base URL, like OTEL_EXPORTER_OTLP_ENDPOINT"
     );
     let settings = Case::new()
         .env("QDRANT_OTEL_OTLP__PROTOCOL", "grpc")
         .env("QDRANT_OTEL_OTLP__ENDPOINT", "http://collector:4317")
         .load();
-    assert_eq!(
-        settings.otlp.endpoint.as_deref(),
-        Some("http://collector:4317")
-    );
+    assert_eq!(settings.otlp.endpoint, "http://collector:4317");
 }
 
 #[test]
@@ -370,8 +365,353 @@ fn secrets_never_show() {
         assert!(text.contains("<redacted>"));
     }
     assert_eq!(
-        settings.otlp.headers.as_ref().unwrap()[0].1.expose(),
+        settings.otlp.headers[0].1.expose(),
         "Bearer otlp-secret-2",
         "the value itself is intact"
+    );
+}
+
+#[test]
+fn every_wrong_type_in_a_file_is_reported_with_its_key() {
+    let case = Case::new().file(
+        "agent.yaml",
+        "qdrant:\n  timeout: soon\n  max_concurrency: many\npoll:\n  detail_every: -1\n  interval: [1]\nlog:\n  format: text\n",
+    );
+    let file = format!("config file {}", case.path());
+    assert_eq!(
+        problems(&case.error()),
+        vec![
+            p(
+                "qdrant.timeout",
+                &file,
+                "invalid value string \"soon\", expected a duration"
+            ),
+            p(
+                "qdrant.max_concurrency",
+                &file,
+                "invalid type: found string \"many\", expected usize"
+            ),
+            p(
+                "poll.interval",
+                &file,
+                "invalid type: found sequence, expected a duration"
+            ),
+            p(
+                "poll.detail_every",
+                &file,
+                "invalid value signed int `-1`, expected u32"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn wrong_types_from_every_layer_name_their_origin() {
+    let case = Case::new()
+        .file("agent.toml", "[poll]\njitter = true\n")
+        .env("QDRANT_OTEL_QDRANT__MAX_RESPONSE_BYTES", "lots")
+        .flag("poll.interval", "--poll-interval", Value::from("often"));
+    let file = format!("config file {}", case.path());
+    assert_eq!(
+        problems(&case.error()),
+        vec![
+            p(
+                "qdrant.max_response_bytes",
+                "environment variable QDRANT_OTEL_QDRANT__MAX_RESPONSE_BYTES",
+                "invalid type: found string \"lots\", expected u64"
+            ),
+            p(
+                "poll.interval",
+                "command-line flag --poll-interval",
+                "invalid value string \"often\", expected a duration"
+            ),
+            p(
+                "poll.jitter",
+                &file,
+                "invalid type: found bool true, expected a duration"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn every_unknown_key_is_reported() {
+    let case = Case::new()
+        .file(
+            "agent.yaml",
+            "poll:\n  intervall: 5s\nqdrant:\n  tls:\n    ca: x\n",
+        )
+        .env("QDRANT_OTEL_LOG__LEVL", "debug");
+    let file = format!("config file {}", case.path());
+    assert_eq!(
+        problems(&case.error()),
+        vec![
+            p(
+                "log.levl",
+                "environment variable QDRANT_OTEL_LOG__LEVL",
+                "unknown field `levl`, expected one of `level`, `format`"
+            ),
+            p(
+                "poll.intervall",
+                &file,
+                "unknown field `intervall`, expected one of `interval`, `initial_delay`, `jitter`, `detail_every`"
+            ),
+            p(
+                "qdrant.tls.ca",
+                &file,
+                "unknown field `ca`, expected one of `ca_file`, `insecure_skip_verify`"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_bad_exclude_glob_is_reported_under_exclude() {
+    let case = Case::new().file(
+        "agent.yaml",
+        "collections:\n  include: ['ok_*']\n  exclude: ['[']\n",
+    );
+    let got = problems(&case.error());
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let (key, origin, message) = &got[0];
+    assert_eq!(key, "collections.exclude");
+    assert_eq!(origin, &format!("config file {}", case.path()));
+    assert!(message.starts_with("invalid glob \"[\": "), "{message}");
+}
+
+#[test]
+fn bad_standard_otlp_variables_are_reported_under_their_own_names() {
+    let env = |name: &str| format!("environment variable {name}");
+    let case = Case::new()
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/json")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "not-a-url")
+        .env("OTEL_EXPORTER_OTLP_HEADERS", "a=1,broken")
+        .env("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd")
+        .env("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "ten");
+    assert_eq!(
+        problems(&case.error()),
+        vec![
+            p(
+                "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+                &env("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"),
+                "\"http/json\" is not supported: use grpc or http/protobuf"
+            ),
+            p(
+                "OTEL_EXPORTER_OTLP_COMPRESSION",
+                &env("OTEL_EXPORTER_OTLP_COMPRESSION"),
+                "\"zstd\" is not supported: use gzip or none"
+            ),
+            p(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                &env("OTEL_EXPORTER_OTLP_ENDPOINT"),
+                "\"not-a-url\": not a valid URL (relative URL without a base)"
+            ),
+            p(
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                &env("OTEL_EXPORTER_OTLP_HEADERS"),
+                "\"broken\" is not a key=value pair"
+            ),
+            p(
+                "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+                &env("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"),
+                "\"ten\" is not a whole number of milliseconds"
+            ),
+        ]
+    );
+    let case = Case::new().env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+    assert_eq!(
+        problems(&case.error()),
+        vec![p(
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            &env("OTEL_EXPORTER_OTLP_PROTOCOL"),
+            "\"http/json\" is not supported: use grpc or http/protobuf"
+        )]
+    );
+}
+
+#[test]
+fn a_config_key_hides_a_bad_variable() {
+    let settings = Case::new()
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .env("QDRANT_OTEL_OTLP__PROTOCOL", "grpc")
+        .load();
+    assert_eq!(settings.otlp.protocol, OtlpProtocol::Grpc);
+}
+
+#[test]
+fn standard_otlp_variables_are_resolved_by_the_agent() {
+    let settings = Case::new()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")
+        .env(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "x-tenant=a%20b, Authorization=Basic%3Dx",
+        )
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "2500")
+        .env("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "none")
+        .env("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd")
+        .load();
+    assert_eq!(settings.otlp.endpoint, "http://collector:4318/v1/metrics");
+    assert_eq!(settings.otlp.timeout, Duration::from_millis(2500));
+    assert_eq!(
+        settings.otlp.compression,
+        Compression::None,
+        "the METRICS_ variable wins, the generic one is not read"
+    );
+    let headers: Vec<(&str, &str)> = settings
+        .otlp
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.expose()))
+        .collect();
+    assert_eq!(headers, [("x-tenant", "a b"), ("Authorization", "Basic=x")]);
+
+    let settings = Case::new()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ignored:4318")
+        .env(
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "http://collector:4318/custom/path",
+        )
+        .load();
+    assert_eq!(
+        settings.otlp.endpoint, "http://collector:4318/custom/path",
+        "the metrics endpoint is used verbatim"
+    );
+
+    let settings = Case::new()
+        .env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://ignored:4318")
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "2500")
+        .env("OTEL_EXPORTER_OTLP_HEADERS", "authorization=from-env,x-a=1")
+        .file(
+            "agent.yaml",
+            "otlp:\n  endpoint: http://collector:4318/v1/metrics\n  timeout: 3s\n  headers:\n    Authorization: from-file\n",
+        )
+        .load();
+    assert_eq!(settings.otlp.endpoint, "http://collector:4318/v1/metrics");
+    assert_eq!(settings.otlp.timeout, Duration::from_secs(3));
+    let headers: Vec<(&str, &str)> = settings
+        .otlp
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.expose()))
+        .collect();
+    assert_eq!(headers, [("x-a", "1"), ("Authorization", "from-file")]);
+}
+
+#[test]
+fn header_names_keep_their_case_except_from_variable_names() {
+    let settings = Case::new()
+        .env("QDRANT_OTEL_OTLP__HEADERS__X_SCOPE_ORGID", "tenant-1")
+        .load();
+    assert_eq!(settings.otlp.headers[0].0, "x-scope-orgid");
+    let settings = Case::new()
+        .file("agent.toml", "[otlp.headers]\nX_Custom-Token = \"t\"\n")
+        .load();
+    assert_eq!(settings.otlp.headers[0].0, "X_Custom-Token");
+}
+
+#[test]
+fn malformed_resource_attributes_variable() {
+    let case = Case::new().env("OTEL_RESOURCE_ATTRIBUTES", "team=search,region");
+    assert_eq!(
+        problems(&case.error()),
+        vec![p(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "environment variable OTEL_RESOURCE_ATTRIBUTES",
+            "\"region\" is not a key=value pair"
+        )]
+    );
+}
+
+#[test]
+fn files_are_read_and_checked_during_validation() {
+    let case = Case::new();
+    let ca = case.dir.path().join("ca.pem");
+    std::fs::write(&ca, "this is not a certificate\n").unwrap();
+    let key = case.dir.path().join("key");
+    std::fs::write(&key, "abc\u{7}def\n").unwrap();
+    let case = case.file(
+        "agent.yaml",
+        &format!(
+            "qdrant:\n  api_key_file: {}\n  tls:\n    ca_file: {}\n",
+            key.display(),
+            ca.display()
+        ),
+    );
+    let file = format!("config file {}", case.path());
+    assert_eq!(
+        problems(&case.error()),
+        vec![
+            p(
+                "qdrant.api_key_file",
+                &file,
+                &format!(
+                    "{} holds characters not allowed in an HTTP header",
+                    key.display()
+                )
+            ),
+            p(
+                "qdrant.tls.ca_file",
+                &file,
+                &format!("{} holds no PEM certificate", ca.display())
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_api_key_with_a_control_character() {
+    let case = Case::new().env("QDRANT_API_KEY", "abc\u{1}def");
+    assert_eq!(
+        problems(&case.error()),
+        vec![p(
+            "qdrant.api_key",
+            "environment variable QDRANT_API_KEY",
+            "the value holds characters not allowed in an HTTP header"
+        )]
+    );
+}
+
+#[test]
+fn an_empty_qdrant_url_variable_is_a_problem() {
+    let case = Case::new().env("QDRANT_URL", "");
+    assert_eq!(
+        problems(&case.error()),
+        vec![p(
+            "qdrant.url",
+            "environment variable QDRANT_URL",
+            "is set but empty"
+        )]
+    );
+    // An empty QDRANT_API_KEY stays unset (compose files pass `${QDRANT_API_KEY:-}`).
+    let settings = Case::new().env("QDRANT_API_KEY", "").load();
+    assert!(matches!(settings.nodes[0].client.auth, Auth::None));
+}
+
+#[test]
+fn an_unset_qdrant_timeout_follows_a_short_interval() {
+    let settings = Case::new().env("QDRANT_OTEL_POLL__INTERVAL", "1s").load();
+    assert_eq!(settings.nodes[0].client.timeout, Duration::from_secs(1));
+    let (raw, _) = config::load(
+        &Case::new()
+            .env("QDRANT_OTEL_POLL__INTERVAL", "2s")
+            .sources(),
+    )
+    .unwrap();
+    assert_eq!(
+        raw.qdrant.timeout,
+        Duration::from_secs(2),
+        "check-config shows the effective timeout"
+    );
+    let case = Case::new()
+        .env("QDRANT_OTEL_POLL__INTERVAL", "1s")
+        .env("QDRANT_OTEL_QDRANT__TIMEOUT", "1s");
+    assert_eq!(
+        problems(&case.error()),
+        vec![p(
+            "qdrant.timeout",
+            "environment variable QDRANT_OTEL_QDRANT__TIMEOUT",
+            "must be below poll.interval (1s >= 1s)"
+        )]
     );
 }

@@ -191,7 +191,7 @@ async fn configured_headers_are_sent() {
     agent.stop().await;
     assert!(receiver.headers()[0]
         .iter()
-        .any(|(k, v)| k == "x_scope_orgid" && v == "tenant-1"));
+        .any(|(k, v)| k == "x-scope-orgid" && v == "tenant-1"));
 }
 
 /// A collection deleted in Qdrant stops being exported on the next poll.

@@ -1,0 +1,186 @@
+//! The figment providers, lowest to highest: built-in defaults < config file (YAML or TOML by
+//! extension) < `QDRANT_URL` / `QDRANT_API_KEY` < `QDRANT_OTEL_<SECTION>__<KEY>` < command-line
+//! flags. Every value keeps a name for where it came from (file path, variable, flag), which
+//! [`super::origin`] turns into the origin of a problem.
+//!
+//! Environment keys are lowercased, `__` separates levels. Under `otlp.headers` an `_` in a
+//! variable name becomes `-` (`QDRANT_OTEL_OTLP__HEADERS__X_TOKEN` is header `x-token`): variable
+//! names cannot hold hyphens, and header names are case-insensitive. File and flag keys are kept
+//! verbatim.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use figment::providers::{Format, Serialized, Toml, Yaml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+
+use super::{ConfigError, ConfigSources, RawConfig, ENV_PREFIX};
+
+pub(crate) const LAYER_ENV: &str = "environment variable";
+pub(crate) const LAYER_FLAG: &str = "command-line flag";
+
+/// Layer the sources into one figment.
+pub fn figment(sources: &ConfigSources) -> Result<Figment, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+    if let Some(path) = &sources.file {
+        figment = with_file(figment, path)?;
+    }
+    // The documented short names, as the original exporter read them. Set but empty counts as
+    // unset here; `qdrant.url`'s validation reports an empty `QDRANT_URL`.
+    let env_value = |name: &str| sources.env.get(name).filter(|v| !v.is_empty());
+    for (name, key) in [
+        ("QDRANT_URL", "qdrant.url"),
+        ("QDRANT_API_KEY", "qdrant.api_key"),
+    ] {
+        if let Some(value) = env_value(name) {
+            figment = figment.merge(Explicit::new(LAYER_ENV, key, name, value.as_str().into()));
+        }
+    }
+    // QDRANT_OTEL_<SECTION>__<KEY>, parsed (numbers, booleans) except for secrets.
+    figment = figment.merge(PrefixedEnv {
+        env: sources.env.clone(),
+    });
+    let mut secret_vars: Vec<(&String, &String)> = sources
+        .env
+        .iter()
+        .filter(|(name, _)| name.strip_prefix(ENV_PREFIX).is_some_and(is_secret_env_key))
+        .collect();
+    secret_vars.sort();
+    for (name, value) in secret_vars {
+        let key = env_key(&name[ENV_PREFIX.len()..]);
+        figment = figment.merge(Explicit::new(LAYER_ENV, &key, name, value.as_str().into()));
+    }
+    for (key, flag, value) in &sources.flags.entries {
+        figment = figment.merge(Explicit::new(LAYER_FLAG, key, flag, value.clone()));
+    }
+    Ok(figment)
+}
+
+fn with_file(figment: Figment, path: &Path) -> Result<Figment, ConfigError> {
+    let fail = |message: String| Err(ConfigError::single("--config", LAYER_FLAG, message));
+    if !path.is_file() {
+        return fail(format!(
+            "config file {} does not exist or is not a file",
+            path.display()
+        ));
+    }
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "yaml" | "yml" => Ok(figment.merge(Yaml::file_exact(path))),
+        "toml" => Ok(figment.merge(Toml::file_exact(path))),
+        _ => fail(format!(
+            "config file {} must end in .yaml, .yml or .toml",
+            path.display()
+        )),
+    }
+}
+
+/// The dotted key of a `QDRANT_OTEL_` variable (the part after the prefix).
+pub(crate) fn env_key(rest: &str) -> String {
+    let key = rest.to_ascii_lowercase();
+    match key.strip_prefix("otlp__headers__") {
+        Some(name) => format!("otlp.headers.{}", name.replace('_', "-")),
+        None => key.replace("__", "."),
+    }
+}
+
+/// Keys whose environment values are taken verbatim (never parsed as numbers or lists).
+fn is_secret_env_key(var: &str) -> bool {
+    let key = var.to_ascii_lowercase();
+    key == "qdrant__api_key" || key == "qdrant__jwt" || key.starts_with("otlp__headers__")
+}
+
+/// A provider for values given one by one (raw environment variables, flags), remembering the
+/// name each came from so errors can cite it.
+struct Explicit {
+    layer: &'static str,
+    key: String,
+    label: String,
+    value: Value,
+}
+
+impl Explicit {
+    fn new(layer: &'static str, key: &str, label: &str, value: Value) -> Explicit {
+        Explicit {
+            layer,
+            key: key.to_string(),
+            label: label.to_string(),
+            value,
+        }
+    }
+}
+
+impl Provider for Explicit {
+    fn metadata(&self) -> Metadata {
+        let label = self.label.clone();
+        Metadata::named(self.layer).interpolater(move |_: &Profile, _: &[&str]| label.clone())
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let dict = match figment::util::nest(&self.key, self.value.clone()) {
+            Value::Dict(_, dict) => dict,
+            _ => Dict::new(),
+        };
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// `QDRANT_OTEL_<SECTION>__<KEY>` variables, values parsed like figment's `Env` does (numbers,
+/// booleans, lists), read from a given map so tests need not touch the process environment.
+struct PrefixedEnv {
+    env: HashMap<String, String>,
+}
+
+impl Provider for PrefixedEnv {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(LAYER_ENV).interpolater(|_: &Profile, keys: &[&str]| {
+            format!("{ENV_PREFIX}{}", keys.join("__").to_ascii_uppercase())
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (name, value) in &self.env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if rest.is_empty() || is_secret_env_key(rest) {
+                continue;
+            }
+            let parsed: Value = value.parse().unwrap_or_else(|_| Value::from(value.clone()));
+            if let Value::Dict(_, nested) = figment::util::nest(&env_key(rest), parsed) {
+                merge_dicts(&mut dict, nested);
+            }
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+fn merge_dicts(into: &mut Dict, from: Dict) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(Value::Dict(_, existing)), Value::Dict(_, nested)) => {
+                merge_dicts(existing, nested)
+            }
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::env_key;
+
+    #[test]
+    fn env_keys_nest_on_double_underscores_and_headers_get_hyphens() {
+        assert_eq!(env_key("POLL__INTERVAL"), "poll.interval");
+        assert_eq!(env_key("QDRANT__TLS__CA_FILE"), "qdrant.tls.ca_file");
+        assert_eq!(env_key("OTLP__HEADERS__X_TOKEN"), "otlp.headers.x-token");
+        assert_eq!(
+            env_key("METRICS__QDRANT_ISSUES__ENABLED"),
+            "metrics.qdrant_issues.enabled"
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! Configuration: the raw, documented keys ([`raw`]), layered by figment ([`layers`]: built-in
+//! defaults < config file < environment < command-line flags), extracted key by key
+//! ([`extract`]) and turned into validated [`Settings`] at one boundary ([`load`]), each section
+//! validating itself. Every problem — wrong types, unknown keys, bad values, unreadable files —
+//! is reported at once, naming the key and where its value came from ([`origin`]). The standard
+//! `OTEL_*` variables are read here too ([`otel_env`]), from the injected environment only.
+//! [`keys`] is the documented table of every key and variable (docs/configuration.md).
+
+mod extract;
+pub mod keys;
+mod layers;
+mod origin;
+pub mod otel_env;
+mod otlp;
+mod problems;
+mod qdrant;
+mod raw;
+mod secret;
+mod sections;
+mod url;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::value::Value;
+
+pub use layers::figment;
+pub use origin::Context;
+pub use otlp::{
+    Compression, OtlpProtocol, OtlpSettings, DEFAULT_OTLP_GRPC_ENDPOINT,
+    DEFAULT_OTLP_HTTP_ENDPOINT, DEFAULT_OTLP_TIMEOUT,
+};
+pub use problems::{ConfigError, Problem, Problems};
+pub use raw::{
+    ClusterConfig, CollectionsConfig, LogConfig, MetricToggle, OneOrMany, OtlpConfig, PollConfig,
+    PrivacyConfig, QdrantConfig, RawConfig, ResourceConfig, TlsConfig,
+};
+pub use secret::Secret;
+
+use crate::metrics::RecordOptions;
+use crate::qdrant::ClientSettings;
+use crate::sources::PollSettings;
+
+/// Qdrant's default REST address.
+pub const DEFAULT_QDRANT_URL: &str = "http://localhost:6333";
+/// How often each node is polled.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
+/// Per-request timeout towards Qdrant (capped by `poll.interval` when not set).
+pub const DEFAULT_QDRANT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Level-4 telemetry (segments) is read every this many polls.
+pub const DEFAULT_DETAIL_EVERY: u32 = 4;
+/// Concurrent per-collection requests per node (fallback path only).
+pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
+/// Largest accepted response body. Level-4 telemetry of 10,000 collections is ~60 MB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+/// Default `qdrant.cluster.name`.
+pub const DEFAULT_CLUSTER_NAME: &str = "qdrant-cluster";
+/// Prefix of the agent's own environment variables (never `QDRANT__`: Qdrant reads that).
+pub const ENV_PREFIX: &str = "QDRANT_OTEL_";
+
+/// Values given on the command line; each is the highest-precedence layer for its key.
+#[derive(Debug, Clone, Default)]
+pub struct FlagValues {
+    /// `(dotted key, flag as typed, value)`.
+    pub entries: Vec<(&'static str, &'static str, Value)>,
+}
+
+/// Where the configuration comes from: the process environment and the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSources {
+    pub file: Option<PathBuf>,
+    pub flags: FlagValues,
+    /// Environment variables (usually `std::env::vars()`): the only environment the
+    /// configuration, including the standard `OTEL_*` variables, is read from.
+    pub env: HashMap<String, String>,
+}
+
+impl ConfigSources {
+    pub fn from_process(file: Option<PathBuf>, flags: FlagValues) -> ConfigSources {
+        ConfigSources {
+            file,
+            flags,
+            env: std::env::vars().collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// One Qdrant node to poll.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    /// `host:port`: the node's `service.instance.id`.
+    pub instance: String,
+    pub address: String,
+    pub port: u16,
+    pub client: ClientSettings,
+}
+
+/// Validated, ready-to-run settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub nodes: Vec<NodeSettings>,
+    pub interval: Duration,
+    pub initial_delay: Duration,
+    pub jitter: Duration,
+    pub poll: PollSettings,
+    pub otlp: OtlpSettings,
+    /// Resource attributes from the config (highest precedence below the per-node identity).
+    pub resource_attributes: Vec<(String, String)>,
+    pub cluster_name: String,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    /// What `record` emits: enabled metrics, included collections, name hashing.
+    pub record: RecordOptions,
+}
+
+/// Load and validate. The returned raw configuration holds the effective `qdrant.timeout`.
+pub fn load(sources: &ConfigSources) -> Result<(RawConfig, Settings), ConfigError> {
+    let figment = figment(sources)?;
+    let ctx = Context {
+        figment: &figment,
+        env: &sources.env,
+    };
+    let mut problems = Problems::default();
+    let mut raw = extract::extract(&ctx, &mut problems);
+    let settings = validate(&raw, &ctx, &mut problems);
+    if let Some(node) = settings.nodes.first() {
+        raw.qdrant.timeout = node.client.timeout;
+    }
+    problems.into_result((raw, settings))
+}
+
+/// Every section validates itself, in the order of the documentation.
+fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings {
+    let nodes = raw.qdrant.validate(ctx, raw.poll.interval, problems);
+    raw.poll.validate(ctx, problems);
+    let otlp = raw.otlp.validate(ctx, problems);
+    let resource_attributes = raw.resource.validate(ctx, problems);
+    let cluster_name = raw.cluster.validate(ctx, problems);
+    let log_format = raw.log.validate(ctx, problems);
+    let selection = sections::validate_metrics(&raw.metrics, ctx, problems);
+    let collections = raw.collections.validate(ctx, problems);
+    Settings {
+        nodes,
+        interval: raw.poll.interval,
+        initial_delay: raw.poll.initial_delay,
+        jitter: raw.poll.jitter,
+        poll: PollSettings {
+            detail_every: raw.poll.detail_every,
+            max_concurrency: raw.qdrant.max_concurrency,
+            plan: selection.source_plan(),
+            collections: collections.clone(),
+        },
+        otlp,
+        resource_attributes,
+        cluster_name,
+        log_level: raw.log.level.clone(),
+        log_format,
+        record: RecordOptions {
+            selection,
+            collections,
+            hash_collection_names: raw.privacy.hash_collection_names,
+        },
+    }
+}
+
+/// The effective configuration as pretty JSON, secrets redacted (for `check-config`).
+pub fn render_effective(raw: &RawConfig) -> String {
+    serde_json::to_string_pretty(raw).unwrap_or_default()
+}

@@ -1,0 +1,187 @@
+//! The standard OpenTelemetry variables, read only from the injected environment
+//! (`ConfigSources.env`), never by the SDK from the process: `OTEL_EXPORTER_OTLP_*` (the
+//! `METRICS_` form wins over the generic one), `OTEL_RESOURCE_ATTRIBUTES` and
+//! `OTEL_SERVICE_NAME`. Parsers here follow the OpenTelemetry specification and are shared with
+//! the matching `otlp.*` keys.
+
+use std::time::Duration;
+
+use super::origin::{env_origin, Context};
+use super::otlp::{Compression, OtlpProtocol};
+
+/// A setting with a metrics-specific and a generic variable; the metrics one wins.
+#[derive(Debug, Clone, Copy)]
+pub struct Pair {
+    pub metrics: &'static str,
+    pub generic: &'static str,
+}
+
+pub const ENDPOINT: Pair = Pair {
+    metrics: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    generic: "OTEL_EXPORTER_OTLP_ENDPOINT",
+};
+pub const PROTOCOL: Pair = Pair {
+    metrics: "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    generic: "OTEL_EXPORTER_OTLP_PROTOCOL",
+};
+pub const HEADERS: Pair = Pair {
+    metrics: "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    generic: "OTEL_EXPORTER_OTLP_HEADERS",
+};
+pub const COMPRESSION: Pair = Pair {
+    metrics: "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+    generic: "OTEL_EXPORTER_OTLP_COMPRESSION",
+};
+pub const TIMEOUT: Pair = Pair {
+    metrics: "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+    generic: "OTEL_EXPORTER_OTLP_TIMEOUT",
+};
+pub const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+pub const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+
+/// A variable that is set (and not blank): its name and value.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvValue<'a> {
+    pub name: &'static str,
+    pub value: &'a str,
+}
+
+impl EnvValue<'_> {
+    pub fn origin(&self) -> String {
+        env_origin(self.name)
+    }
+}
+
+impl Pair {
+    /// The metrics-specific variable if set, else the generic one.
+    pub fn lookup<'a>(&self, ctx: &Context<'a>) -> Option<EnvValue<'a>> {
+        [self.metrics, self.generic]
+            .into_iter()
+            .find_map(|name| ctx.env_var(name).map(|value| EnvValue { name, value }))
+    }
+}
+
+pub fn parse_protocol(text: &str) -> Result<OtlpProtocol, String> {
+    match text.trim() {
+        "grpc" => Ok(OtlpProtocol::Grpc),
+        "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+        other => Err(format!(
+            "{other:?} is not supported: use grpc or http/protobuf"
+        )),
+    }
+}
+
+pub fn parse_compression(text: &str) -> Result<Compression, String> {
+    match text.trim() {
+        "gzip" => Ok(Compression::Gzip),
+        "none" => Ok(Compression::None),
+        other => Err(format!("{other:?} is not supported: use gzip or none")),
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_TIMEOUT`: a whole number of milliseconds.
+pub fn parse_timeout_ms(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("must be greater than 0".into()),
+        Ok(ms) => Ok(Duration::from_millis(ms)),
+        Err(_) => Err(format!("{text:?} is not a whole number of milliseconds")),
+    }
+}
+
+/// `key1=value1,key2=value2` (headers, resource attributes): keys and values trimmed, values
+/// percent-decoded. Empty items are skipped; the first malformed pair is the error.
+pub fn parse_key_values(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for item in text.split(',').filter(|item| !item.trim().is_empty()) {
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(format!("{:?} is not a key=value pair", item.trim()));
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(format!("{:?} has an empty key", item.trim()));
+        }
+        let value = percent_encoding::percent_decode_str(value.trim())
+            .decode_utf8()
+            .map_err(|_| format!("the value of {key:?} is not percent-encoded UTF-8"))?;
+        pairs.push((key.to_string(), value.into_owned()));
+    }
+    Ok(pairs)
+}
+
+/// The standard variables the agent reads, for the key table: name, default, meaning.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "`http://localhost:4318` (HTTP), `http://localhost:4317` (gRPC)",
+        "base URL of the Collector; for HTTP `/v1/metrics` is appended. Below `otlp.endpoint`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "unset",
+        "full metrics URL, used verbatim; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "`http/protobuf`",
+        "`grpc` or `http/protobuf` (`http/json` is not supported); `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL` wins. Below `otlp.protocol`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "none",
+        "`key=value` pairs, comma-separated, values percent-encoded; `OTEL_EXPORTER_OTLP_METRICS_HEADERS` wins. Below `otlp.headers`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "`gzip`",
+        "`gzip` or `none` (`zstd` is not supported); `OTEL_EXPORTER_OTLP_METRICS_COMPRESSION` wins. Below `otlp.compression`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "`10000`",
+        "export timeout in milliseconds; `OTEL_EXPORTER_OTLP_METRICS_TIMEOUT` wins. Below `otlp.timeout`",
+    ),
+    (
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "none",
+        "`key=value` pairs, comma-separated, values percent-encoded; below `resource.attributes`",
+    ),
+    (
+        "OTEL_SERVICE_NAME",
+        "`qdrant`",
+        "`service.name` of everything exported",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_values_follow_the_specification() {
+        assert_eq!(
+            parse_key_values(" a = 1 ,b=x%20y,,").unwrap(),
+            vec![("a".into(), "1".into()), ("b".into(), "x y".into())]
+        );
+        assert_eq!(
+            parse_key_values("a=1,oops").unwrap_err(),
+            "\"oops\" is not a key=value pair"
+        );
+        assert_eq!(
+            parse_key_values("=1").unwrap_err(),
+            "\"=1\" has an empty key"
+        );
+        assert_eq!(
+            parse_key_values("a=%ff").unwrap_err(),
+            "the value of \"a\" is not percent-encoded UTF-8"
+        );
+    }
+
+    #[test]
+    fn timeouts_are_milliseconds() {
+        assert_eq!(parse_timeout_ms("2500"), Ok(Duration::from_millis(2500)));
+        assert_eq!(
+            parse_timeout_ms("ten").unwrap_err(),
+            "\"ten\" is not a whole number of milliseconds"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Validation of the smaller sections: `poll`, `resource` (with `OTEL_RESOURCE_ATTRIBUTES`),
+//! `cluster`, `log`, `collections` and `metrics`.
+
+use std::collections::BTreeMap;
+
+use super::origin::env_origin;
+use super::otel_env;
+use super::{
+    ClusterConfig, CollectionsConfig, Context, LogConfig, LogFormat, MetricToggle, PollConfig,
+    Problems, ResourceConfig, DEFAULT_CLUSTER_NAME,
+};
+use crate::metrics::registry::{MetricSelection, MetricSpec};
+use crate::sources::CollectionFilter;
+
+impl PollConfig {
+    pub fn validate(&self, ctx: &Context, problems: &mut Problems) {
+        let mut check = |key: &str, ok: bool, message: &str| {
+            if !ok {
+                problems.push(key, &ctx.origin(key), message);
+            }
+        };
+        check(
+            "poll.interval",
+            self.interval.as_millis() >= 100,
+            "must be at least 100ms",
+        );
+        check(
+            "poll.jitter",
+            self.jitter < self.interval || self.jitter.is_zero(),
+            "must be below poll.interval",
+        );
+        check(
+            "poll.detail_every",
+            self.detail_every > 0,
+            "must be at least 1",
+        );
+    }
+}
+
+impl ResourceConfig {
+    /// The configured attributes; also checks the syntax of `OTEL_RESOURCE_ATTRIBUTES` (read by
+    /// [`crate::resource`] from the same environment).
+    pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> Vec<(String, String)> {
+        let name = otel_env::RESOURCE_ATTRIBUTES;
+        if let Some(list) = ctx.env_var(name) {
+            if let Err(message) = otel_env::parse_key_values(list) {
+                problems.push(name, &env_origin(name), message);
+            }
+        }
+        for key in self.attributes.keys() {
+            if key.trim().is_empty() {
+                let origin = ctx.origin("resource.attributes");
+                problems.push(
+                    "resource.attributes",
+                    &origin,
+                    "attribute names must not be empty",
+                );
+            } else if key == "service.instance.id" {
+                let full = format!("resource.attributes.{key}");
+                problems.push(
+                    &full,
+                    &ctx.origin(&full),
+                    "is set per node by the agent (host:port) and cannot be overridden",
+                );
+            }
+        }
+        self.attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+impl ClusterConfig {
+    pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> String {
+        let name = self.name.as_deref().unwrap_or(DEFAULT_CLUSTER_NAME);
+        if name.trim().is_empty() {
+            problems.push(
+                "cluster.name",
+                &ctx.origin("cluster.name"),
+                "must not be empty",
+            );
+        }
+        name.to_string()
+    }
+}
+
+impl LogConfig {
+    pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> LogFormat {
+        if tracing_subscriber::EnvFilter::try_new(&self.level).is_err() {
+            let message = format!(
+                "{:?} is not a level (error, warn, info, debug, trace) or a tracing filter",
+                self.level
+            );
+            problems.push("log.level", &ctx.origin("log.level"), message);
+        }
+        match self.format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                let message = format!("{other:?} is not supported: use text or json");
+                problems.push("log.format", &ctx.origin("log.format"), message);
+                LogFormat::Text
+            }
+        }
+    }
+}
+
+impl CollectionsConfig {
+    /// Each list is checked on its own so that a bad glob is reported under its own key.
+    pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> CollectionFilter {
+        let mut ok = true;
+        for (key, include, exclude) in [
+            ("collections.include", &self.include[..], &[][..]),
+            ("collections.exclude", &[][..], &self.exclude[..]),
+        ] {
+            if let Err(message) = CollectionFilter::new(include, exclude) {
+                problems.push(key, &ctx.origin(key), format!("invalid glob {message}"));
+                ok = false;
+            }
+        }
+        match ok {
+            true => CollectionFilter::new(&self.include, &self.exclude).unwrap_or_default(),
+            false => CollectionFilter::default(),
+        }
+    }
+}
+
+/// `metrics.<name>.enabled`: every name must be a metric of the registry.
+pub fn validate_metrics(
+    metrics: &BTreeMap<String, MetricToggle>,
+    ctx: &Context,
+    problems: &mut Problems,
+) -> MetricSelection {
+    let mut selection = MetricSelection::default();
+    for (name, toggle) in metrics {
+        match MetricSpec::find(name) {
+            Some(spec) => selection.set(spec.id, toggle.enabled),
+            None => {
+                let key = format!("metrics.{name}");
+                problems.push(
+                    &key,
+                    &ctx.origin(&key),
+                    "is not a metric of this agent (see docs/metrics.md for the names)",
+                );
+            }
+        }
+    }
+    selection
+}
