@@ -399,6 +399,7 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
         )
         .await;
     assert_eq!(logical.len(), 1, "{logical:?}");
+    assert_eq!(points_count(&cluster[0], "docs"), 2000.0, "the recording");
     for server in &cluster {
         assert_eq!(
             logical[0]["value"][1].as_str().and_then(|v| v.parse().ok()),
