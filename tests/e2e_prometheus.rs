@@ -2,8 +2,14 @@
 //! served over HTTP → the real agent binary → OTLP/HTTP → vmagent (relabelled the way the
 //! Collector's prometheus exporter labels series) → remote write → Prometheus. vmagent also
 //! scrapes the recorded `/metrics`, standing in for the Collector's prometheus receiver.
-//! Then every PromQL expression of every Grafana dashboard must return data, key series must
-//! equal the recorded truth, every metric name must be the documented Prometheus name, and
+//! Three topologies push into one Prometheus under the one `job="qdrant"` (the job the scrape of
+//! Qdrant's /metrics gets too): a single node, the leader of a cluster with a dead node (one
+//! agent polls both), and all three nodes of a healthy cluster (a second agent, with its own
+//! `cluster.name`, so each cluster's cluster-wide series have their own `instance`).
+//! Then every PromQL expression of every Grafana dashboard must return data (with every variable
+//! on "All", and again with one node of the healthy cluster selected), key series must
+//! equal the recorded truth, logical and node-local counts of the cluster must equal what each
+//! node's recordings say, every metric name must be the documented Prometheus name, and
 //! `promtool check metrics` must raise nothing but the documented findings.
 //!
 //! The servers come from Debian packages: run `scripts/fetch-e2e-servers.sh` (`make test` does).
@@ -20,9 +26,34 @@ use std::time::{Duration, Instant};
 
 use support::FixtureServer;
 
+/// Polled by the first agent, with the default cluster name (`qdrant-cluster`).
 const SETS: [&str; 2] = [
     "qdrant-1.18.3/single",
     "qdrant-1.18.3/cluster-node3-down/node1",
+];
+/// The three nodes of a healthy cluster (node1 is the raft leader), polled by a second agent.
+const CLUSTER: [&str; 3] = [
+    "qdrant-1.18.3/cluster/node1",
+    "qdrant-1.18.3/cluster/node2",
+    "qdrant-1.18.3/cluster/node3",
+];
+/// `cluster.name` of the second agent: the `instance` of that cluster's cluster-wide series.
+const CLUSTER_NAME: &str = "e2e-cluster";
+
+/// Dashboard panels (file, title) allowed no data when a node of the healthy cluster is
+/// selected, because its recordings hold nothing for them (why). With every variable on "All"
+/// they must have data like every other panel.
+const NO_DATA_ON_THE_CLUSTER_NODE: [(&str, &str, &str); 2] = [
+    (
+        "collection.json",
+        "Age of newest snapshot",
+        "the recorded cluster has no snapshots",
+    ),
+    (
+        "requests.json",
+        "gRPC p95 latency (Qdrant /metrics)",
+        "the recorded cluster served no gRPC requests: its /metrics has no gRPC histograms",
+    ),
 ];
 
 /// Kills the child when the test ends, however it ends.
@@ -102,8 +133,9 @@ impl Prometheus {
     }
 }
 
-/// Every `expr` in a dashboard JSON, with template variables substituted.
-fn dashboard_queries(dir: &Path) -> Vec<(String, String, String)> {
+/// Every `expr` in a dashboard JSON, with Grafana's interval variables substituted and the
+/// template variables (`$job`, `$instance`, `$collection`) replaced by `variables`' values.
+fn dashboard_queries(dir: &Path, variables: &[(&str, &str)]) -> Vec<(String, String, String)> {
     let mut queries = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -117,12 +149,18 @@ fn dashboard_queries(dir: &Path) -> Vec<(String, String, String)> {
         for panel in dashboard["panels"].as_array().unwrap() {
             for target in panel["targets"].as_array().into_iter().flatten() {
                 let expr = target["expr"].as_str().unwrap();
-                let concrete = expr
+                let mut concrete = expr
                     .replace("$__rate_interval", "1m")
                     .replace("$__interval", "1m")
-                    .replace("$__range", "5m")
-                    .replace("$instance", ".*")
-                    .replace("$collection", ".*");
+                    .replace("$__range", "5m");
+                for (name, value) in variables {
+                    concrete = concrete.replace(&format!("${name}"), value);
+                }
+                assert!(
+                    !concrete.contains('$'),
+                    "{}: a variable left in {concrete}",
+                    file.display()
+                );
                 queries.push((
                     file.file_name().unwrap().to_string_lossy().to_string(),
                     panel["title"].as_str().unwrap().to_string(),
@@ -146,7 +184,10 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let nodes: Vec<FixtureServer> = futures::future::join_all(SETS.map(FixtureServer::start)).await;
+    let cluster: Vec<FixtureServer> =
+        futures::future::join_all(CLUSTER.map(FixtureServer::start)).await;
     let instances: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
+    let cluster_instances: Vec<String> = cluster.iter().map(|n| n.addr().to_string()).collect();
 
     // Prometheus, receiving remote writes.
     let prometheus_port = free_port();
@@ -169,7 +210,11 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
 
     // vmagent: OTLP in, Collector-style labels, remote write out; scrapes the recorded /metrics.
     let vmagent_port = free_port();
-    let targets: Vec<String> = instances.iter().map(|i| format!("\"{i}\"")).collect();
+    let targets: Vec<String> = instances
+        .iter()
+        .chain(&cluster_instances)
+        .map(|i| format!("\"{i}\""))
+        .collect();
     std::fs::write(
         dir.join("scrape.yml"),
         format!(
@@ -203,32 +248,41 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
         dir,
     );
 
-    // The agent itself, as users run it.
+    // The agent itself, as users run it: one for the single node and the degraded cluster's
+    // leader, one for the healthy cluster, each cluster with its own name and all under the one
+    // job the scrape of /metrics gets.
     let urls: Vec<String> = nodes.iter().map(FixtureServer::url).collect();
-    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
-    let agent = Command::new(env!("CARGO_BIN_EXE_qdrant-otel-agent"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("QDRANT_URL", urls.join(","))
-        .env("QDRANT_OTEL_POLL__INTERVAL", "1s")
-        .env("QDRANT_OTEL_QDRANT__TIMEOUT", "800ms")
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .env(
-            "QDRANT_OTEL_OTLP__ENDPOINT",
-            format!("http://127.0.0.1:{vmagent_port}/opentelemetry"),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let _agent = Running(agent);
+    let cluster_urls: Vec<String> = cluster.iter().map(FixtureServer::url).collect();
+    let start_agent = |log_name: &str, urls: &[String], cluster_name: Option<&str>| {
+        let log = std::fs::File::create(dir.join(format!("{log_name}.log"))).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qdrant-otel-agent"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("QDRANT_URL", urls.join(","))
+            .env("QDRANT_OTEL_POLL__INTERVAL", "1s")
+            .env("QDRANT_OTEL_QDRANT__TIMEOUT", "800ms")
+            .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            .env(
+                "QDRANT_OTEL_OTLP__ENDPOINT",
+                format!("http://127.0.0.1:{vmagent_port}/opentelemetry"),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log));
+        if let Some(name) = cluster_name {
+            command.env("QDRANT_OTEL_CLUSTER__NAME", name);
+        }
+        Running(command.spawn().unwrap())
+    };
+    let _agent = start_agent("agent", &urls, None);
+    let _cluster_agent = start_agent("agent-cluster", &cluster_urls, Some(CLUSTER_NAME));
 
     let prometheus = Prometheus {
         base: format!("http://127.0.0.1:{prometheus_port}"),
         http: reqwest::Client::new(),
     };
     let logs = || {
-        ["agent", "vmagent", "prometheus"]
+        ["agent", "agent-cluster", "vmagent", "prometheus"]
             .map(|n| {
                 format!(
                     "--- {n}.log:\n{}",
@@ -238,27 +292,75 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
             .join("\n")
     };
     let up = prometheus
-        .query_until_data("count(qdrant_up) >= 2", Duration::from_secs(60))
+        .query_until_data("count(qdrant_up == 1) >= 5", Duration::from_secs(60))
         .await;
     assert!(
         !up.is_empty(),
-        "no qdrant_up for both nodes within 60 s\n{}",
+        "no qdrant_up for all five nodes within 60 s\n{}",
+        logs()
+    );
+    let cluster_wide = prometheus
+        .query_until_data(
+            &format!(r#"qdrant_collection_logical_points{{instance="{CLUSTER_NAME}"}}"#),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(
+        !cluster_wide.is_empty(),
+        "no cluster-wide series of {CLUSTER_NAME} within 30 s\n{}",
         logs()
     );
     // Rates need two samples in their window.
     tokio::time::sleep(Duration::from_secs(4)).await;
 
-    // (a) Every dashboard query returns data.
+    // (a) Every dashboard query returns data: with every variable on "All", and with the job
+    // and one node of the healthy cluster (its leader) selected, as a user looking at a cluster
+    // node would.
+    // Panels whose data the cluster's recordings do not hold are listed in
+    // NO_DATA_ON_THE_CLUSTER_NODE; they must have data with "All" and none on the node (so the
+    // list cannot go stale).
+    let leader = regex_escape(&cluster_instances[0]);
     let mut failing = Vec::new();
-    for (file, panel, expr) in
-        dashboard_queries(&Path::new(env!("CARGO_MANIFEST_DIR")).join("grafana/dashboards"))
-    {
-        if prometheus
-            .query_until_data(&expr, Duration::from_secs(15))
-            .await
-            .is_empty()
-        {
-            failing.push(format!("{file} / {panel}: {expr}"));
+    for (on_cluster_node, variables) in [
+        (
+            false,
+            [("job", ".*"), ("instance", ".*"), ("collection", ".*")],
+        ),
+        (
+            true,
+            [
+                ("job", "qdrant"),
+                ("instance", leader.as_str()),
+                ("collection", "docs"),
+            ],
+        ),
+    ] {
+        for (file, panel, expr) in dashboard_queries(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("grafana/dashboards"),
+            &variables,
+        ) {
+            let exempt = on_cluster_node
+                && NO_DATA_ON_THE_CLUSTER_NODE
+                    .iter()
+                    .any(|(f, p, _)| *f == file && *p == panel);
+            if exempt {
+                if !prometheus.query(&expr).await.is_empty() {
+                    failing.push(format!(
+                        "{file} / {panel} has data on the cluster node now: remove it from NO_DATA_ON_THE_CLUSTER_NODE"
+                    ));
+                }
+            } else if prometheus
+                .query_until_data(&expr, Duration::from_secs(15))
+                .await
+                .is_empty()
+            {
+                let selected = if on_cluster_node {
+                    "a node of the healthy cluster"
+                } else {
+                    "All"
+                };
+                failing.push(format!("{file} / {panel} ({selected}): {expr}"));
+            }
         }
     }
     assert!(
@@ -285,10 +387,55 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
         assert_eq!(prometheus.value(&expr).await, Some(truth), "{expr}\n{}", logs());
     }
 
+    // (b2) The healthy cluster: the logical count of a collection is one series, on the cluster's
+    // resource, equal to what every node's /collections/docs says; no node carries it; the
+    // node-local counts equal each node's telemetry (the sum of its local shards' points).
+    let logical = prometheus
+        .query_until_data(
+            &format!(
+                r#"qdrant_collection_logical_points{{job="qdrant",instance="{CLUSTER_NAME}",db_collection_name="docs"}}"#
+            ),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(logical.len(), 1, "{logical:?}");
+    assert_eq!(points_count(&cluster[0], "docs"), 2000.0, "the recording");
+    for server in &cluster {
+        assert_eq!(
+            logical[0]["value"][1].as_str().and_then(|v| v.parse().ok()),
+            Some(points_count(server, "docs")),
+            "logical points of docs vs {}'s /collections/docs\n{logical:?}",
+            server.addr()
+        );
+    }
+    let on_nodes = format!(
+        r#"qdrant_collection_logical_points{{instance=~"{}"}}"#,
+        cluster_instances
+            .iter()
+            .map(|i| regex_escape(i))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    assert!(
+        prometheus.query(&on_nodes).await.is_empty(),
+        "cluster-wide series on a node's resource: {on_nodes}"
+    );
+    for (server, instance) in cluster.iter().zip(&cluster_instances) {
+        let expr = format!(
+            r#"sum by (instance) (qdrant_collection_points{{job="qdrant",instance="{instance}",db_collection_name="docs"}})"#
+        );
+        assert_eq!(
+            prometheus.value(&expr).await,
+            Some(local_points(server, "docs")),
+            "{expr}\n{}",
+            logs()
+        );
+    }
+
     // (c) Every metric the agent produced from these recordings reached Prometheus under the
     // name docs/metrics.md gives it.
     let mut names = BTreeSet::new();
-    for url in &urls {
+    for url in urls.iter().chain(&cluster_urls) {
         for point in harness::poll_once(url).await.all() {
             names.insert(point.spec().prometheus_name());
         }
@@ -338,6 +485,39 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
         unexplained.is_empty(),
         "promtool findings not explained in docs/dashboards.md: {unexplained:#?}"
     );
+}
+
+/// A literal as a regular expression inside a PromQL double-quoted string, as Grafana
+/// substitutes a variable in `=~"$var"`: `127.0.0.1` becomes `127\\.0\\.0\\.1`.
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = !(c.is_ascii_alphanumeric() || c == ':' || c == '-' || c == '_');
+            let backslashes = if escape { "\\\\" } else { "" };
+            backslashes.chars().chain([c])
+        })
+        .collect()
+}
+
+/// `points_count` of a collection, as that node's `/collections/{name}` answers.
+fn points_count(server: &FixtureServer, collection: &str) -> f64 {
+    let body: serde_json::Value =
+        serde_json::from_str(&server.fixture_body(&format!("/collections/{collection}"))).unwrap();
+    body["result"]["points_count"].as_f64().unwrap()
+}
+
+/// Points in a collection's local shards, as that node's telemetry reports.
+fn local_points(server: &FixtureServer, collection: &str) -> f64 {
+    let body: serde_json::Value =
+        serde_json::from_str(&server.fixture_body("/telemetry?details_level=3")).unwrap();
+    body["result"]["collections"]["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == collection)
+        .flat_map(|c| c["shards"].as_array().unwrap())
+        .filter_map(|shard| shard["local"]["num_points"].as_f64())
+        .sum()
 }
 
 /// `promtool check metrics` on exposition text: its findings, one per line.

@@ -244,6 +244,128 @@ fn grafana_provisioning_points_at_the_dashboards() {
     }
 }
 
+/// The metrics of docs/metrics.md: Prometheus name → scope (`node` or `cluster`).
+fn documented_scopes() -> std::collections::BTreeMap<String, String> {
+    read("docs/metrics.md")
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            // | metric | Prometheus name | type | unit | attributes | source | since | scope | default |
+            let name = cells.get(2)?.trim_matches('`');
+            let scope = cells.get(8)?;
+            Some((name.to_string(), scope.to_string()))
+        })
+        .collect()
+}
+
+/// Every metric selector of a PromQL expression: (metric name, text between the braces), and
+/// the names of documented metrics used without braces.
+fn selectors<'a>(
+    expr: &'a str,
+    metrics: &std::collections::BTreeMap<String, String>,
+) -> (Vec<(&'a str, &'a str)>, Vec<&'a str>) {
+    let mut with_braces = Vec::new();
+    let mut bare = Vec::new();
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_alphabetic() || bytes[i] == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = &expr[start..i];
+            if bytes.get(i) == Some(&b'{') {
+                let end = i + expr[i..].find('}').expect("unclosed selector");
+                with_braces.push((word, &expr[i + 1..end]));
+                i = end;
+            } else if metrics.contains_key(word) {
+                bare.push(word);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    (with_braces, bare)
+}
+
+/// Dashboards for clusters (docs/dashboards.md): a `job` variable (one per cluster) on every
+/// dashboard and a node variable that depends on it and lists nodes only; every selector filters
+/// by `$job`; every aggregation keeps `job` (nothing is computed across clusters); cluster-wide
+/// metrics are never filtered by `$instance` (their instance is the cluster name).
+#[test]
+fn dashboards_select_a_cluster_and_never_mix_clusters() {
+    let metrics = documented_scopes();
+    assert!(
+        metrics
+            .get("qdrant_collection_logical_points")
+            .map(String::as_str)
+            == Some("cluster"),
+        "docs/metrics.md lists scopes: {metrics:?}"
+    );
+    for name in ["overview", "collection", "cluster", "requests", "agent"] {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(&read(&format!("grafana/dashboards/{name}.json"))).unwrap();
+        let variable = |var: &str| {
+            dashboard["templating"]["list"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == var)
+                .map(|v| v["query"]["query"].as_str().unwrap_or("").to_string())
+        };
+        assert_eq!(
+            variable("job").as_deref(),
+            Some("label_values(qdrant_up, job)"),
+            "{name}: job variable"
+        );
+        assert_eq!(
+            variable("instance").as_deref(),
+            Some(r#"label_values(qdrant_up{job=~"$job"}, instance)"#),
+            "{name}: the node variable lists the nodes (qdrant_up) of the selected jobs"
+        );
+        if let Some(query) = variable("collection") {
+            assert!(query.contains(r#"job=~"$job""#), "{name}: {query}");
+        }
+        for panel in dashboard["panels"].as_array().unwrap() {
+            let title = panel["title"].as_str().unwrap();
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                let expr = target["expr"].as_str().unwrap();
+                let (with_braces, bare) = selectors(expr, &metrics);
+                assert!(
+                    bare.is_empty(),
+                    "{name} / {title}: {bare:?} without a selector"
+                );
+                assert!(!with_braces.is_empty(), "{name} / {title}: {expr}");
+                for (metric, labels) in with_braces {
+                    assert!(
+                        labels.contains(r#"job=~"$job""#),
+                        "{name} / {title}: {metric} not filtered by $job: {expr}"
+                    );
+                    if metrics.get(metric).map(String::as_str) == Some("cluster") {
+                        assert!(
+                            !labels.contains("$instance"),
+                            "{name} / {title}: cluster-wide {metric} filtered by node: {expr}"
+                        );
+                    }
+                }
+                for grouping in expr.split("by (").skip(1) {
+                    let labels = grouping.split(')').next().unwrap();
+                    assert!(
+                        labels.split(',').any(|l| l.trim() == "job"),
+                        "{name} / {title}: aggregation across jobs (by ({labels})): {expr}"
+                    );
+                }
+                assert!(
+                    !expr.contains("scalar("),
+                    "{name} / {title}: scalar() mixes clusters: {expr}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn every_dashboard_metric_is_documented() {
     let doc = read("docs/metrics.md");
@@ -259,6 +381,7 @@ fn every_dashboard_metric_is_documented() {
                     "qdrant_agent_source",
                     "qdrant_peer_uri",
                     "qdrant_transfer_direction",
+                    "qdrant_peer_id",
                 ]
                 .contains(&word);
                 assert!(
