@@ -45,6 +45,8 @@ pub struct NodeSnapshot {
     pub quotas: Option<QuotaStatus>,
     /// What each source called in this poll did.
     pub sources: Vec<SourceReport>,
+    /// Per slow or per-collection source, the age in seconds of the oldest data shown.
+    pub data_age: Vec<(SourceId, f64)>,
 }
 
 /// Whether this node speaks for the cluster (cluster-scoped points are only recorded when it does).

@@ -454,7 +454,7 @@ fn every_unknown_key_is_reported() {
             p(
                 "poll.intervall",
                 &file,
-                "unknown field `intervall`, expected one of `interval`, `initial_delay`, `jitter`, `detail_every`"
+                "unknown field `intervall`, expected one of `interval`, `initial_delay`, `jitter`, `detail_every`, `collection_requests`, `read_all_at_start`"
             ),
             p(
                 "qdrant.tls.ca",

@@ -443,7 +443,7 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
     let mut missing = Vec::new();
     for name in &names {
         if prometheus
-            .query_until_data(&format!("count({name})"), Duration::from_secs(5))
+            .query_until_data(&format!("count({name})"), Duration::from_secs(15))
             .await
             .is_empty()
         {

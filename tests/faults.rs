@@ -264,44 +264,6 @@ async fn forbidden_telemetry_falls_back_to_collections() {
     assert_eq!(node.server.request_count("/collections/articles"), 1);
 }
 
-/// The default (fast) path's request count does not grow with the number of collections;
-/// per-collection endpoints only run on slow polls.
-#[tokio::test(flavor = "multi_thread")]
-async fn requests_per_poll_do_not_grow_with_collections() {
-    let mut node = Node::start().await;
-    node.poll().await; // slow poll: per-collection sources run, /quotas 404 is remembered
-    let after_slow = node.server.requests().len();
-    node.poll().await;
-    let small = node.server.requests().len() - after_slow;
-    for level in [3, 4] {
-        node.server.set_response(
-            &format!("/telemetry?details_level={level}"),
-            200,
-            "application/json",
-            support::scaled_telemetry("qdrant-1.18.3/single", level, 1_000),
-        );
-    }
-    let before = node.server.requests().len();
-    node.poll().await;
-    let large = node.server.requests().len() - before;
-    assert_eq!(
-        small, large,
-        "same number of requests for 5 and 1,000 collections"
-    );
-    let paths: Vec<String> = node.server.requests()[before..]
-        .iter()
-        .map(|r| r.path.clone())
-        .collect();
-    assert_eq!(
-        paths
-            .iter()
-            .map(String::as_str)
-            .collect::<std::collections::BTreeSet<_>>(),
-        ["/", "/readyz", "/telemetry?details_level=3", "/cluster"].into(),
-        "the fast path"
-    );
-}
-
 /// No response body makes the agent panic: every recorded JSON body, cut at many points or
 /// with its values swapped for other JSON types, is polled.
 #[tokio::test(flavor = "multi_thread")]

@@ -56,6 +56,8 @@ pub fn extract(ctx: &Context, problems: &mut Problems) -> RawConfig {
     x.duration("poll.initial_delay", &mut p.initial_delay);
     x.duration("poll.jitter", &mut p.jitter);
     x.take("poll.detail_every", &mut p.detail_every);
+    x.take("poll.collection_requests", &mut p.collection_requests);
+    x.take("poll.read_all_at_start", &mut p.read_all_at_start);
     let o = &mut raw.otlp;
     x.optional("otlp.endpoint", &mut o.endpoint);
     x.optional("otlp.protocol", &mut o.protocol);

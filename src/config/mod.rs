@@ -50,6 +50,8 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
 pub const DEFAULT_QDRANT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Level-4 telemetry (segments) is read every this many polls.
 pub const DEFAULT_DETAIL_EVERY: u32 = 4;
+/// Per-collection requests per poll: with the 4–6 fixed requests, a poll stays near 20.
+pub const DEFAULT_COLLECTION_REQUESTS: u32 = 16;
 /// Concurrent per-collection requests per node (fallback path only).
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 /// Largest accepted response body. Level-4 telemetry of 10,000 collections is ~60 MB.
@@ -154,6 +156,9 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
         poll: PollSettings {
             detail_every: raw.poll.detail_every,
             max_concurrency: raw.qdrant.max_concurrency,
+            collection_requests: raw.poll.collection_requests as usize,
+            read_all_at_start: raw.poll.read_all_at_start,
+            read_all_within: raw.poll.interval,
             plan: selection.source_plan(),
             collections: collections.clone(),
         },

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Secret, DEFAULT_DETAIL_EVERY, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_POLL_INTERVAL, DEFAULT_QDRANT_TIMEOUT, DEFAULT_QDRANT_URL,
+    Secret, DEFAULT_COLLECTION_REQUESTS, DEFAULT_DETAIL_EVERY, DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_QDRANT_TIMEOUT, DEFAULT_QDRANT_URL,
 };
 
 /// One value or a list (`qdrant.url`). A single string may also hold a comma-separated list.
@@ -148,6 +148,12 @@ pub struct PollConfig {
     pub jitter: Duration,
     /// Read the slow sources (level-4 telemetry: segments) every Nth poll; the first poll always does.
     pub detail_every: u32,
+    /// Most per-collection requests (optimizations, memory, snapshots) one poll makes; they
+    /// are spread over polls, busy collections first. 0 switches them off.
+    pub collection_requests: u32,
+    /// Let the first poll read every per-collection endpoint of every collection (bounded by
+    /// `qdrant.max_concurrency` and one poll interval), instead of spreading them.
+    pub read_all_at_start: bool,
 }
 
 impl Default for PollConfig {
@@ -157,6 +163,8 @@ impl Default for PollConfig {
             initial_delay: Duration::ZERO,
             jitter: Duration::ZERO,
             detail_every: DEFAULT_DETAIL_EVERY,
+            collection_requests: DEFAULT_COLLECTION_REQUESTS,
+            read_all_at_start: false,
         }
     }
 }

@@ -385,6 +385,8 @@ registry! {
         "Duration of the last request(s) of each source.", volatile = true;
     PollErrors: "qdrant.agent.poll.errors", Counter, Int, "{error}", [SOURCE, ERROR_TYPE], [], Agent, V1_15, Node, true,
         "Failed polls by source and error type (timeout, connect, http_status, unauthorized, forbidden, not_found, decode, too_large).";
+    DataAge: "qdrant.agent.data.age", Gauge, Double, "s", [SOURCE], [], Agent, V1_15, Node, true,
+        "Age of the oldest data the series of a slow source still show: for per-collection sources (optimizations, memory, snapshots), the least recently read collection; for telemetry_detail, issues and storage_snapshots, the last good read.", volatile = true;
     ExportFailures: "qdrant.agent.export.failures", Counter, Int, "{failure}", [], [], Agent, V1_15, Node, true,
         "OTLP exports of this node's metrics that failed.";
     ExportedPoints: "qdrant.agent.exported_points", Gauge, Int, "{point}", [], [], Agent, V1_15, Node, true,

@@ -12,6 +12,7 @@ mod filter;
 mod per_collection;
 mod plan;
 mod poller;
+mod spread;
 mod state;
 mod telemetry;
 

@@ -13,7 +13,7 @@ use crate::qdrant::{Client, QdrantError};
 use crate::source_id::SourceId;
 
 /// The per-collection sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Kind {
     Optimizations,
     Memory,
@@ -47,6 +47,9 @@ pub(super) struct Outcome<T> {
     /// The first error, and whether every request failed with 404.
     pub first_error: Option<QdrantError>,
     pub all_not_found: bool,
+    /// Requests made, and the collections that answered 404 (deleted meanwhile).
+    pub requests: usize,
+    pub not_found: Vec<String>,
 }
 
 impl<T> Default for Outcome<T> {
@@ -56,6 +59,8 @@ impl<T> Default for Outcome<T> {
             duration: Duration::ZERO,
             first_error: None,
             all_not_found: true,
+            requests: 0,
+            not_found: Vec::new(),
         }
     }
 }
@@ -63,13 +68,17 @@ impl<T> Default for Outcome<T> {
 impl<T> Outcome<T> {
     fn accept(&mut self, name: String, duration: Duration, value: T) {
         self.duration += duration;
+        self.requests += 1;
         self.all_not_found = false;
         self.by_collection.insert(name, value);
     }
 
-    fn reject(&mut self, duration: Duration, error: QdrantError) {
+    fn reject(&mut self, name: String, duration: Duration, error: QdrantError) {
         self.duration += duration;
-        if !matches!(error, QdrantError::NotFound { .. }) {
+        self.requests += 1;
+        if matches!(error, QdrantError::NotFound { .. }) {
+            self.not_found.push(name);
+        } else {
             self.all_not_found = false;
         }
         if self.first_error.is_none() {
@@ -77,11 +86,11 @@ impl<T> Outcome<T> {
         }
     }
 
-    /// Every collection answering 404 means the endpoint is missing; a 404 for some
-    /// collections only means they were deleted meanwhile.
-    pub fn result(&self, asked: bool) -> Result<(), QdrantError> {
+    /// Several collections all answering 404 means the endpoint is missing; a 404 for some
+    /// (or for the only one asked) means they were deleted meanwhile.
+    pub fn result(&self) -> Result<(), QdrantError> {
         match &self.first_error {
-            Some(QdrantError::NotFound { url }) if self.all_not_found && asked => {
+            Some(QdrantError::NotFound { url }) if self.all_not_found && self.requests > 1 => {
                 Err(QdrantError::NotFound { url: url.clone() })
             }
             Some(QdrantError::NotFound { .. }) | None => Ok(()),
@@ -100,14 +109,20 @@ pub(super) struct Results {
 
 impl Results {
     /// `(duration, result)` of one source over all collections.
-    pub fn summary(&self, kind: Kind, asked: bool) -> (Duration, Result<(), QdrantError>) {
+    pub fn summary(&self, kind: Kind) -> (Duration, Result<(), QdrantError>) {
         match kind {
-            Kind::Optimizations => (
-                self.optimizations.duration,
-                self.optimizations.result(asked),
-            ),
-            Kind::Memory => (self.memory.duration, self.memory.result(asked)),
-            Kind::Snapshots => (self.snapshots.duration, self.snapshots.result(asked)),
+            Kind::Optimizations => (self.optimizations.duration, self.optimizations.result()),
+            Kind::Memory => (self.memory.duration, self.memory.result()),
+            Kind::Snapshots => (self.snapshots.duration, self.snapshots.result()),
+        }
+    }
+
+    /// Whether any request of this kind was made.
+    pub fn asked(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Optimizations => self.optimizations.requests > 0,
+            Kind::Memory => self.memory.requests > 0,
+            Kind::Snapshots => self.snapshots.requests > 0,
         }
     }
 
@@ -122,30 +137,29 @@ impl Results {
             (Ok(Reply::Optimizations(info)), _) => self.optimizations.accept(name, duration, info),
             (Ok(Reply::Memory(memory)), _) => self.memory.accept(name, duration, memory),
             (Ok(Reply::Snapshots(list)), _) => self.snapshots.accept(name, duration, list),
-            (Err(error), Kind::Optimizations) => self.optimizations.reject(duration, error),
-            (Err(error), Kind::Memory) => self.memory.reject(duration, error),
-            (Err(error), Kind::Snapshots) => self.snapshots.reject(duration, error),
+            (Err(error), Kind::Optimizations) => self.optimizations.reject(name, duration, error),
+            (Err(error), Kind::Memory) => self.memory.reject(name, duration, error),
+            (Err(error), Kind::Snapshots) => self.snapshots.reject(name, duration, error),
         }
     }
 }
 
-/// Run `kinds` for each of `collections`, at most `max_concurrency` requests at a time.
+/// Run `jobs`, at most `max_concurrency` requests at a time; requests still waiting when
+/// `within` has passed are left for a later poll.
 pub(super) async fn fetch(
     client: &Client,
-    collections: &[String],
-    kinds: &[Kind],
+    jobs: Vec<(String, Kind)>,
     max_concurrency: usize,
+    within: Duration,
 ) -> Results {
-    let jobs: Vec<(String, Kind)> = collections
-        .iter()
-        .flat_map(|name| kinds.iter().map(|kind| (name.clone(), *kind)))
-        .collect();
+    let deadline = Box::pin(tokio::time::sleep(within));
     // A named async fn (not a closure's async block) keeps the future `Send` for any lifetime.
     let mut replies = stream::iter(
         jobs.into_iter()
             .map(|(name, kind)| timed_fetch(client, name, kind)),
     )
-    .buffer_unordered(max_concurrency.max(1));
+    .buffer_unordered(max_concurrency.max(1))
+    .take_until(deadline);
     let mut results = Results::default();
     while let Some((name, kind, duration, reply)) = replies.next().await {
         results.add(name, kind, duration, reply);

@@ -46,6 +46,12 @@ pub struct PollSettings {
     pub detail_every: u32,
     /// Bound on concurrent per-collection requests.
     pub max_concurrency: usize,
+    /// Most per-collection requests per poll (spread round-robin, busy collections first).
+    pub collection_requests: usize,
+    /// The first poll reads every per-collection endpoint ...
+    pub read_all_at_start: bool,
+    /// ... within this long (requests still waiting then are left to later polls).
+    pub read_all_within: std::time::Duration,
     pub plan: SourcePlan,
     /// Collections to read per-collection sources for.
     pub collections: CollectionFilter,
@@ -56,6 +62,9 @@ impl Default for PollSettings {
         PollSettings {
             detail_every: 4,
             max_concurrency: 8,
+            collection_requests: 16,
+            read_all_at_start: false,
+            read_all_within: std::time::Duration::from_secs(15),
             plan: SourcePlan::all(),
             collections: CollectionFilter::default(),
         }

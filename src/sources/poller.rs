@@ -2,6 +2,7 @@
 //! telemetry cannot describe the collections, then (on slow polls) the per-collection sources.
 //! Every source called yields a [`SourceReport`]; together they fill one [`NodeSnapshot`].
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -19,7 +20,6 @@ type Timed<T> = (Duration, Result<T, QdrantError>);
 
 /// Which sources this poll calls.
 struct Calls {
-    slow_due: bool,
     /// Telemetry at level 4 (slow polls) rather than 3.
     detail: bool,
     per_collection_responses: bool,
@@ -34,7 +34,6 @@ impl Calls {
     fn plan(state: &NodeState, settings: &PollSettings, slow_due: bool) -> Calls {
         let call = |source| state.may_call(source, &settings.plan);
         Calls {
-            slow_due,
             detail: slow_due && call(SourceId::TelemetryDetail),
             per_collection_responses: call(SourceId::TelemetryPerCollection),
             ready: call(SourceId::Ready),
@@ -101,7 +100,15 @@ impl Poll {
         result: &Result<T, QdrantError>,
     ) {
         let outcome = match result {
-            Ok(_) => SourceOutcome::Ok,
+            Ok(_) => {
+                if matches!(
+                    source,
+                    SourceId::TelemetryDetail | SourceId::Issues | SourceId::StorageSnapshots
+                ) {
+                    state.slow.read_at.insert(source, SystemTime::now());
+                }
+                SourceOutcome::Ok
+            }
             Err(QdrantError::NotFound { .. }) if source.is_gated() => {
                 state.mark_unsupported(source);
                 SourceOutcome::Unsupported
@@ -203,9 +210,15 @@ impl Poll {
     fn finish(mut self, state: &NodeState) -> NodeSnapshot {
         let slow = &state.slow;
         self.snapshot.detail = slow.detail.clone();
-        self.snapshot.optimizations = slow.optimizations.clone();
-        self.snapshot.memory = slow.memory.clone();
-        self.snapshot.collection_snapshots = slow.collection_snapshots.clone();
+        self.snapshot.optimizations = state.spread.optimizations.clone();
+        self.snapshot.memory = state.spread.memory.clone();
+        self.snapshot.collection_snapshots = state.spread.snapshots.clone();
+        let now = SystemTime::now();
+        let slow_ages = slow.read_at.iter().map(|(source, at)| {
+            let age = now.duration_since(*at).unwrap_or_default();
+            (*source, age.as_secs_f64())
+        });
+        self.snapshot.data_age = slow_ages.chain(state.spread.ages(now)).collect();
         self.snapshot.storage_snapshots = slow.storage_snapshots.clone();
         self.snapshot.issues = slow.issues.clone();
         self.snapshot
@@ -249,39 +262,88 @@ pub async fn poll_node(
     // Decided after `/` answered: the version gates these on the first poll too.
     let kinds: Vec<Kind> = Kind::ALL
         .into_iter()
-        .filter(|kind| calls.slow_due && state.may_call(kind.source(), &settings.plan))
+        .filter(|kind| state.may_call(kind.source(), &settings.plan))
         .collect();
-    if poll.snapshot.up && !kinds.is_empty() {
-        let names = poll.collection_names(settings);
-        poll_per_collection(client, settings, state, &mut poll, &kinds, &names).await;
+    if poll.snapshot.up {
+        poll_per_collection(client, settings, state, &mut poll, &kinds).await;
     }
     poll.finish(state)
 }
 
+/// This poll's share of the per-collection reads (see `spread`).
 async fn poll_per_collection(
     client: &Client,
     settings: &PollSettings,
     state: &mut NodeState,
     poll: &mut Poll,
     kinds: &[Kind],
-    names: &[String],
 ) {
-    let results = per_collection::fetch(client, names, kinds, settings.max_concurrency).await;
+    let names = poll.collection_names(settings);
+    let read_all = settings.read_all_at_start && state.is_first_poll();
+    let budget = settings.collection_requests;
+    let kinds = if budget == 0 && !read_all {
+        &[][..]
+    } else {
+        kinds
+    };
+    let busy = busy_collections(&poll.snapshot);
+    let jobs = state.spread.choose(&names, kinds, &busy, budget, read_all);
+    let results = per_collection::fetch(
+        client,
+        jobs,
+        settings.max_concurrency,
+        settings.read_all_within,
+    )
+    .await;
     for kind in kinds {
-        let (duration, mut result) = results.summary(*kind, !names.is_empty());
-        if matches!(result, Err(QdrantError::NotFound { .. })) && !kind.source().is_gated() {
-            // An endpoint every version has: the collections vanished meanwhile.
-            result = Ok(());
+        if !results.asked(*kind) {
+            continue;
         }
+        let (duration, result) = results.summary(*kind);
         poll.report(state, kind.source(), duration, &result);
     }
-    let wanted = |kind| kinds.contains(&kind);
-    let slow = &mut state.slow;
-    slow.optimizations =
-        wanted(Kind::Optimizations).then(|| Arc::new(results.optimizations.by_collection));
-    slow.memory = wanted(Kind::Memory).then(|| Arc::new(results.memory.by_collection));
-    slow.collection_snapshots =
-        wanted(Kind::Snapshots).then(|| Arc::new(results.snapshots.by_collection));
+    state
+        .spread
+        .merge(&names, kinds, results, SystemTime::now());
+}
+
+/// Collections whose optimizer state is worth reading now: telemetry shows a local shard not
+/// green, an optimizer error or queued updates (or the fallback shows it not green).
+fn busy_collections(snapshot: &NodeSnapshot) -> BTreeSet<String> {
+    let mut busy = BTreeSet::new();
+    if let Some(collections) = &snapshot.collections {
+        for (name, info) in collections.iter() {
+            if info.status.as_deref().is_some_and(|s| s != "green") {
+                busy.insert(name.clone());
+            }
+        }
+    }
+    let listed = snapshot.telemetry.iter().flat_map(|t| t.collection_list());
+    for collection in listed {
+        let Some(name) = &collection.id else { continue };
+        let locals = collection
+            .shards
+            .iter()
+            .flatten()
+            .filter_map(|s| s.local.as_ref());
+        let is_busy = locals.into_iter().any(|local| {
+            local.status.as_deref().is_some_and(|s| s != "green")
+                || local
+                    .optimizations
+                    .as_ref()
+                    .and_then(|o| o.status.as_ref())
+                    .is_some_and(|status| status != "ok")
+                || local
+                    .update_queue
+                    .as_ref()
+                    .and_then(|q| q.length)
+                    .is_some_and(|n| n > 0.0)
+        });
+        if is_busy {
+            busy.insert(name.clone());
+        }
+    }
+    busy
 }
 
 async fn timed<T>(future: impl Future<Output = T>) -> (Duration, T) {

@@ -6,22 +6,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use std::time::SystemTime;
+
 use super::plan::SourcePlan;
-use crate::qdrant::models::{
-    CollectionMemory, IssuesReport, OptimizationsInfo, SnapshotDescription, Telemetry,
-};
+use super::spread::Spread;
+use crate::qdrant::models::{IssuesReport, SnapshotDescription, Telemetry};
 use crate::qdrant::Version;
 use crate::source_id::SourceId;
 
-/// Slow-cadence reads kept between slow polls.
+/// Slow-cadence, server-wide reads kept between slow polls.
 #[derive(Debug, Default)]
 pub(super) struct SlowData {
     pub detail: Option<Arc<Telemetry>>,
-    pub optimizations: Option<Arc<BTreeMap<String, OptimizationsInfo>>>,
-    pub memory: Option<Arc<BTreeMap<String, CollectionMemory>>>,
-    pub collection_snapshots: Option<Arc<BTreeMap<String, Vec<SnapshotDescription>>>>,
     pub storage_snapshots: Option<Arc<Vec<SnapshotDescription>>>,
     pub issues: Option<Arc<IssuesReport>>,
+    /// When each slow source last read successfully.
+    pub read_at: BTreeMap<SourceId, SystemTime>,
 }
 
 /// One node's memory between polls.
@@ -29,6 +29,8 @@ pub(super) struct SlowData {
 pub struct NodeState {
     polls: u64,
     pub(super) slow: SlowData,
+    /// The per-collection reads, spread over polls.
+    pub(super) spread: Spread,
     /// The version `/` reported last.
     version: Option<Version>,
     /// Sources that answered 404 on this version.
@@ -36,6 +38,11 @@ pub struct NodeState {
 }
 
 impl NodeState {
+    /// Whether this is the first poll (after `begin_poll`).
+    pub(super) fn is_first_poll(&self) -> bool {
+        self.polls == 1
+    }
+
     /// Count a poll; true when the slow sources are due (the first poll included).
     pub(super) fn begin_poll(&mut self, detail_every: u32) -> bool {
         let due = self.polls.is_multiple_of(u64::from(detail_every.max(1)));

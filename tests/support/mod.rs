@@ -330,6 +330,64 @@ pub fn scaled_telemetry(set: &str, level: u8, n: usize) -> String {
     body.to_string()
 }
 
+/// Serve `set` scaled to `n` collections named `c00000`, …: telemetry (levels 3 and 4), the
+/// collection list, and every per-collection endpoint, each cloned round-robin from the
+/// recorded collections, so that nothing the agent asks for is a 404.
+pub fn serve_scaled(server: &FixtureServer, set: &str, n: usize) {
+    for level in [3, 4] {
+        server.set_response(
+            &format!("/telemetry?details_level={level}"),
+            200,
+            "application/json",
+            scaled_telemetry(set, level, n),
+        );
+    }
+    let recorded: Vec<String> = {
+        let body: serde_json::Value =
+            serde_json::from_str(&server.fixture_body("/telemetry?details_level=3")).unwrap();
+        body["result"]["collections"]["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let names: Vec<String> = (0..n).map(|i| format!("c{i:05}")).collect();
+    let list: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| serde_json::json!({"name": n}))
+        .collect();
+    server.set_response(
+        "/collections",
+        200,
+        "application/json",
+        serde_json::json!({"result": {"collections": list}, "status": "ok", "time": 0.0})
+            .to_string(),
+    );
+    let bodies: Vec<Vec<(String, String)>> = recorded
+        .iter()
+        .map(|original| {
+            ["", "/optimizations", "/memory", "/snapshots"]
+                .iter()
+                .map(|suffix| {
+                    let path = format!("/collections/{original}{suffix}");
+                    (suffix.to_string(), server.fixture_body(&path))
+                })
+                .collect()
+        })
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        for (suffix, body) in &bodies[i % bodies.len()] {
+            server.set_response(
+                &format!("/collections/{name}{suffix}"),
+                200,
+                "application/json",
+                body.clone(),
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // OTLP receivers
 

@@ -26,6 +26,13 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats)
         );
     }
     record_poll_errors(out, snapshot, stats);
+    for (source, age) in &snapshot.data_age {
+        out.push(
+            MetricId::DataAge,
+            *age,
+            vec![(attr::SOURCE, source.as_str().to_string())],
+        );
+    }
 }
 
 /// The export task's own metrics: failed exports so far, and the points of the last export.

@@ -1,0 +1,162 @@
+//! The cost of a poll must not grow with collections: against a recorded node scaled to 1,000
+//! collections (every per-collection endpoint answering, none a 404), at the default settings,
+//! no poll makes more than 64 requests and the mean stays at most 24; per-collection reads are
+//! spread over polls, busy collections first, and every one is reached; the age of slow data is
+//! reported; a first poll can still read everything when asked.
+
+mod harness;
+mod support;
+
+use std::collections::BTreeSet;
+
+use harness::{points_named, Poller};
+use support::FixtureServer;
+
+const SET: &str = "qdrant-1.18.3/single";
+
+async fn scaled_node(n: usize) -> FixtureServer {
+    let server = FixtureServer::start(SET).await;
+    support::serve_scaled(&server, SET, n);
+    server
+}
+
+fn per_collection(path: &str) -> bool {
+    path.starts_with("/collections/c")
+        && ["/optimizations", "/memory", "/snapshots"]
+            .iter()
+            .any(|suffix| path.ends_with(suffix))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twelve_polls_of_1000_collections_stay_within_the_request_budget() {
+    let server = scaled_node(1_000).await;
+    let mut poller = Poller::new(harness::settings(&[("QDRANT_URL", &server.url())]));
+    let mut counts = Vec::new();
+    for _ in 0..12 {
+        let before = server.requests().len();
+        let recorded = poller.poll().await;
+        counts.push(server.requests().len() - before);
+        assert_eq!(harness::value(&recorded.node, "qdrant.up", &[]), Some(1.0));
+    }
+    let max = *counts.iter().max().unwrap();
+    let mean = counts.iter().sum::<usize>() as f64 / counts.len() as f64;
+    assert!(max <= 64, "at most 64 requests in any poll: {counts:?}");
+    assert!(
+        mean <= 24.0,
+        "at most 24 requests per poll on average: {mean} {counts:?}"
+    );
+    let not_found = server
+        .requests()
+        .iter()
+        .filter(|r| per_collection(&r.path))
+        .count();
+    assert!(
+        not_found > 100,
+        "per-collection endpoints were read: {not_found}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_collection_is_reached_and_the_age_of_its_data_is_shown() {
+    let server = scaled_node(40).await;
+    let mut poller = Poller::new(harness::settings(&[("QDRANT_URL", &server.url())]));
+    // 40 collections × 3 endpoints; 16 requests per poll, of which the 8 busy collections'
+    // backlog (every 5th collection is a clone of the recorded grey one) takes up to half: a
+    // full round within 120 / 8 = 15 polls.
+    let mut last = None;
+    for _ in 0..15 {
+        last = Some(poller.poll().await);
+    }
+    let read: BTreeSet<String> = server
+        .requests()
+        .iter()
+        .filter(|r| per_collection(&r.path))
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        read.len(),
+        120,
+        "every (collection, endpoint) pair was read"
+    );
+    let last = last.unwrap();
+    let ages = points_named(&last.node, "qdrant.agent.data.age");
+    let sources: BTreeSet<&str> = ages
+        .iter()
+        .flat_map(|p| p.attributes.iter())
+        .filter(|(k, _)| *k == "qdrant.agent.source")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    for source in ["optimizations", "memory", "snapshots", "telemetry_detail"] {
+        assert!(sources.contains(source), "age of {source}: {sources:?}");
+    }
+    // Every collection's optimizer backlog is shown, read at some poll of the round.
+    let queued = points_named(&last.node, "qdrant.collection.optimization.queued");
+    assert_eq!(queued.len(), 40);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn busy_collections_are_read_first() {
+    let server = FixtureServer::start("qdrant-1.18.3/single-busy").await;
+    support::serve_scaled(&server, "qdrant-1.18.3/single-busy", 200);
+    let mut poller = Poller::new(harness::settings(&[("QDRANT_URL", &server.url())]));
+    poller.poll().await;
+    // The recording's busy collection is cloned into every 5th name (round-robin over 5).
+    let telemetry: serde_json::Value = serde_json::from_str(&support::scaled_telemetry(
+        "qdrant-1.18.3/single-busy",
+        3,
+        200,
+    ))
+    .unwrap();
+    let busy: Vec<String> = telemetry["result"]["collections"]["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["shards"].as_array().unwrap().iter().any(|s| {
+                s["local"]["status"]
+                    .as_str()
+                    .is_some_and(|st| st != "green")
+            })
+        })
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !busy.is_empty(),
+        "the recording has a collection that is not green"
+    );
+    let first_read = &busy[0];
+    assert_eq!(
+        server.request_count(&format!("/collections/{first_read}/optimizations")),
+        1,
+        "a busy collection's backlog is read on the first poll"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_poll_reads_everything_when_asked() {
+    let server = scaled_node(100).await;
+    let mut poller = Poller::new(harness::settings(&[
+        ("QDRANT_URL", &server.url()),
+        ("QDRANT_OTEL_POLL__READ_ALL_AT_START", "true"),
+    ]));
+    poller.poll().await;
+    let first = server
+        .requests()
+        .iter()
+        .filter(|r| per_collection(&r.path))
+        .count();
+    assert_eq!(
+        first, 300,
+        "all 100 collections × 3 endpoints on the first poll"
+    );
+    let before = server.requests().len();
+    poller.poll().await;
+    let second = server.requests()[before..]
+        .iter()
+        .filter(|r| per_collection(&r.path))
+        .count();
+    assert!(
+        second <= 16,
+        "later polls are back within the budget: {second}"
+    );
+}
