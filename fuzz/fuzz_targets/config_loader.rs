@@ -92,24 +92,51 @@ fn environment(chunks: &[&[u8]]) -> HashMap<String, String> {
     env
 }
 
-/// The harness's own limit, not the agent's: `qdrant.api_key_file` is read in full by
-/// validation, so a path to a device (`/dev/zero`, `/dev/stdin`) would make this process read
-/// forever. Such inputs are skipped; only regular files are let through.
-fn reads_only_regular_files(sources: &ConfigSources) -> bool {
+/// Inputs this harness does not pass to `config::load`:
+///
+/// - The harness's own limit, not the agent's: `qdrant.api_key_file` is read in full by
+///   validation, so a path to a device (`/dev/zero`, `/dev/stdin`) would make this process read
+///   forever. Only regular (or missing) files are let through.
+/// - Known panics, already reported (docs/reliability.md, "Fuzzing"), skipped so that a run
+///   explores past them instead of stopping at the first input every time. Set
+///   `FUZZ_KNOWN_PANICS=hit` (`scripts/fuzz.sh --replay` does) to let them through. Remove each
+///   once it is fixed in `src/`.
+fn skipped(sources: &ConfigSources) -> bool {
     let Ok(figment) = config::figment(sources) else {
-        return true;
+        return false;
     };
     let Ok(raw) = figment.extract::<RawConfig>() else {
-        return true;
+        return false;
     };
-    match &raw.qdrant.api_key_file {
-        None => true,
-        Some(path) => path.as_os_str().is_empty() || !path.exists() || path.is_file(),
+    if let Some(path) = &raw.qdrant.api_key_file {
+        if !path.as_os_str().is_empty() && path.exists() && !path.is_file() {
+            return true;
+        }
     }
+    skip_known_panics() && log_level_panics(&raw.log.level)
+}
+
+fn skip_known_panics() -> bool {
+    static SKIP: OnceLock<bool> = OnceLock::new();
+    *SKIP.get_or_init(|| std::env::var("FUZZ_KNOWN_PANICS").as_deref() != Ok("hit"))
+}
+
+/// Known panic 1: `config::validate` (src/config.rs, `EnvFilter::try_new(&raw.log.level)`) and
+/// `main` (`EnvFilter::try_new(&settings.log_level)`) hand `log.level` to tracing-subscriber
+/// 0.3.23, whose directive parser walks `from.trim().char_indices()` but slices the untrimmed
+/// `from` (filter/env/directive.rs:155): leading whitespace shifts every index, and a
+/// multi-byte character then puts one inside a character: "byte index N is not a char
+/// boundary". E.g. `log.level: " aé=x"`, `QDRANT_OTEL_LOG__LEVEL=" aé=x"`, `--log-level " aé=x"`.
+/// (Directives are split on ',' first, so any directive of the filter can carry it.)
+fn log_level_panics(level: &str) -> bool {
+    !level.is_ascii()
+        && level
+            .split(',')
+            .any(|directive| directive.trim_start().len() != directive.len())
 }
 
 fn load(sources: &ConfigSources) {
-    if !reads_only_regular_files(sources) {
+    if skipped(sources) {
         return;
     }
     match config::load(sources) {
