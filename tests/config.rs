@@ -715,3 +715,23 @@ fn an_unset_qdrant_timeout_follows_a_short_interval() {
         )]
     );
 }
+
+/// Found by the `config_loader` fuzz target: a level with leading whitespace before a
+/// multi-byte character made tracing-subscriber panic. Now it is a problem like any other, and
+/// surrounding whitespace in a valid level is harmless.
+#[test]
+fn a_level_with_odd_whitespace_is_a_problem_not_a_panic() {
+    let case = Case::new().env("QDRANT_OTEL_LOG__LEVEL", " aé=x");
+    assert_eq!(
+        problems(&case.error()),
+        vec![p(
+            "log.level",
+            "environment variable QDRANT_OTEL_LOG__LEVEL",
+            "\"aé=x\" is not a level (error, warn, info, debug, trace) or a tracing filter"
+        )]
+    );
+    let settings = Case::new()
+        .env("QDRANT_OTEL_LOG__LEVEL", " info, qdrant_otel_agent=debug ")
+        .load();
+    assert_eq!(settings.log_level, "info,qdrant_otel_agent=debug");
+}

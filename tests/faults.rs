@@ -326,3 +326,147 @@ fn replace_numbers(body: &str, replacement: &str) -> String {
     walk(&mut value, &replacement);
     value.to_string()
 }
+
+/// A server that redirects elsewhere gets nothing: the redirect is not followed, the other
+/// server never sees the key, and the node reads down with an error naming the redirect.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_takes_no_key_to_another_server() {
+    logs();
+    let node = FixtureServer::start("qdrant-1.18.3/single").await;
+    let stranger = FixtureServer::start("qdrant-1.18.3/single").await;
+    node.set_fault("", Fault::Redirect(stranger.url()));
+    for follow in ["false", "true"] {
+        let mut poller = Poller::new(node_settings(
+            &node.url(),
+            &[
+                ("QDRANT_API_KEY", "secret-key"),
+                ("QDRANT_OTEL_QDRANT__FOLLOW_REDIRECTS", follow),
+            ],
+        ));
+        let points = poller.poll().await.node;
+        assert_eq!(
+            value(&points, "qdrant.up", &[]),
+            Some(0.0),
+            "follow={follow}"
+        );
+        assert_eq!(
+            errors(&points, "app", "http_status"),
+            1.0,
+            "follow={follow}"
+        );
+    }
+    assert!(
+        stranger.requests().is_empty(),
+        "the other server was never asked (so never saw the key)"
+    );
+    assert!(
+        log_lines_about(
+            node.url().trim_start_matches("http://"),
+            "redirect to http://"
+        ) >= 1,
+        "the error names the redirect"
+    );
+}
+
+/// With `qdrant.follow_redirects`, a redirect within the same origin is followed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_same_origin_redirect_is_followed_when_allowed() {
+    let node = FixtureServer::start("qdrant-1.18.3/single").await;
+    node.set_fault("/readyz", Fault::Redirect(format!("{}/proxy", node.url())));
+    node.set_response("/proxy/readyz", 200, "text/plain", "all shards are ready");
+    let mut poller = Poller::new(node_settings(
+        &node.url(),
+        &[("QDRANT_OTEL_QDRANT__FOLLOW_REDIRECTS", "true")],
+    ));
+    let points = poller.poll().await.node;
+    assert_eq!(value(&points, "qdrant.ready", &[]), Some(1.0));
+    assert_eq!(node.request_count("/proxy/readyz"), 1);
+}
+
+/// A body that never ends is cut at the response cap; memory stays within the bound.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_body_is_cut_at_the_cap() {
+    let mut node = Node::start().await;
+    node.poller = Poller::new(node_settings(
+        &node.server.url(),
+        &[("QDRANT_OTEL_QDRANT__MAX_RESPONSE_BYTES", "1000000")],
+    ));
+    node.server.set_fault("/telemetry", Fault::Endless);
+    let points = node.poll().await;
+    assert_eq!(errors(&points, "telemetry_detail", "too_large"), 1.0);
+}
+
+/// Partial answers are kept: a field of the wrong type or `null` costs that field, a negative
+/// count is left out and counted as a decode error, and the rest of the response is used.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_field_costs_only_that_field() {
+    let mut node = Node::start().await;
+    for level in [3, 4] {
+        let path = format!("/telemetry?details_level={level}");
+        let mut body: serde_json::Value =
+            serde_json::from_str(&node.server.fixture_body(&path)).unwrap();
+        let collections = body["result"]["collections"]["collections"]
+            .as_array_mut()
+            .unwrap();
+        for collection in collections.iter_mut() {
+            let id = collection["id"].as_str().unwrap().to_string();
+            let local = &mut collection["shards"][0]["local"];
+            match id.as_str() {
+                "articles" => local["num_points"] = "not a number".into(),
+                "products" => local["status"] = serde_json::Value::Null,
+                "busy" => local["vectors_size_bytes"] = (-5).into(),
+                _ => {}
+            }
+        }
+        node.server
+            .set_response(&path, 200, "application/json", body.to_string());
+    }
+    let points = node.poll().await;
+    assert_eq!(
+        value(&points, "qdrant.up", &[]),
+        Some(1.0),
+        "the response was used"
+    );
+    let of =
+        |name: &str, collection: &str| value(&points, name, &[("db.collection.name", collection)]);
+    assert_eq!(
+        of("qdrant.collection.points", "articles"),
+        None,
+        "the bad field is absent"
+    );
+    assert!(
+        of("qdrant.collection.segments", "articles").is_some()
+            || of("qdrant.collection.vectors", "articles").is_some()
+    );
+    assert_eq!(
+        value(
+            &points,
+            "qdrant.collection.status",
+            &[("db.collection.name", "products"), ("state", "green")]
+        ),
+        None,
+        "a null status is absent"
+    );
+    assert!(
+        of("qdrant.collection.points", "products").is_some(),
+        "its other fields stay"
+    );
+    assert_eq!(
+        value(
+            &points,
+            "qdrant.collection.size",
+            &[
+                ("db.collection.name", "busy"),
+                ("qdrant.component", "vectors")
+            ]
+        ),
+        None,
+        "a negative size is left out"
+    );
+    // Counted on the next poll's points (the agent counts after recording).
+    let points = node.poll().await;
+    assert!(
+        errors(&points, "telemetry", "decode") >= 1.0,
+        "counted as a decode error"
+    );
+}

@@ -56,6 +56,10 @@ async fn sigterm_flushes_and_exits_zero() {
     assert!(took < Duration::from_secs(6), "took {took:?}");
     assert!(stderr.contains("Shutting down"), "{stderr}");
     assert!(
+        !stderr.contains('\x1b'),
+        "no colour codes when stderr is not a terminal"
+    );
+    assert!(
         receiver.requests().len() > before,
         "the final flush exported the last points"
     );
@@ -125,4 +129,56 @@ async fn polls_never_overlap() {
         "{polls} polls in {elapsed:.1} s: polls overlapped"
     );
     assert!(polls >= 2, "{polls}");
+}
+
+/// A Collector that holds every export for a minute (the OTLP timeout) delays no poll: at a
+/// 1 s interval about 60 polls happen in 60 s, each export that does start carries the newest
+/// poll, and SIGTERM still ends the agent within the 5 s grace period (plus a little).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_collector_holds_neither_polls_nor_shutdown() {
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    let receiver = OtlpReceiver::start_http().await;
+    let instance = server.addr().to_string();
+    receiver.delay_resource(&instance, Duration::from_secs(58));
+    let child = agent_command(&server.url(), &receiver.endpoint())
+        .env("QDRANT_OTEL_OTLP__TIMEOUT", "60s")
+        .spawn()
+        .expect("start the agent");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let polls = server.request_count("/");
+    assert!(polls >= 55, "polls kept their interval: {polls} in 60 s");
+    // The Collector answers again: the next export carries the newest poll, not the ones the
+    // hang kept from being sent (they were replaced, not queued).
+    receiver.delay_resource(&instance, Duration::ZERO);
+    let requests = receiver.wait_for_requests(2, Duration::from_secs(15)).await;
+    let uptime = |request| {
+        last_export_for(std::slice::from_ref(request), &instance)
+            .into_iter()
+            .find(|p| p.metric == "qdrant.uptime")
+            .expect("uptime exported")
+            .value
+    };
+    let (held, next) = (uptime(&requests[0]), uptime(&requests[1]));
+    assert!(
+        next - held >= 55.0,
+        "the next export is a fresh poll: uptime {held} then {next}"
+    );
+
+    let signalled = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"));
+    let output = tokio::time::timeout(Duration::from_secs(15), exit)
+        .await
+        .expect("the agent exits after SIGTERM")
+        .unwrap();
+    let took = signalled.elapsed();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        took < Duration::from_secs(6),
+        "exit took {took:?} with otlp.timeout 60s"
+    );
 }

@@ -113,26 +113,7 @@ fn skipped(sources: &ConfigSources) -> bool {
             return true;
         }
     }
-    skip_known_panics() && log_level_panics(&raw.log.level)
-}
-
-fn skip_known_panics() -> bool {
-    static SKIP: OnceLock<bool> = OnceLock::new();
-    *SKIP.get_or_init(|| std::env::var("FUZZ_KNOWN_PANICS").as_deref() != Ok("hit"))
-}
-
-/// Known panic 1: `config::validate` (src/config.rs, `EnvFilter::try_new(&raw.log.level)`) and
-/// `main` (`EnvFilter::try_new(&settings.log_level)`) hand `log.level` to tracing-subscriber
-/// 0.3.23, whose directive parser walks `from.trim().char_indices()` but slices the untrimmed
-/// `from` (filter/env/directive.rs:155): leading whitespace shifts every index, and a
-/// multi-byte character then puts one inside a character: "byte index N is not a char
-/// boundary". E.g. `log.level: " aé=x"`, `QDRANT_OTEL_LOG__LEVEL=" aé=x"`, `--log-level " aé=x"`.
-/// (Directives are split on ',' first, so any directive of the filter can carry it.)
-fn log_level_panics(level: &str) -> bool {
-    !level.is_ascii()
-        && level
-            .split(',')
-            .any(|directive| directive.trim_start().len() != directive.len())
+    false
 }
 
 fn load(sources: &ConfigSources) {

@@ -23,8 +23,8 @@ use qdrant_otel_agent::qdrant::models::{
     AppInfo, ClusterInfo, CollectionInfo, CollectionMemory, CollectionsList, IssuesReport,
     OptimizationsInfo, QuotaStatus, SnapshotDescription, Telemetry,
 };
-use qdrant_otel_agent::snapshot::NodeSnapshot;
-use qdrant_otel_agent::sources::Version;
+use qdrant_otel_agent::snapshot::{AgentStats, NodeSnapshot};
+use qdrant_otel_agent::qdrant::Version;
 
 /// The client's private envelope (`src/qdrant/client.rs`), restated: only `result` is read.
 #[derive(Deserialize)]
@@ -44,7 +44,8 @@ fn parse<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
 /// The one place that calls the conversion, so a change of `record`'s signature is a one-line
 /// change here.
 fn convert(snapshot: &NodeSnapshot, options: &RecordOptions) -> usize {
-    metrics::record(snapshot, options).points.len()
+    let recorded = metrics::record(snapshot, &AgentStats::default(), options);
+    recorded.node.len() + recorded.cluster.len()
 }
 
 fuzz_target!(|data: &[u8]| {

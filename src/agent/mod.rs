@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{NodeSettings, Settings};
 use crate::metrics::{record, Recorded};
-use crate::qdrant::client::ClientBuildError;
+use crate::qdrant::client::{memory_budget, ClientBuildError};
 use crate::qdrant::Client;
 use crate::resource::BaseAttributes;
 use crate::snapshot::NodeSnapshot;
@@ -95,13 +95,18 @@ pub async fn run(
     Ok(())
 }
 
+/// One client per node, all sharing one memory bound for response bodies.
 pub fn build_clients(nodes: &[NodeSettings]) -> Result<Vec<Client>, AgentError> {
+    let limit = nodes.first().map_or(0, |n| n.client.max_response_bytes);
+    let budget = memory_budget(limit);
     nodes
         .iter()
         .map(|node| {
-            Client::new(&node.client).map_err(|source| AgentError::Client {
-                instance: node.instance.clone(),
-                source,
+            Client::with_budget(&node.client, Arc::clone(&budget)).map_err(|source| {
+                AgentError::Client {
+                    instance: node.instance.clone(),
+                    source,
+                }
             })
         })
         .collect()

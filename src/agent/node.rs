@@ -63,6 +63,7 @@ impl NodeTask {
             };
             stats.observe(&snapshot);
             let recorded = record(&snapshot, &stats.stats, &settings.record);
+            stats.count_dropped(&self.node.instance, &recorded.dropped);
             self.hand_over(&snapshot, recorded);
         }
     }

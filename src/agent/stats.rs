@@ -21,9 +21,27 @@ pub struct NodeStats {
     pub stats: AgentStats,
     last: BTreeMap<SourceId, LastState>,
     last_up: Option<bool>,
+    dropping: bool,
 }
 
 impl NodeStats {
+    /// Count impossible values that recording left out as decode errors of their source,
+    /// logged once while they keep coming.
+    pub fn count_dropped(&mut self, node: &str, dropped: &[SourceId]) {
+        for source in dropped {
+            *self
+                .stats
+                .poll_errors
+                .entry((*source, ErrorType::Decode))
+                .or_insert(0) += 1;
+        }
+        let now_dropping = !dropped.is_empty();
+        if now_dropping && !self.dropping {
+            tracing::warn!(node = %node, values = dropped.len(), "Impossible values (negative counts, non-finite numbers) left out and counted as decode errors.");
+        }
+        self.dropping = now_dropping;
+    }
+
     /// Count and log what changed in this poll.
     pub fn observe(&mut self, snapshot: &NodeSnapshot) {
         let node = snapshot.instance.as_str();

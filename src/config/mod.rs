@@ -83,7 +83,12 @@ impl ConfigSources {
         ConfigSources {
             file,
             flags,
-            env: std::env::vars().collect(),
+            // `vars()` panics on a variable that is not UTF-8, even one the agent never reads.
+            env: std::env::vars_os()
+                .filter_map(|(name, value)| {
+                    Some((name.into_string().ok()?, value.into_string().ok()?))
+                })
+                .collect(),
         }
     }
 }
@@ -165,7 +170,7 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
         otlp,
         resource_attributes,
         cluster_name,
-        log_level: raw.log.level.clone(),
+        log_level: raw.log.normalized_level(),
         log_format,
         record: RecordOptions {
             selection,

@@ -55,6 +55,7 @@ impl QdrantConfig {
             max_response_bytes: self.max_response_bytes,
             ca_file: self.tls.ca_file.clone(),
             insecure_skip_verify: self.tls.insecure_skip_verify,
+            follow_redirects: self.follow_redirects,
         };
         self.nodes(ctx, &client, problems)
     }

@@ -105,8 +105,12 @@ pub struct QdrantConfig {
     pub tls: TlsConfig,
     /// Concurrent per-collection requests per node.
     pub max_concurrency: usize,
-    /// Largest response body accepted from Qdrant, in bytes.
+    /// Largest response body accepted from Qdrant, in bytes; also the bound on all response
+    /// bodies held in memory at once.
     pub max_response_bytes: u64,
+    /// Follow redirects within the same origin. Off: a redirect is an error (Qdrant does not
+    /// redirect), and credentials never go to another server.
+    pub follow_redirects: bool,
 }
 
 impl Default for QdrantConfig {
@@ -120,6 +124,7 @@ impl Default for QdrantConfig {
             tls: TlsConfig::default(),
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            follow_redirects: false,
         }
     }
 }

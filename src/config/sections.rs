@@ -86,8 +86,21 @@ impl ClusterConfig {
 }
 
 impl LogConfig {
+    /// The level with each comma-separated directive trimmed: tracing-subscriber 0.3's parser
+    /// slices the untrimmed text at positions found in the trimmed one, and panics on leading
+    /// whitespace before a multi-byte character (found by the `config_loader` fuzz target).
+    pub fn normalized_level(&self) -> String {
+        let directives: Vec<&str> = self
+            .level
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .collect();
+        directives.join(",")
+    }
+
     pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> LogFormat {
-        if tracing_subscriber::EnvFilter::try_new(&self.level).is_err() {
+        if tracing_subscriber::EnvFilter::try_new(self.normalized_level()).is_err() {
             let message = format!(
                 "{:?} is not a level (error, warn, info, debug, trace) or a tracing filter",
                 self.level

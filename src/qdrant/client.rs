@@ -1,10 +1,19 @@
 //! HTTP access to one Qdrant node: base URL, authentication headers, timeouts, a cap on the
 //! response size, and the `{result, status, time}` envelope. Nothing else in the agent talks
 //! HTTP to Qdrant.
+//!
+//! Redirects are not followed (Qdrant does not redirect): a 3xx is an error naming where it
+//! pointed. When `qdrant.follow_redirects` is on, only redirects to the same origin (scheme,
+//! host and port) are followed, so the credentials never reach another server nor drop from
+//! HTTPS to HTTP. Memory: one byte budget (`qdrant.max_response_bytes`) bounds every response
+//! body in flight together, enforced while the body streams in.
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
@@ -44,6 +53,8 @@ pub struct ClientSettings {
     pub max_response_bytes: u64,
     pub ca_file: Option<PathBuf>,
     pub insecure_skip_verify: bool,
+    /// Follow redirects to the same origin (off: every 3xx is an error).
+    pub follow_redirects: bool,
 }
 
 /// Failure to build a client (bad CA file, bad header value). Reported at start-up.
@@ -69,6 +80,8 @@ pub struct Client {
     base_url: Url,
     timeout: Duration,
     max_response_bytes: u64,
+    /// KiB of response bodies that may be in memory at once, shared by the clients of a run.
+    budget: Arc<Semaphore>,
 }
 
 /// Qdrant's response envelope. `result` is absent on errors, where `status` is `{"error": "..."}`.
@@ -88,7 +101,16 @@ struct ErrorStatus {
 }
 
 impl Client {
+    /// A client with its own memory bound of `max_response_bytes`.
     pub fn new(settings: &ClientSettings) -> Result<Client, ClientBuildError> {
+        Client::with_budget(settings, memory_budget(settings.max_response_bytes))
+    }
+
+    /// A client sharing `budget` (from [`memory_budget`]) with other clients.
+    pub fn with_budget(
+        settings: &ClientSettings,
+        budget: Arc<Semaphore>,
+    ) -> Result<Client, ClientBuildError> {
         let mut headers = HeaderMap::new();
         let secret_header = |value: &str| {
             let mut value =
@@ -110,6 +132,7 @@ impl Client {
             .user_agent(concat!("qdrant-otel-agent/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
+            .redirect(redirect_policy(settings.follow_redirects))
             .tls_danger_accept_invalid_certs(settings.insecure_skip_verify);
         if let Some(path) = &settings.ca_file {
             let pem = std::fs::read(path).map_err(|source| ClientBuildError::CaFileRead {
@@ -138,6 +161,7 @@ impl Client {
             base_url: settings.base_url.clone(),
             timeout: settings.timeout,
             max_response_bytes: settings.max_response_bytes,
+            budget,
         })
     }
 
@@ -146,10 +170,10 @@ impl Client {
     }
 
     /// GET a JSON endpoint and unwrap `result` from Qdrant's envelope.
-    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, QdrantError> {
+    pub(super) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, QdrantError> {
         let (url, body) = self.get(path).await?;
         let envelope: Envelope<T> =
-            serde_json::from_slice(&body).map_err(|e| QdrantError::Decode {
+            serde_json::from_slice(&body.bytes).map_err(|e| QdrantError::Decode {
                 url: url.clone(),
                 reason: e.to_string(),
             })?;
@@ -160,18 +184,21 @@ impl Client {
     }
 
     /// GET a JSON endpoint that has no envelope (`/`).
-    pub async fn get_plain_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, QdrantError> {
+    pub(super) async fn get_plain_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, QdrantError> {
         let (url, body) = self.get(path).await?;
-        serde_json::from_slice(&body).map_err(|e| QdrantError::Decode {
+        serde_json::from_slice(&body.bytes).map_err(|e| QdrantError::Decode {
             url,
             reason: e.to_string(),
         })
     }
 
     /// GET a plain-text endpoint (`/readyz`).
-    pub async fn get_text(&self, path: &str) -> Result<String, QdrantError> {
+    pub(super) async fn get_text(&self, path: &str) -> Result<String, QdrantError> {
         let (url, body) = self.get(path).await?;
-        String::from_utf8(body).map_err(|e| QdrantError::Decode {
+        String::from_utf8(body.bytes).map_err(|e| QdrantError::Decode {
             url,
             reason: e.to_string(),
         })
@@ -183,41 +210,33 @@ impl Client {
         format!("{base}{path}")
     }
 
-    async fn get(&self, path: &str) -> Result<(String, Vec<u8>), QdrantError> {
+    async fn get(&self, path: &str) -> Result<(String, Body), QdrantError> {
         let url = self.url_for(path);
-        let mut response = self
+        let response = self
             .http
             .get(&url)
             .send()
             .await
             .map_err(|e| self.transport_error(&url, e))?;
         let status = response.status();
-        if let Some(length) = response.content_length() {
-            if length > self.max_response_bytes {
-                return Err(QdrantError::TooLarge {
-                    url,
-                    limit: self.max_response_bytes,
-                });
-            }
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("(no location)")
+                .to_string();
+            return Err(QdrantError::Redirect {
+                url,
+                status: status.as_u16(),
+                location,
+            });
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.transport_error(&url, e))?
-        {
-            if body.len() as u64 + chunk.len() as u64 > self.max_response_bytes {
-                return Err(QdrantError::TooLarge {
-                    url,
-                    limit: self.max_response_bytes,
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = self.read_body(&url, response).await?;
         if status.is_success() {
             return Ok((url, body));
         }
-        let message = error_message(&body);
+        let message = error_message(&body.bytes);
         Err(match status {
             StatusCode::UNAUTHORIZED => QdrantError::Unauthorized { url, message },
             StatusCode::FORBIDDEN => QdrantError::Forbidden { url, message },
@@ -228,6 +247,43 @@ impl Client {
                 message,
             },
         })
+    }
+
+    /// Stream the body in, within the response cap and the shared memory budget.
+    async fn read_body(
+        &self,
+        url: &str,
+        mut response: reqwest::Response,
+    ) -> Result<Body, QdrantError> {
+        let too_large = || QdrantError::TooLarge {
+            url: url.to_string(),
+            limit: self.max_response_bytes,
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_response_bytes)
+        {
+            return Err(too_large());
+        }
+        let mut body = Body {
+            bytes: Vec::new(),
+            permit: None,
+        };
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(url, e))?
+        {
+            let len = body.bytes.len() as u64 + chunk.len() as u64;
+            if len > self.max_response_bytes {
+                return Err(too_large());
+            }
+            // Hold budget for the whole allocation, not just the bytes read: growth doubles.
+            let wanted = (len.max(body.bytes.capacity() as u64) * 2).min(self.max_response_bytes);
+            body.reserve(url, wanted, &self.budget, self.max_response_bytes)?;
+            body.bytes.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn transport_error(&self, url: &str, error: reqwest::Error) -> QdrantError {
@@ -278,4 +334,74 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// A response body and the share of the memory budget it holds (released when dropped).
+struct Body {
+    bytes: Vec<u8>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Body {
+    /// Grow to `capacity` bytes if the budget allows; fail rather than wait, so that responses
+    /// holding part of the budget never wait on each other.
+    fn reserve(
+        &mut self,
+        url: &str,
+        capacity: u64,
+        budget: &Arc<Semaphore>,
+        limit: u64,
+    ) -> Result<(), QdrantError> {
+        let held = self.permit.as_ref().map_or(0, |p| p.num_permits() as u64);
+        let needed = capacity.div_ceil(1024);
+        if needed > held {
+            let more = u32::try_from(needed - held).unwrap_or(u32::MAX);
+            let permit = Arc::clone(budget)
+                .try_acquire_many_owned(more)
+                .map_err(|_| QdrantError::MemoryBudget {
+                    url: url.to_string(),
+                    limit,
+                })?;
+            match &mut self.permit {
+                Some(held) => held.merge(permit),
+                None => self.permit = Some(permit),
+            }
+        }
+        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
+        if capacity > self.bytes.capacity() {
+            self.bytes.reserve_exact(capacity - self.bytes.len());
+        }
+        Ok(())
+    }
+}
+
+/// The memory budget for response bodies: `max_response_bytes`, in KiB.
+pub fn memory_budget(max_response_bytes: u64) -> Arc<Semaphore> {
+    let kib = usize::try_from(max_response_bytes.div_ceil(1024)).unwrap_or(usize::MAX);
+    Arc::new(Semaphore::new(kib.min(Semaphore::MAX_PERMITS)))
+}
+
+/// Not followed, or followed within the same origin only.
+fn redirect_policy(follow: bool) -> reqwest::redirect::Policy {
+    if !follow {
+        return reqwest::redirect::Policy::none();
+    }
+    reqwest::redirect::Policy::custom(|attempt| {
+        let origin = |url: &Url| {
+            (
+                url.scheme().to_string(),
+                url.host_str().map(str::to_string),
+                url.port_or_known_default(),
+            )
+        };
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| origin(first) == origin(attempt.url()));
+        if same && attempt.previous().len() < 5 {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }

@@ -18,6 +18,7 @@ pub struct DistributedTelemetry {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct DistributedCollection {
+    #[serde(deserialize_with = "super::lenient::text")]
     pub id: Option<String>,
     pub shards: Option<Vec<DistributedShard>>,
     pub reshardings: Option<Vec<serde_json::Value>>,
@@ -37,7 +38,9 @@ pub struct DistributedReplica {
     #[serde(deserialize_with = "peer_id")]
     pub peer_id: Option<u64>,
     /// `Active`, `Dead`, `Partial`, …
+    #[serde(deserialize_with = "super::lenient::text")]
     pub state: Option<String>,
+    #[serde(deserialize_with = "super::lenient::number")]
     pub num_points: Option<f64>,
     pub num_vectors_by_name: Option<BTreeMap<String, f64>>,
 }

@@ -70,8 +70,16 @@ pub enum QdrantError {
     NotFound { url: String },
     #[error("GET {url}: cannot decode the response: {reason}")]
     Decode { url: String, reason: String },
-    #[error("GET {url}: response body exceeds the {limit} byte limit (qdrant.max_response_size)")]
+    #[error("GET {url}: response body exceeds the {limit} byte limit (qdrant.max_response_bytes)")]
     TooLarge { url: String, limit: u64 },
+    #[error("GET {url}: the response bodies in flight would exceed the {limit} byte memory bound (qdrant.max_response_bytes)")]
+    MemoryBudget { url: String, limit: u64 },
+    #[error("GET {url}: HTTP {status} redirect to {location} not followed (Qdrant does not redirect; see qdrant.follow_redirects)")]
+    Redirect {
+        url: String,
+        status: u16,
+        location: String,
+    },
 }
 
 impl QdrantError {
@@ -84,7 +92,8 @@ impl QdrantError {
             QdrantError::Forbidden { .. } => ErrorType::Forbidden,
             QdrantError::NotFound { .. } => ErrorType::NotFound,
             QdrantError::Decode { .. } => ErrorType::Decode,
-            QdrantError::TooLarge { .. } => ErrorType::TooLarge,
+            QdrantError::TooLarge { .. } | QdrantError::MemoryBudget { .. } => ErrorType::TooLarge,
+            QdrantError::Redirect { .. } => ErrorType::HttpStatus,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod client;
 pub mod distributed;
 pub mod endpoints;
 pub mod error;
+mod lenient;
 pub mod models;
 pub mod version;
 

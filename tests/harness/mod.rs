@@ -159,7 +159,11 @@ impl Poller {
         )
         .await;
         self.stats.observe(&snapshot);
-        qdrant_otel_agent::metrics::record(&snapshot, &self.stats.stats, &self.settings.record)
+        let recorded =
+            qdrant_otel_agent::metrics::record(&snapshot, &self.stats.stats, &self.settings.record);
+        self.stats
+            .count_dropped(&self.settings.nodes[0].instance, &recorded.dropped);
+        recorded
     }
 }
 

@@ -42,6 +42,10 @@ pub enum Fault {
     Reset,
     /// 200 with a JSON body of this many bytes.
     Oversize(usize),
+    /// 302 to the same path on this base URL (`http://host:port`).
+    Redirect(String),
+    /// 200, chunked, with a body that never ends (until the client gives up).
+    Endless,
 }
 
 #[derive(Debug, Clone)]
@@ -260,6 +264,28 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
         };
     }
     let mut truncate = false;
+    if let Some(Fault::Redirect(base)) = &fault {
+        let head = format!(
+            "HTTP/1.1 302 Found\r\nlocation: {base}{path}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        let _ = stream.write_all(head.as_bytes()).await;
+        return;
+    }
+    if let Some(Fault::Endless) = &fault {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let chunk = vec![b' '; 64 * 1024];
+        let framed = [
+            format!("{:x}\r\n", chunk.len()).into_bytes(),
+            chunk,
+            b"\r\n".to_vec(),
+        ]
+        .concat();
+        while stream.write_all(&framed).await.is_ok() {}
+        return;
+    }
     match fault {
         None => {}
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
@@ -278,6 +304,7 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
             }
         }
         Some(Fault::Truncate) => truncate = true,
+        Some(Fault::Redirect(_) | Fault::Endless) => unreachable!("answered above"),
         Some(Fault::Reset) => return,
         Some(Fault::Oversize(size)) => {
             let mut body = br#"{"result":""#.to_vec();

@@ -25,6 +25,7 @@ mod util;
 use super::registry::{attr, MetricId, MetricSelection, MetricSpec};
 pub use crate::snapshot::ClusterRole;
 use crate::snapshot::{AgentStats, NodeSnapshot};
+use crate::source_id::SourceId;
 use crate::sources::CollectionFilter;
 pub use agent::export_points;
 use out::Out;
@@ -52,6 +53,8 @@ pub struct Recorded {
     /// Cluster-scoped points, on the cluster's resource: only when the node is the raft leader.
     pub cluster: Vec<Point>,
     pub cluster_role: ClusterRole,
+    /// Impossible values left out (a negative count, a non-finite number): the source of each.
+    pub dropped: Vec<SourceId>,
 }
 
 impl Recorded {
@@ -88,13 +91,14 @@ pub fn record(snapshot: &NodeSnapshot, stats: &AgentStats, options: &RecordOptio
     per_collection::record(&mut out, snapshot, &names);
     server::record(&mut out, snapshot, &names);
     agent::record(&mut out, snapshot, stats);
-    let (mut node, mut cluster) = (out.node, out.cluster);
+    let (mut node, mut cluster, dropped) = (out.node, out.cluster, out.dropped);
     apply_collection_options(&mut node, options);
     apply_collection_options(&mut cluster, options);
     Recorded {
         node,
         cluster,
         cluster_role,
+        dropped,
     }
 }
 

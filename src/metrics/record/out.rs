@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::{ClusterRole, Point};
-use crate::metrics::registry::{attr, MetricId, MetricSelection, MetricSpec, Scope};
+use crate::metrics::registry::{
+    attr, Instrument, MetricId, MetricSelection, MetricSpec, Scope, ValueType,
+};
+use crate::source_id::SourceId;
 
 pub(super) type Attributes = Vec<(&'static str, String)>;
 
@@ -15,6 +18,8 @@ pub(super) struct Out<'a> {
     pub(super) cluster: Vec<Point>,
     role: ClusterRole,
     selection: &'a MetricSelection,
+    /// The sources of impossible values left out.
+    pub(super) dropped: Vec<SourceId>,
 }
 
 impl<'a> Out<'a> {
@@ -24,6 +29,7 @@ impl<'a> Out<'a> {
             cluster: Vec::new(),
             role,
             selection,
+            dropped: Vec::new(),
         }
     }
 
@@ -38,7 +44,14 @@ impl<'a> Out<'a> {
         if !self.selection.is_enabled(metric) {
             return;
         }
-        let target = match (MetricSpec::get(metric).scope, self.role) {
+        let spec = MetricSpec::get(metric);
+        // Counts, sizes and counters cannot be negative; nothing can be NaN or infinite.
+        let overflows = spec.value_type == ValueType::Int && value.abs() >= 9.2e18;
+        if !value.is_finite() || overflows || value < 0.0 && spec.instrument != Instrument::Gauge {
+            self.dropped.push(spec.source);
+            return;
+        }
+        let target = match (spec.scope, self.role) {
             (Scope::Node, _) | (Scope::Cluster, ClusterRole::Standalone) => &mut self.node,
             (Scope::Cluster, ClusterRole::Leader) => &mut self.cluster,
             (Scope::Cluster, ClusterRole::Follower) => return,

@@ -13,250 +13,17 @@ use serde::{Deserialize, Deserializer};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct AppInfo {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub title: Option<String>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub version: Option<String>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub commit: Option<String>,
 }
 
-/// `GET /telemetry?details_level=N` (N = 3 or 4).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Telemetry {
-    pub app: Option<AppTelemetry>,
-    pub collections: Option<CollectionsTelemetry>,
-    pub cluster: Option<ClusterTelemetry>,
-    pub requests: Option<RequestsTelemetry>,
-    pub memory: Option<MemoryTelemetry>,
-    pub hardware: Option<HardwareTelemetry>,
-    /// 1.19+.
-    pub quota: Option<QuotaTelemetry>,
-}
+mod telemetry;
 
-impl Telemetry {
-    /// The collections listed in full (details level ≥ 2); none when the list is absent.
-    pub fn collection_list(&self) -> impl Iterator<Item = &CollectionTelemetry> {
-        self.collections
-            .as_ref()
-            .and_then(|c| c.collections.as_deref())
-            .into_iter()
-            .flatten()
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct AppTelemetry {
-    pub version: Option<String>,
-    /// RFC 3339 start time of the process.
-    pub startup: Option<String>,
-    pub system: Option<SystemTelemetry>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct SystemTelemetry {
-    pub cores: Option<f64>,
-    /// KiB (Qdrant's own unit for this field).
-    pub ram_size: Option<f64>,
-    /// KiB.
-    pub disk_size: Option<f64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct CollectionsTelemetry {
-    pub number_of_collections: Option<f64>,
-    pub collections: Option<Vec<CollectionTelemetry>>,
-    pub snapshots: Option<Vec<SnapshotTelemetry>>,
-}
-
-/// One collection at details level ≥ 2. Lower levels yield an "aggregated" shape without `id`,
-/// which parses here with `id: None` and is skipped.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct CollectionTelemetry {
-    pub id: Option<String>,
-    pub config: Option<CollectionConfig>,
-    pub shards: Option<Vec<ReplicaSetTelemetry>>,
-    pub transfers: Option<Vec<ShardTransferInfo>>,
-}
-
-/// A shard transfer in progress.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ShardTransferInfo {
-    #[serde(deserialize_with = "peer_id")]
-    pub from: Option<u64>,
-    #[serde(deserialize_with = "peer_id")]
-    pub to: Option<u64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct CollectionConfig {
-    pub params: Option<CollectionParams>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct CollectionParams {
-    pub vectors: Option<VectorsConfig>,
-    pub shard_number: Option<f64>,
-    pub replication_factor: Option<f64>,
-    pub sparse_vectors: Option<BTreeMap<String, serde_json::Value>>,
-}
-
-/// Qdrant's `VectorsConfig`: one unnamed vector, or a map of named ones.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum VectorsConfig {
-    Single(VectorParams),
-    Named(BTreeMap<String, VectorParams>),
-}
-
-impl VectorsConfig {
-    /// `(name, params)` pairs; the unnamed vector is named `""` as Qdrant does.
-    pub fn iter(&self) -> Vec<(&str, &VectorParams)> {
-        match self {
-            VectorsConfig::Single(params) => vec![("", params)],
-            VectorsConfig::Named(map) => map.iter().map(|(k, v)| (k.as_str(), v)).collect(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct VectorParams {
-    pub size: f64,
-    #[serde(default)]
-    pub distance: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ReplicaSetTelemetry {
-    pub id: Option<f64>,
-    pub local: Option<LocalShardTelemetry>,
-    /// peer id (as a decimal string key) → replica state (`Active`, `Dead`, …).
-    pub replicate_states: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct LocalShardTelemetry {
-    pub status: Option<String>,
-    pub total_optimized_points: Option<f64>,
-    pub vectors_size_bytes: Option<f64>,
-    pub payloads_size_bytes: Option<f64>,
-    pub num_points: Option<f64>,
-    pub num_vectors: Option<f64>,
-    pub num_vectors_by_name: Option<BTreeMap<String, f64>>,
-    pub segments: Option<Vec<SegmentTelemetry>>,
-    pub optimizations: Option<OptimizerTelemetry>,
-    pub update_queue: Option<UpdateQueueInfo>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct OptimizerTelemetry {
-    /// `"ok"` or `{"error": "..."}`.
-    pub status: Option<serde_json::Value>,
-    pub optimizations: Option<OperationDurations>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct OperationDurations {
-    pub count: Option<f64>,
-    pub total_duration_micros: Option<f64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct UpdateQueueInfo {
-    pub length: Option<f64>,
-    pub deferred_points: Option<f64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct SegmentTelemetry {
-    pub info: Option<SegmentInfo>,
-    /// Per vector index: `index_name` and, per search path (`unfiltered_hnsw`,
-    /// `filtered_plain`, …), the count and total duration of searches.
-    pub vector_index_searches: Option<Vec<BTreeMap<String, serde_json::Value>>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct SegmentInfo {
-    pub segment_type: Option<String>,
-    pub num_points: Option<f64>,
-    pub num_deferred_points: Option<f64>,
-    pub num_indexed_vectors: Option<f64>,
-    pub num_deleted_vectors: Option<f64>,
-    /// vector name → per-vector counts.
-    pub vector_data: Option<BTreeMap<String, SegmentVectorData>>,
-    /// payload field → indexed type and points.
-    pub index_schema: Option<BTreeMap<String, PayloadIndexInfo>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct PayloadIndexInfo {
-    pub data_type: Option<String>,
-    pub points: Option<f64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct SegmentVectorData {
-    pub num_vectors: Option<f64>,
-    pub num_indexed_vectors: Option<f64>,
-    pub num_deleted_vectors: Option<f64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ClusterTelemetry {
-    pub enabled: Option<bool>,
-    pub status: Option<ClusterStatusTelemetry>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ClusterStatusTelemetry {
-    pub role: Option<String>,
-    #[serde(deserialize_with = "peer_id")]
-    pub peer_id: Option<u64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct RequestsTelemetry {
-    pub rest: Option<ResponsesTelemetry>,
-    pub grpc: Option<ResponsesTelemetry>,
-}
-
-/// `"GET /collections"` (REST) or `"/qdrant.Points/Search"` (gRPC) → status code → statistics.
-pub type Responses = BTreeMap<String, BTreeMap<String, OperationDurations>>;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ResponsesTelemetry {
-    pub responses: Responses,
-    /// With `per_collection=true` (1.17.1+): collection → responses.
-    pub per_collection_responses: Option<BTreeMap<String, Responses>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct MemoryTelemetry {
-    pub active_bytes: Option<f64>,
-    pub allocated_bytes: Option<f64>,
-    pub metadata_bytes: Option<f64>,
-    pub resident_bytes: Option<f64>,
-    pub retained_bytes: Option<f64>,
-}
+pub use telemetry::*;
 
 /// `GET /collections`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -275,12 +42,17 @@ pub struct CollectionName {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct CollectionInfo {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub status: Option<String>,
     pub optimizer_status: Option<serde_json::Value>,
     /// Removed from Qdrant's API in 1.16; read where present.
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub vectors_count: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub indexed_vectors_count: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub points_count: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub segments_count: Option<f64>,
     pub config: Option<CollectionConfig>,
     pub payload_schema: Option<BTreeMap<String, PayloadIndexInfo>>,
@@ -292,6 +64,7 @@ pub struct CollectionInfo {
 #[serde(default)]
 pub struct ClusterInfo {
     /// `"enabled"` or `"disabled"`.
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub status: Option<String>,
     #[serde(deserialize_with = "peer_id")]
     pub peer_id: Option<u64>,
@@ -305,25 +78,33 @@ pub struct ClusterInfo {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct RaftInfo {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub term: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub commit: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub pending_operations: Option<f64>,
     #[serde(deserialize_with = "peer_id")]
     pub leader: Option<u64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub role: Option<String>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::flag")]
     pub is_voter: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ConsensusThreadStatus {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub consensus_thread_status: Option<String>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub last_update: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct MessageSendFailures {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub count: Option<f64>,
 }
 
@@ -347,9 +128,13 @@ pub struct OptimizationsInfo {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct OptimizationsSummary {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub queued_optimizations: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub queued_segments: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub queued_points: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub idle_segments: Option<f64>,
 }
 
@@ -357,6 +142,7 @@ pub struct OptimizationsSummary {
 #[serde(default)]
 pub struct RunningOptimization {
     /// `indexing`, `merge`, `vacuum`, `config_mismatch`, …
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub optimizer: Option<String>,
     /// A tree of named stages; leaves that track work carry `done` and `total`.
     pub progress: Option<serde_json::Value>,
@@ -394,9 +180,13 @@ pub struct PayloadIndexMemory {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct MemoryUsage {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub disk_bytes: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub ram_bytes: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub cached_bytes: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub expected_cache_bytes: Option<f64>,
 }
 
@@ -414,7 +204,9 @@ impl MemoryUsage {
 pub struct SnapshotDescription {
     pub name: String,
     /// `2026-11-22T11:29:05` (UTC, no zone).
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub creation_time: Option<String>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub size: Option<f64>,
 }
 
@@ -444,21 +236,27 @@ pub struct QuotaStatus {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct QuotaConfig {
+    #[serde(deserialize_with = "crate::qdrant::lenient::flag")]
     pub enabled: Option<bool>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub max_resident_memory_percent: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub max_disk_usage_percent: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct QuotaUsage {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub resident_memory_percent: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub disk_usage_percent: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct PeerQuotaUsage {
+    #[serde(deserialize_with = "crate::qdrant::lenient::flag")]
     pub exceeded: Option<bool>,
 }
 
@@ -474,9 +272,13 @@ pub struct QuotaTelemetry {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct SnapshotTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub id: Option<String>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub running_snapshots: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub running_snapshot_recovery: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub total_snapshot_creations: Option<f64>,
 }
 

@@ -1,0 +1,285 @@
+//! Serde models of `GET /telemetry?details_level=3|4`: the node's process, collections (with
+//! their local shards and, at level 4, segments), cluster status, requests and memory.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{peer_id, HardwareTelemetry, QuotaTelemetry, SnapshotTelemetry};
+/// `GET /telemetry?details_level=N` (N = 3 or 4).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Telemetry {
+    pub app: Option<AppTelemetry>,
+    pub collections: Option<CollectionsTelemetry>,
+    pub cluster: Option<ClusterTelemetry>,
+    pub requests: Option<RequestsTelemetry>,
+    pub memory: Option<MemoryTelemetry>,
+    pub hardware: Option<HardwareTelemetry>,
+    /// 1.19+.
+    pub quota: Option<QuotaTelemetry>,
+}
+
+impl Telemetry {
+    /// The collections listed in full (details level ≥ 2); none when the list is absent.
+    pub fn collection_list(&self) -> impl Iterator<Item = &CollectionTelemetry> {
+        self.collections
+            .as_ref()
+            .and_then(|c| c.collections.as_deref())
+            .into_iter()
+            .flatten()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AppTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub version: Option<String>,
+    /// RFC 3339 start time of the process.
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub startup: Option<String>,
+    pub system: Option<SystemTelemetry>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SystemTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub cores: Option<f64>,
+    /// KiB (Qdrant's own unit for this field).
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub ram_size: Option<f64>,
+    /// KiB.
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub disk_size: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CollectionsTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub number_of_collections: Option<f64>,
+    pub collections: Option<Vec<CollectionTelemetry>>,
+    pub snapshots: Option<Vec<SnapshotTelemetry>>,
+}
+
+/// One collection at details level ≥ 2. Lower levels yield an "aggregated" shape without `id`,
+/// which parses here with `id: None` and is skipped.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CollectionTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub id: Option<String>,
+    pub config: Option<CollectionConfig>,
+    pub shards: Option<Vec<ReplicaSetTelemetry>>,
+    pub transfers: Option<Vec<ShardTransferInfo>>,
+}
+
+/// A shard transfer in progress.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ShardTransferInfo {
+    #[serde(deserialize_with = "peer_id")]
+    pub from: Option<u64>,
+    #[serde(deserialize_with = "peer_id")]
+    pub to: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CollectionConfig {
+    pub params: Option<CollectionParams>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CollectionParams {
+    pub vectors: Option<VectorsConfig>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub shard_number: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub replication_factor: Option<f64>,
+    pub sparse_vectors: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// Qdrant's `VectorsConfig`: one unnamed vector, or a map of named ones.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum VectorsConfig {
+    Single(VectorParams),
+    Named(BTreeMap<String, VectorParams>),
+}
+
+impl VectorsConfig {
+    /// `(name, params)` pairs; the unnamed vector is named `""` as Qdrant does.
+    pub fn iter(&self) -> Vec<(&str, &VectorParams)> {
+        match self {
+            VectorsConfig::Single(params) => vec![("", params)],
+            VectorsConfig::Named(map) => map.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VectorParams {
+    pub size: f64,
+    #[serde(default)]
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub distance: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ReplicaSetTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub id: Option<f64>,
+    pub local: Option<LocalShardTelemetry>,
+    /// peer id (as a decimal string key) → replica state (`Active`, `Dead`, …).
+    pub replicate_states: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LocalShardTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub status: Option<String>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub total_optimized_points: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub vectors_size_bytes: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub payloads_size_bytes: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub num_points: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub num_vectors: Option<f64>,
+    pub num_vectors_by_name: Option<BTreeMap<String, f64>>,
+    pub segments: Option<Vec<SegmentTelemetry>>,
+    pub optimizations: Option<OptimizerTelemetry>,
+    pub update_queue: Option<UpdateQueueInfo>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OptimizerTelemetry {
+    /// `"ok"` or `{"error": "..."}`.
+    pub status: Option<serde_json::Value>,
+    pub optimizations: Option<OperationDurations>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OperationDurations {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub count: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub total_duration_micros: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct UpdateQueueInfo {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub length: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub deferred_points: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SegmentTelemetry {
+    pub info: Option<SegmentInfo>,
+    /// Per vector index: `index_name` and, per search path (`unfiltered_hnsw`,
+    /// `filtered_plain`, …), the count and total duration of searches.
+    pub vector_index_searches: Option<Vec<BTreeMap<String, serde_json::Value>>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SegmentInfo {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub segment_type: Option<String>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub num_points: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub num_deferred_points: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub num_indexed_vectors: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub num_deleted_vectors: Option<f64>,
+    /// vector name → per-vector counts.
+    pub vector_data: Option<BTreeMap<String, SegmentVectorData>>,
+    /// payload field → indexed type and points.
+    pub index_schema: Option<BTreeMap<String, PayloadIndexInfo>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PayloadIndexInfo {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub data_type: Option<String>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub points: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SegmentVectorData {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub num_vectors: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub num_indexed_vectors: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub num_deleted_vectors: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ClusterTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::flag")]
+    pub enabled: Option<bool>,
+    pub status: Option<ClusterStatusTelemetry>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ClusterStatusTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub role: Option<String>,
+    #[serde(deserialize_with = "peer_id")]
+    pub peer_id: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RequestsTelemetry {
+    pub rest: Option<ResponsesTelemetry>,
+    pub grpc: Option<ResponsesTelemetry>,
+}
+
+/// `"GET /collections"` (REST) or `"/qdrant.Points/Search"` (gRPC) → status code → statistics.
+pub type Responses = BTreeMap<String, BTreeMap<String, OperationDurations>>;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ResponsesTelemetry {
+    pub responses: Responses,
+    /// With `per_collection=true` (1.17.1+): collection → responses.
+    pub per_collection_responses: Option<BTreeMap<String, Responses>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MemoryTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub active_bytes: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub allocated_bytes: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub metadata_bytes: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub resident_bytes: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub retained_bytes: Option<f64>,
+}
