@@ -207,6 +207,30 @@ impl ResourceExporter {
         }
     }
 
+    /// The bodies an HTTP export of the published points sends now (gzipped per the
+    /// settings), without sending them: for measurements (`examples/encode_cost.rs`).
+    #[doc(hidden)]
+    pub fn encode_bodies(&mut self) -> Vec<Vec<u8>> {
+        let Some(published) = &mut self.published else {
+            return Vec::new();
+        };
+        let now = unix_nanos(SystemTime::now());
+        let gzipped = self.otlp.compression == Compression::Gzip;
+        published
+            .requests
+            .iter_mut()
+            .map(|request| {
+                stamp(request, now);
+                let body = request.encode_to_vec();
+                if gzipped {
+                    gzip(&body)
+                } else {
+                    body
+                }
+            })
+            .collect()
+    }
+
     /// How many requests the published points make (tests, diagnostics).
     pub fn request_count(&self) -> usize {
         self.published.as_ref().map_or(0, |p| p.requests.len())
@@ -828,6 +852,63 @@ mod tests {
             number_value(double, 0.25),
             number_data_point::Value::AsDouble(0.25)
         );
+    }
+
+    fn settings(protocol: OtlpProtocol, endpoint: String) -> OtlpSettings {
+        OtlpSettings {
+            protocol,
+            endpoint,
+            headers: Vec::new(),
+            compression: Compression::Gzip,
+            timeout: Duration::from_secs(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_connections_are_named_for_both_transports() {
+        // A port nothing listens on: bind, note it, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let up = [Point {
+            metric: MetricId::Up,
+            attributes: Vec::new(),
+            value: 1.0,
+        }];
+        for (protocol, endpoint) in [
+            (
+                OtlpProtocol::HttpProtobuf,
+                format!("http://127.0.0.1:{port}/v1/metrics"),
+            ),
+            (OtlpProtocol::Grpc, format!("http://127.0.0.1:{port}")),
+        ] {
+            let mut exporter = ResourceExporter::new(settings(protocol, endpoint.clone()));
+            exporter.publish(Vec::new(), &[&up]).unwrap();
+            let error = exporter.flush().await.unwrap_err();
+            assert!(
+                matches!(error, ExportError::Connect { .. }),
+                "{protocol:?}: {error:?}"
+            );
+            assert!(
+                error.to_string().ends_with("connection refused"),
+                "{protocol:?}: {error}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn invalid_settings_are_found_up_front() {
+        let mut otlp = settings(OtlpProtocol::Grpc, "http://localhost:4317".into());
+        otlp.headers = vec![("bad header".into(), crate::config::Secret::new("x"))];
+        assert!(check_exporter(&otlp).is_err());
+        otlp.protocol = OtlpProtocol::HttpProtobuf;
+        assert!(check_exporter(&otlp).is_err());
+        let otlp = settings(OtlpProtocol::HttpProtobuf, "not a url".into());
+        assert!(check_exporter(&otlp).is_err());
+        let otlp = settings(OtlpProtocol::Grpc, "https://collector.example:4317".into());
+        assert!(check_exporter(&otlp).is_ok(), "TLS with the enabled roots");
     }
 
     #[test]
