@@ -8,7 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use opentelemetry::KeyValue;
+pub use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
 
 /// Attributes shared by every resource, from the environment and the config.
 #[derive(Debug, Clone, Default)]
@@ -39,10 +40,22 @@ impl BaseAttributes {
         attributes
             .into_iter()
             .map(|(k, v)| match k.as_str() {
-                "server.port" => KeyValue::new(k, v.parse::<i64>().unwrap_or_default()),
-                _ => KeyValue::new(k, v),
+                "server.port" => {
+                    let port = v.parse::<i64>().unwrap_or_default();
+                    attribute(k, any_value::Value::IntValue(port))
+                }
+                _ => attribute(k, any_value::Value::StringValue(v)),
             })
             .collect()
+    }
+}
+
+/// One OTLP attribute.
+pub fn attribute(key: impl Into<String>, value: any_value::Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..KeyValue::default()
     }
 }
 
@@ -111,7 +124,14 @@ mod tests {
     fn map(attrs: &[KeyValue]) -> BTreeMap<String, String> {
         attrs
             .iter()
-            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .map(|kv| {
+                let text = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                    Some(any_value::Value::StringValue(s)) => s.clone(),
+                    Some(any_value::Value::IntValue(i)) => format!("int {i}"),
+                    other => format!("{other:?}"),
+                };
+                (kv.key.clone(), text)
+            })
             .collect()
     }
 
@@ -137,7 +157,10 @@ mod tests {
         assert_eq!(attrs["deployment.environment.name"], "prod");
         assert_eq!(attrs["team"], "search");
         assert_eq!(attrs["service.instance.id"], "q1:6333");
-        assert_eq!(attrs["server.port"], "6333");
+        assert_eq!(
+            attrs["server.port"], "int 6333",
+            "an int, as the SDK exported it"
+        );
         assert_eq!(attrs["qdrant.version"], "1.18.3");
         assert!(!attrs.contains_key("service.namespace"));
         assert!(!attrs.contains_key("qdrant.cluster.name"));

@@ -6,7 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use support::{find_point, last_export_for, FixtureServer, Kind, OtlpReceiver};
+use support::{
+    exports_for, find_point, last_export_for, Answer, FixtureServer, Kind, OtlpReceiver,
+};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -266,8 +268,10 @@ async fn five_thousand_collections_export_without_overflow() {
         "http/protobuf",
         "5s",
     ));
-    let requests = receiver.wait_for_requests(1, Duration::from_secs(60)).await;
+    receiver.wait_for_requests(1, Duration::from_secs(60)).await;
     agent.stop().await;
+    // The final export on shutdown is complete: the export under way finishes first.
+    let requests = receiver.requests();
     let points = last_export_for(&requests, &instance(&server));
     let overflow: Vec<_> = points
         .iter()
@@ -295,6 +299,112 @@ async fn five_thousand_collections_export_without_overflow() {
         // Collections are cloned round-robin from the 5 recorded ones: 4999 % 5 = 4 → `sharded`.
         500.0
     );
+
+    // Over 4 MiB of protobuf: split into several requests, `qdrant.up` and the agent's own
+    // metrics in the first, each request under the limit.
+    let exports = exports_for(&requests, &instance(&server));
+    let last = exports.last().unwrap();
+    assert!(last.len() >= 2, "one export, {} requests", last.len());
+    assert!(last[0].iter().any(|p| p.metric == "qdrant.up"));
+    assert!(last[0]
+        .iter()
+        .any(|p| p.metric == "qdrant.agent.export.failures"));
+    for (i, request) in last.iter().enumerate().skip(1) {
+        assert!(
+            !request.iter().any(|p| p.metric == "qdrant.up"),
+            "request {i} repeats qdrant.up"
+        );
+    }
+    let sizes: Vec<usize> = requests.iter().map(prost::Message::encoded_len).collect();
+    assert!(
+        sizes
+            .iter()
+            .all(|&size| size <= qdrant_otel_agent::export::MAX_REQUEST_BYTES),
+        "{sizes:?}"
+    );
+}
+
+/// The Collector answers 429 with `Retry-After: 2`: the next attempt waits about 2 s, while
+/// polling goes on at its interval; the export then goes out with the failure counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_delays_the_next_export_not_the_polls() {
+    let receiver = OtlpReceiver::start_http().await;
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    receiver.answer_with(Answer {
+        status: 429,
+        headers: vec![("retry-after".into(), "2".into())],
+        times: 1,
+    });
+    let agent = harness::RunningAgent::start(harness::settings(&[
+        ("QDRANT_URL", &server.url()),
+        ("QDRANT_OTEL_POLL__INTERVAL", "250ms"),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "200ms"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+        ("QDRANT_OTEL_OTLP__TIMEOUT", "2s"),
+    ]));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while receiver.attempts().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no export attempt");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let polls_at_refusal = server.request_count("/");
+    receiver.wait_for_requests(1, WAIT).await;
+    let polls_at_retry = server.request_count("/");
+    agent.stop().await;
+    let attempts = receiver.attempts();
+    let gap = attempts[1] - attempts[0];
+    assert!(
+        gap >= Duration::from_millis(1900) && gap < Duration::from_millis(3500),
+        "the second attempt came {gap:?} after the refused one"
+    );
+    assert!(
+        polls_at_retry >= polls_at_refusal + 5,
+        "polls went on while the export waited: {polls_at_refusal} → {polls_at_retry}"
+    );
+    let points = last_export_for(&receiver.requests()[..1], &instance(&server));
+    let failures = find_point(&points, "qdrant.agent.export.failures", &[]);
+    assert_eq!(failures.value, 1.0);
+}
+
+/// Cumulative points keep one start time (the exporter's start) across exports; each export
+/// has its own, later time.
+#[tokio::test(flavor = "multi_thread")]
+async fn cumulative_start_time_is_stable_across_exports() {
+    let receiver = OtlpReceiver::start_grpc().await;
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    let agent = harness::RunningAgent::start(harness::agent_settings(
+        &server.url(),
+        &receiver.endpoint(),
+        "grpc",
+        "500ms",
+    ));
+    receiver.wait_for_requests(3, WAIT).await;
+    agent.stop().await;
+    let exports = exports_for(&receiver.requests(), &instance(&server));
+    assert!(exports.len() >= 3, "{} exports", exports.len());
+    let responses = |export: &Vec<Vec<support::FlatPoint>>| {
+        let points: Vec<_> = export.iter().flatten().cloned().collect();
+        find_point(
+            &points,
+            "qdrant.rest.responses",
+            &[
+                ("http.request.method", "GET"),
+                ("http.route", "/collections"),
+                ("http.response.status_code", "200"),
+            ],
+        )
+        .clone()
+    };
+    let first = responses(&exports[0]);
+    assert!(first.start_time_unix_nano > 0);
+    assert!(first.start_time_unix_nano <= first.time_unix_nano);
+    let mut time = first.time_unix_nano;
+    for export in &exports[1..] {
+        let point = responses(export);
+        assert_eq!(point.start_time_unix_nano, first.start_time_unix_nano);
+        assert!(point.time_unix_nano > time, "each export has a later time");
+        time = point.time_unix_nano;
+    }
 }
 
 /// Collector down: polling goes on, failures are counted, and exports resume when it returns.

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use opentelemetry::KeyValue;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -16,6 +15,7 @@ use crate::export::{ExportError, ResourceExporter};
 use crate::metrics::record::export_points;
 use crate::metrics::registry::MetricSelection;
 use crate::metrics::Point;
+use crate::resource::KeyValue;
 
 /// One resource's points, as recorded by a poll.
 #[derive(Debug, Clone, Default)]
@@ -64,6 +64,8 @@ struct Health {
     failing: bool,
     /// Points in the last successful export.
     exported: Option<u64>,
+    /// No attempt before this (the Collector's `Retry-After`).
+    retry_at: Option<tokio::time::Instant>,
 }
 
 impl ExportTask {
@@ -74,6 +76,14 @@ impl ExportTask {
             tokio::select! {
                 changed = latest.changed() => if changed.is_err() { break },
                 _ = shutdown.cancelled() => break,
+            }
+            // The Collector asked to wait: the next attempt waits (polls go on in their own
+            // task, and a batch they hand over meanwhile replaces the pending one).
+            if let Some(at) = health.retry_at.take() {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => {}
+                    _ = shutdown.cancelled() => break,
+                }
             }
             let Some(batch) = latest.borrow_and_update().batch() else {
                 continue;
@@ -128,6 +138,9 @@ impl ExportTask {
                 health.failing = false;
             }
             Err(error) => {
+                health.retry_at = error
+                    .retry_after()
+                    .map(|wait| tokio::time::Instant::now() + wait);
                 ExportFailed {
                     resource: &self.label,
                     error: &error,

@@ -1,5 +1,5 @@
 //! The standard OpenTelemetry variables, read only from the injected environment
-//! (`ConfigSources.env`), never by the SDK from the process: `OTEL_EXPORTER_OTLP_*` (the
+//! (`ConfigSources.env`), never by the exporter from the process: `OTEL_EXPORTER_OTLP_*` (the
 //! `METRICS_` form wins over the generic one), `OTEL_RESOURCE_ATTRIBUTES` and
 //! `OTEL_SERVICE_NAME`. Parsers here follow the OpenTelemetry specification and are shared with
 //! the matching `otlp.*` keys.

@@ -1,7 +1,7 @@
 //! The `otlp` section, resolved with the standard `OTEL_EXPORTER_OTLP_*` variables into complete
 //! [`OtlpSettings`]: for each setting the `otlp.*` key (from any layer) wins, then the
 //! `METRICS_` variable, then the generic variable, then the default. The exporter is built with
-//! every one of these values, so the SDK's own reading of the process environment never decides.
+//! every one of these values and reads nothing else.
 
 use std::time::Duration;
 

@@ -427,6 +427,19 @@ struct Received {
     failing: bool,
     /// `service.instance.id` → how long to hold the answer to requests carrying that resource.
     delays: HashMap<String, Duration>,
+    /// When each export request arrived, answered or refused (HTTP receiver).
+    attempts: Vec<std::time::Instant>,
+    /// Answer the next requests with this status and headers instead (HTTP receiver).
+    answer: Option<Answer>,
+}
+
+/// A configured HTTP answer to export requests.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// How many requests get it.
+    pub times: usize,
 }
 
 /// The `service.instance.id`s of a request's resources.
@@ -531,6 +544,17 @@ impl OtlpReceiver {
         self.received.lock().unwrap().failing = failing;
     }
 
+    /// Answer the next `answer.times` HTTP requests with this status and headers (and an
+    /// empty body); they are not recorded as received.
+    pub fn answer_with(&self, answer: Answer) {
+        self.received.lock().unwrap().answer = Some(answer);
+    }
+
+    /// When each HTTP export request arrived, refused ones included.
+    pub fn attempts(&self) -> Vec<std::time::Instant> {
+        self.received.lock().unwrap().attempts.clone()
+    }
+
     /// Hold the answer to every request carrying this resource for `delay` (HTTP receiver).
     pub fn delay_resource(&self, instance: &str, delay: Duration) {
         self.received
@@ -603,14 +627,22 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
         }
         let request = ExportMetricsServiceRequest::decode(&body[..]).expect("valid protobuf");
         let instances = instances_of(&request);
-        let failing = {
+        let (failing, answer) = {
             let mut received = received.lock().unwrap();
-            if !received.failing {
+            received.attempts.push(std::time::Instant::now());
+            let answer = match &mut received.answer {
+                Some(answer) if answer.times > 0 => {
+                    answer.times -= 1;
+                    Some(answer.clone())
+                }
+                _ => None,
+            };
+            if !received.failing && answer.is_none() {
                 received.requests.push(request);
                 received.headers.push(headers);
                 received.body_sizes.push(wire_size);
             }
-            received.failing
+            (received.failing, answer)
         };
         let delay = {
             let received = received.lock().unwrap();
@@ -622,13 +654,24 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }
-        let (status, payload) = if failing {
-            (503, Vec::new())
+        let (status, payload, extra) = if let Some(answer) = answer {
+            let extra: String = answer
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}\r\n"))
+                .collect();
+            (answer.status, Vec::new(), extra)
+        } else if failing {
+            (503, Vec::new(), String::new())
         } else {
-            (200, ExportMetricsServiceResponse::default().encode_to_vec())
+            (
+                200,
+                ExportMetricsServiceResponse::default().encode_to_vec(),
+                String::new(),
+            )
         };
         let head = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
+            "HTTP/1.1 {status} X\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n{extra}\r\n",
             payload.len()
         );
         if stream.write_all(head.as_bytes()).await.is_err()
@@ -689,6 +732,8 @@ pub struct FlatPoint {
     pub attributes: BTreeMap<String, String>,
     pub value: f64,
     pub is_int: bool,
+    pub start_time_unix_nano: u64,
+    pub time_unix_nano: u64,
 }
 
 fn any_value_text(value: &Option<AnyValue>) -> String {
@@ -744,6 +789,8 @@ pub fn flatten(requests: &[ExportMetricsServiceRequest]) -> Vec<FlatPoint> {
                             attributes: attributes(&point.attributes),
                             value,
                             is_int,
+                            start_time_unix_nano: point.start_time_unix_nano,
+                            time_unix_nano: point.time_unix_nano,
                         });
                     }
                 }
@@ -753,18 +800,52 @@ pub fn flatten(requests: &[ExportMetricsServiceRequest]) -> Vec<FlatPoint> {
     points
 }
 
-/// The points of the last export request carrying a resource with this `service.instance.id`.
+/// The points of the last export of the resource with this `service.instance.id`: those of the
+/// last request carrying it, and of the other requests of the same export (a large export is
+/// split into several requests, all with the export's time).
 pub fn last_export_for(requests: &[ExportMetricsServiceRequest], instance: &str) -> Vec<FlatPoint> {
-    for request in requests.iter().rev() {
+    let of_instance = |request: &ExportMetricsServiceRequest| -> Vec<FlatPoint> {
+        flatten(std::slice::from_ref(request))
+            .into_iter()
+            .filter(|p| p.resource.get("service.instance.id").map(String::as_str) == Some(instance))
+            .collect()
+    };
+    let Some(last) = requests
+        .iter()
+        .rev()
+        .map(of_instance)
+        .find(|points| !points.is_empty())
+    else {
+        return Vec::new();
+    };
+    let time = last[0].time_unix_nano;
+    requests
+        .iter()
+        .flat_map(of_instance)
+        .filter(|p| p.time_unix_nano == time)
+        .collect()
+}
+
+/// The requests of each export of this resource, in order (grouped by the export's time).
+pub fn exports_for(
+    requests: &[ExportMetricsServiceRequest],
+    instance: &str,
+) -> Vec<Vec<Vec<FlatPoint>>> {
+    let mut exports: Vec<Vec<Vec<FlatPoint>>> = Vec::new();
+    for request in requests {
         let points: Vec<FlatPoint> = flatten(std::slice::from_ref(request))
             .into_iter()
             .filter(|p| p.resource.get("service.instance.id").map(String::as_str) == Some(instance))
             .collect();
-        if !points.is_empty() {
-            return points;
+        let Some(time) = points.first().map(|p| p.time_unix_nano) else {
+            continue;
+        };
+        match exports.last_mut() {
+            Some(export) if export[0][0].time_unix_nano == time => export.push(points),
+            _ => exports.push(vec![points]),
         }
     }
-    Vec::new()
+    exports
 }
 
 /// Exactly one point by metric name and a subset of attributes.
