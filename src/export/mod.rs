@@ -1,0 +1,208 @@
+//! The only OTLP code: an encoder that writes the OTLP protobuf (`opentelemetry-proto`) straight
+//! from the recorded points, and the two transports (HTTP/protobuf with reqwest, gRPC with
+//! tonic). One [`ResourceExporter`] per exported resource (a Qdrant node, or a cluster).
+//!
+//! What the OpenTelemetry SDK's observable instruments did is kept, without its per-point cost
+//! (docs/performance.md): each export carries exactly the newest published points, so a
+//! collection that disappears from Qdrant is not exported next time; gauges are `Gauge`s,
+//! counters cumulative monotonic `Sum`s and up-down counters cumulative non-monotonic `Sum`s,
+//! all with the exporter's creation time as their start time (the SDK's start time of an
+//! observable cumulative instrument), and the export time as their time.
+//!
+//! Every setting comes from the resolved configuration ([`OtlpSettings`]: the agent's keys and
+//! the standard `OTEL_EXPORTER_OTLP_*` variables); nothing else reads the process environment.
+//!
+//! An export larger than [`MAX_REQUEST_BYTES`] is split by data points into several complete
+//! requests (each with the resource and scope); the first carries `qdrant.up` and the agent's
+//! own metrics, so they always go out.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{any_value, InstrumentationScope};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, AggregationTemporality, Gauge, Metric, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::config::{Compression, OtlpProtocol, OtlpSettings};
+use crate::metrics::registry::{Instrument, MetricSpec, ValueType, REGISTRY};
+use crate::metrics::Point;
+use crate::resource::{attribute, KeyValue};
+
+/// The largest encoded (uncompressed) export request. The Collector's OTLP/gRPC receiver
+/// refuses messages over its `max_recv_msg_size_mib`, 4 MiB by default, and gRPC servers in
+/// general default to 4 MiB; the OTLP/HTTP receiver has no default body limit but proxies
+/// and SaaS endpoints commonly cap bodies at a few MiB. Measured before compression, so the
+/// limit holds however well the request compresses (gzip makes ~4 MiB of points a few hundred
+/// KiB on the wire).
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// The longest wait a `Retry-After` can impose; a longer one is capped.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// How much of an error response body goes into the error message.
+const BODY_EXCERPT_CHARS: usize = 200;
+
+const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+mod encode;
+mod error;
+mod grpc;
+#[cfg(test)]
+mod tests;
+mod transport;
+
+use encode::*;
+pub use error::ExportError;
+use error::*;
+use grpc::*;
+use transport::*;
+
+/// The export requests of the newest published points.
+struct Published {
+    requests: Vec<ExportMetricsServiceRequest>,
+}
+
+/// Exports one resource's points.
+pub struct ResourceExporter {
+    otlp: OtlpSettings,
+    transport: Result<Transport, String>,
+    /// The start time of every cumulative point: when this exporter was created.
+    start_time_unix_nano: u64,
+    max_request_bytes: usize,
+    published: Option<Published>,
+}
+
+impl ResourceExporter {
+    pub fn new(otlp: OtlpSettings) -> ResourceExporter {
+        ResourceExporter::with_max_request_bytes(otlp, MAX_REQUEST_BYTES)
+    }
+
+    /// With another request size limit (tests).
+    pub fn with_max_request_bytes(
+        otlp: OtlpSettings,
+        max_request_bytes: usize,
+    ) -> ResourceExporter {
+        let transport = Transport::build(&otlp).map_err(|e| e.to_string());
+        ResourceExporter {
+            otlp,
+            transport,
+            start_time_unix_nano: unix_nanos(SystemTime::now()),
+            max_request_bytes,
+            published: None,
+        }
+    }
+
+    /// Replace the exported points with these; returns how many there are.
+    pub fn publish(
+        &mut self,
+        resource: Vec<KeyValue>,
+        parts: &[&[Point]],
+    ) -> Result<usize, ExportError> {
+        let count = parts.iter().map(|part| part.len()).sum();
+        let mut rows: Vec<Vec<NumberDataPoint>> = vec![Vec::new(); REGISTRY.len()];
+        for point in parts.iter().flat_map(|part| part.iter()) {
+            let spec = point.spec();
+            rows[spec.id as usize].push(NumberDataPoint {
+                attributes: point
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| attribute(*k, any_value::Value::StringValue(v.clone())))
+                    .collect(),
+                start_time_unix_nano: self.start_time_unix_nano,
+                // Stamped at each export; any non-zero value encodes to the same size.
+                time_unix_nano: self.start_time_unix_nano,
+                value: Some(number_value(spec, point.value)),
+                ..NumberDataPoint::default()
+            });
+        }
+        // `qdrant.up` and the agent's own metrics first: they go out in the first request.
+        let (first, rest): (Vec<_>, Vec<_>) = REGISTRY
+            .iter()
+            .zip(rows)
+            .filter(|(_, points)| !points.is_empty())
+            .partition(|(spec, _)| goes_first(spec));
+        let requests = split_requests(
+            &resource,
+            first.into_iter().chain(rest),
+            self.max_request_bytes,
+        );
+        self.published = Some(Published { requests });
+        Ok(count)
+    }
+
+    /// Export the published points now: every request, in order, until one fails.
+    pub async fn flush(&mut self) -> Result<(), ExportError> {
+        let Some(published) = &mut self.published else {
+            return Ok(());
+        };
+        let transport = self
+            .transport
+            .as_ref()
+            .map_err(|e| ExportError::Build(e.clone()))?;
+        let now = unix_nanos(SystemTime::now());
+        for request in &mut published.requests {
+            stamp(request, now);
+            let body = request.encode_to_vec();
+            transport.send(body).await?;
+        }
+        Ok(())
+    }
+
+    /// Send the last published points once more, within the OTLP timeout, and stop.
+    pub async fn shutdown(mut self) {
+        let bound = self.otlp.timeout;
+        if let Err(error) = tokio::time::timeout(bound, self.flush())
+            .await
+            .unwrap_or_else(|_| {
+                Err(ExportError::Timeout {
+                    endpoint: self.otlp.endpoint.clone(),
+                    timeout: bound,
+                })
+            })
+        {
+            tracing::debug!(%error, "The final export failed.");
+        }
+    }
+
+    /// The bodies an HTTP export of the published points sends now (gzipped per the
+    /// settings), without sending them: for measurements (`examples/encode_cost.rs`).
+    #[doc(hidden)]
+    pub fn encode_bodies(&mut self) -> Vec<Vec<u8>> {
+        let Some(published) = &mut self.published else {
+            return Vec::new();
+        };
+        let now = unix_nanos(SystemTime::now());
+        let gzipped = self.otlp.compression == Compression::Gzip;
+        published
+            .requests
+            .iter_mut()
+            .map(|request| {
+                stamp(request, now);
+                let body = request.encode_to_vec();
+                if gzipped {
+                    gzip(&body)
+                } else {
+                    body
+                }
+            })
+            .collect()
+    }
+
+    /// How many requests the published points make (tests, diagnostics).
+    pub fn request_count(&self) -> usize {
+        self.published.as_ref().map_or(0, |p| p.requests.len())
+    }
+}
+
+/// Build the transport (and drop it): a failure is a configuration problem, found at start-up
+/// rather than at the first export. Needs a Tokio runtime context (gRPC).
+pub fn check_exporter(otlp: &OtlpSettings) -> Result<(), ExportError> {
+    Transport::build(otlp).map(drop)
+}

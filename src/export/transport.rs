@@ -1,0 +1,134 @@
+//! The two transports behind one enum; OTLP/HTTP with reqwest lives here.
+
+use super::*;
+
+pub(super) enum Transport {
+    Http(HttpTransport),
+    Grpc(GrpcTransport),
+}
+
+impl Transport {
+    pub(super) fn build(otlp: &OtlpSettings) -> Result<Transport, ExportError> {
+        match otlp.protocol {
+            OtlpProtocol::HttpProtobuf => HttpTransport::build(otlp).map(Transport::Http),
+            OtlpProtocol::Grpc => GrpcTransport::build(otlp).map(Transport::Grpc),
+        }
+    }
+
+    /// Send one encoded `ExportMetricsServiceRequest`.
+    pub(super) async fn send(&self, body: Vec<u8>) -> Result<(), ExportError> {
+        match self {
+            Transport::Http(http) => http.send(body).await,
+            Transport::Grpc(grpc) => grpc.send(body).await,
+        }
+    }
+}
+
+pub(super) struct HttpTransport {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    gzip: bool,
+    timeout: Duration,
+}
+
+impl HttpTransport {
+    pub(super) fn build(otlp: &OtlpSettings) -> Result<HttpTransport, ExportError> {
+        let url = reqwest::Url::parse(&otlp.endpoint)
+            .map_err(|e| ExportError::Build(format!("endpoint {:?}: {e}", otlp.endpoint)))?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &otlp.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| ExportError::Build(format!("invalid header name {name:?}")))?;
+            let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
+                ExportError::Build(format!("invalid value for header {:?}", name.as_str()))
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-protobuf"),
+        );
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("qdrant-otel-agent/", env!("CARGO_PKG_VERSION")))
+            .timeout(otlp.timeout)
+            .connect_timeout(otlp.timeout)
+            .build()
+            .map_err(|e| ExportError::Build(error_chain(&e)))?;
+        Ok(HttpTransport {
+            client,
+            url,
+            gzip: otlp.compression == Compression::Gzip,
+            timeout: otlp.timeout,
+        })
+    }
+
+    pub(super) async fn send(&self, body: Vec<u8>) -> Result<(), ExportError> {
+        let mut request = self.client.post(self.url.clone());
+        let body = if self.gzip {
+            request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
+            gzip(&body)
+        } else {
+            body
+        };
+        let response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.request_error(&e))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let bytes = response.bytes().await.map_err(|e| self.request_error(&e))?;
+        if status.is_success() {
+            let answer = ExportMetricsServiceResponse::decode(&bytes[..]).unwrap_or_default();
+            return check_partial_success(answer);
+        }
+        let body = error_body_excerpt(&bytes);
+        let code = status.as_u16();
+        match retry_after {
+            Some(wait) if code == 429 || code == 503 => Err(ExportError::RetryAfter {
+                wait,
+                cause: ExportError::HttpStatus { status: code, body }.to_string(),
+            }),
+            _ => Err(ExportError::HttpStatus { status: code, body }),
+        }
+    }
+
+    fn request_error(&self, error: &reqwest::Error) -> ExportError {
+        let endpoint = self.url.to_string();
+        if error.is_timeout() {
+            ExportError::Timeout {
+                endpoint,
+                timeout: self.timeout,
+            }
+        } else if error.is_connect() {
+            ExportError::Connect {
+                endpoint,
+                cause: connect_cause(error),
+            }
+        } else {
+            ExportError::Transport {
+                endpoint,
+                cause: error_chain(error),
+            }
+        }
+    }
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date; capped at [`MAX_RETRY_AFTER`].
+pub(super) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
