@@ -265,3 +265,49 @@ async fn leadership_moves_without_a_gap_or_a_duplicate() {
         "node2 read the cluster view as leader: {before}"
     );
 }
+
+/// Sidecars: each agent polls `localhost`-like URLs but carries its pod's identity (here from
+/// `OTEL_RESOURCE_ATTRIBUTES`, as the downward API sets it), so that its series join the
+/// Collector's scrape of that pod's `/metrics`; cluster-wide series are still exported once.
+#[tokio::test(flavor = "multi_thread")]
+async fn sidecars_carry_the_pod_identity() {
+    let servers = start_nodes().await;
+    let receiver = OtlpReceiver::start_http().await;
+    let pods = ["10.0.0.1:6333", "10.0.0.2:6333", "10.0.0.3:6333"];
+    let agents: Vec<harness::RunningAgent> = servers
+        .iter()
+        .zip(pods)
+        .map(|(server, pod)| {
+            let attributes = format!("service.instance.id={pod},k8s.pod.name=qdrant-x");
+            let settings = harness::settings(&[
+                ("QDRANT_URL", &server.url()),
+                ("OTEL_RESOURCE_ATTRIBUTES", &attributes),
+                ("QDRANT_OTEL_POLL__INTERVAL", "300ms"),
+                ("QDRANT_OTEL_QDRANT__TIMEOUT", "250ms"),
+                ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+            ]);
+            harness::RunningAgent::start(settings)
+        })
+        .collect();
+    receiver.wait_for_requests(8, Duration::from_secs(20)).await;
+    for agent in agents {
+        agent.stop().await;
+    }
+    let points = flatten(&receiver.requests());
+    let instances: BTreeSet<&str> = points
+        .iter()
+        .filter(|p| p.metric == "qdrant.up")
+        .filter_map(|p| p.resource.get("service.instance.id").map(String::as_str))
+        .collect();
+    assert_eq!(instances, BTreeSet::from(pods));
+    let last_cluster = receiver
+        .requests()
+        .iter()
+        .rev()
+        .map(|r| flatten(std::slice::from_ref(r)))
+        .find(|p| !on_resource(p, CLUSTER).is_empty())
+        .expect("the cluster resource was exported");
+    for (key, count) in cluster_series(&on_resource(&last_cluster, CLUSTER)) {
+        assert_eq!(count, 1, "{key:?}");
+    }
+}

@@ -294,11 +294,6 @@ fn other_validation_messages() {
         ),
         p("otlp.compression", &file, "\"zstd\" is not supported: use gzip or none"),
         p(
-            "resource.attributes.service.instance.id",
-            &file,
-            "is set per node by the agent (host:port) and cannot be overridden",
-        ),
-        p(
             "log.level",
             &file,
             "\"qdrant=loud\" is not a level (error, warn, info, debug, trace) or a tracing filter",
@@ -734,4 +729,39 @@ fn a_level_with_odd_whitespace_is_a_problem_not_a_panic() {
         .env("QDRANT_OTEL_LOG__LEVEL", " info, qdrant_otel_agent=debug ")
         .load();
     assert_eq!(settings.log_level, "info,qdrant_otel_agent=debug");
+}
+
+/// A node's identity can be set for an agent polling one node (a sidecar), and only then.
+#[test]
+fn a_sidecar_sets_its_node_identity() {
+    let settings = Case::new()
+        .env("QDRANT_URL", "http://localhost:6333")
+        .env(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.instance.id=10.1.2.3:6333",
+        )
+        .load();
+    assert_eq!(settings.nodes[0].instance, "10.1.2.3:6333");
+    let settings = Case::new()
+        .env(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.instance.id=10.1.2.3:6333",
+        )
+        .env("QDRANT_OTEL_QDRANT__INSTANCE", "qdrant-0:6333")
+        .load();
+    assert_eq!(
+        settings.nodes[0].instance, "qdrant-0:6333",
+        "the config key wins"
+    );
+    let case = Case::new()
+        .env("QDRANT_URL", "http://a:6333,http://b:6333")
+        .env("QDRANT_OTEL_QDRANT__INSTANCE", "pod:6333");
+    assert_eq!(
+        problems(&case.error()),
+        vec![p(
+            "qdrant.instance",
+            "environment variable QDRANT_OTEL_QDRANT__INSTANCE",
+            "sets one identity for 2 nodes; set it only when the agent polls one node (a sidecar)"
+        )]
+    );
 }

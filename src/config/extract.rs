@@ -52,6 +52,7 @@ pub fn extract(ctx: &Context, problems: &mut Problems) -> RawConfig {
     x.take("qdrant.max_concurrency", &mut q.max_concurrency);
     x.take("qdrant.max_response_bytes", &mut q.max_response_bytes);
     x.take("qdrant.follow_redirects", &mut q.follow_redirects);
+    x.optional("qdrant.instance", &mut q.instance);
     let p = &mut raw.poll;
     x.duration("poll.interval", &mut p.interval);
     x.duration("poll.initial_delay", &mut p.initial_delay);

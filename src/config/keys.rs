@@ -54,6 +54,7 @@ pub const KEYS: &[KeyDoc] = &[
     key("qdrant.tls.insecure_skip_verify", None, "accept any certificate (testing only)"),
     key("qdrant.max_concurrency", None, "concurrent per-collection requests per node"),
     key("qdrant.max_response_bytes", None, "largest response accepted, in bytes; also the bound on all response bodies in memory at once"),
+    key("qdrant.instance", Some("`host:port` of the URL"), "the node's `service.instance.id` when the agent polls one node (a sidecar: the pod's `ip:port`); also from `service.instance.id` in `resource.attributes` or `OTEL_RESOURCE_ATTRIBUTES`"),
     key("qdrant.follow_redirects", None, "follow redirects within the same origin (scheme, host, port); off: a redirect is an error"),
     with(key("poll.interval", None, "time between polls of a node (≥ 100ms)"), "", "`--poll-interval`"),
     key("poll.initial_delay", None, "wait before the first poll"),

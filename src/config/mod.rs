@@ -7,6 +7,7 @@
 //! [`keys`] is the documented table of every key and variable (docs/configuration.md).
 
 mod extract;
+mod identity;
 pub mod keys;
 mod layers;
 mod origin;
@@ -145,7 +146,8 @@ pub fn load(sources: &ConfigSources) -> Result<(RawConfig, Settings), ConfigErro
 
 /// Every section validates itself, in the order of the documentation.
 fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings {
-    let nodes = raw.qdrant.validate(ctx, raw.poll.interval, problems);
+    let mut nodes = raw.qdrant.validate(ctx, raw.poll.interval, problems);
+    identity::apply(raw, ctx, &mut nodes, problems);
     raw.poll.validate(ctx, problems);
     let otlp = raw.otlp.validate(ctx, problems);
     let resource_attributes = raw.resource.validate(ctx, problems);

@@ -108,6 +108,10 @@ pub struct QdrantConfig {
     /// Largest response body accepted from Qdrant, in bytes; also the bound on all response
     /// bodies held in memory at once.
     pub max_response_bytes: u64,
+    /// The node's `service.instance.id` (default: `host:port` of its URL). For an agent that
+    /// polls one node, e.g. a sidecar polling `localhost:6333` that must carry the pod's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     /// Follow redirects within the same origin. Off: a redirect is an error (Qdrant does not
     /// redirect), and credentials never go to another server.
     pub follow_redirects: bool,
@@ -125,6 +129,7 @@ impl Default for QdrantConfig {
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             follow_redirects: false,
+            instance: None,
         }
     }
 }

@@ -55,13 +55,6 @@ impl ResourceConfig {
                     &origin,
                     "attribute names must not be empty",
                 );
-            } else if key == "service.instance.id" {
-                let full = format!("resource.attributes.{key}");
-                problems.push(
-                    &full,
-                    &ctx.origin(&full),
-                    "is set per node by the agent (host:port) and cannot be overridden",
-                );
             }
         }
         self.attributes
