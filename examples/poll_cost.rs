@@ -5,7 +5,6 @@
 //! `valgrind --tool=callgrind`).
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::time::Duration;
