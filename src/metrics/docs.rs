@@ -23,11 +23,22 @@ pub fn render_metrics_doc() -> String {
     );
     doc.push_str(
         "Resource attributes of every node's metrics: `service.name` (`qdrant`), \
-         `service.instance.id` (`host:port` as configured), `server.address`, `server.port`, \
+         `service.instance.id` (`host:port` as configured, or the identity a sidecar sets with \
+         `qdrant.instance`), `server.address`, `server.port`, \
          `db.system.name` (`qdrant`), `qdrant.version`, and when clustered `qdrant.peer.id` and \
          `qdrant.cluster.name`. Metrics of scope *cluster* are emitted once per cluster by the \
          agent polling the raft leader, on a resource whose `service.instance.id` is the \
          cluster name (on a single node, on the node's resource).\n\n",
+    );
+    doc.push_str(
+        "**Node-local or cluster-wide.** The *Scope* column says which. Node-scoped collection \
+         metrics (`qdrant.collection.points`, `.vectors`, `.segments`, …) count the replicas on \
+         that node: summed over nodes they count every replica. Cluster-scoped ones count the \
+         collection once: `qdrant.collection.logical_points` is what `GET /collections/{name}` \
+         says as `points_count`. The same metric never means both: on the `/collections` \
+         fallback path (a collection-scoped key) Qdrant's cluster-wide counts go to the \
+         `logical_*` metrics, and fill the node-local ones only on a single node, where both are \
+         the same.\n\n",
     );
     doc.push_str(
         "| Metric | Prometheus name | Type | Unit | Attributes | Source | Since | Scope | Default |\n",
