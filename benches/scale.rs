@@ -32,8 +32,8 @@ const SET: &str = "qdrant-1.18.3/single";
 const DETAIL_EVERY: usize = 4;
 /// Polls after the first: two full cycles.
 const STEADY_POLLS: usize = 2 * DETAIL_EVERY;
-/// How long before a poll's `/` request its concurrent first requests may arrive.
-const POLL_START_MARGIN: Duration = Duration::from_millis(50);
+/// A poll's first requests are concurrent: they arrive at most this far apart, one after another.
+const BURST_GAP: Duration = Duration::from_millis(250);
 const COLLECTION_ATTRIBUTE: &str = "db.collection.name";
 
 /// The poll interval used at N collections: 1 s, longer where a poll would not fit in it.
@@ -276,13 +276,21 @@ async fn measure_agent(server: &FixtureServer, n: usize) -> AgentRow {
     let check_schedstat_ms = schedstat_ns(pid) as f64 / 1e6;
     drop(agent);
 
-    // Group Qdrant's requests by poll: a poll starts (shortly before) its `/` request.
+    // Group Qdrant's requests by poll: a poll starts with the burst of concurrent requests that
+    // holds its `/` (never reaching back past the previous poll's `/`).
     let requests = server.requests();
-    let starts: Vec<Instant> = requests
-        .iter()
-        .filter(|r| r.path == "/")
-        .map(|r| r.at - POLL_START_MARGIN)
-        .collect();
+    let mut starts: Vec<Instant> = Vec::new();
+    for (i, r) in requests.iter().enumerate().filter(|(_, r)| r.path == "/") {
+        let mut first = i;
+        while first > 0
+            && requests[first - 1].path != "/"
+            && requests[first].at - requests[first - 1].at < BURST_GAP
+            && starts.last().is_none_or(|&s| requests[first - 1].at >= s)
+        {
+            first -= 1;
+        }
+        starts.push(requests[first].at.min(r.at));
+    }
     let in_poll = |k: usize| -> Vec<&RecordedRequest> {
         requests
             .iter()
