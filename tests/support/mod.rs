@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
@@ -52,6 +52,10 @@ pub enum Fault {
 pub struct RecordedRequest {
     pub path: String,
     pub headers: Vec<(String, String)>,
+    /// When the request head was read.
+    pub at: Instant,
+    /// Bytes of response body written (0 until answered, and for a reset connection).
+    pub bytes: usize,
 }
 
 #[derive(Clone)]
@@ -230,11 +234,14 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
     let Some((path, headers, _)) = read_head(&mut stream).await else {
         return;
     };
-    let (fault, response, authorized) = {
+    let (index, fault, response, authorized) = {
         let mut state = state.lock().unwrap();
+        let index = state.requests.len();
         state.requests.push(RecordedRequest {
             path: path.clone(),
             headers: headers.clone(),
+            at: Instant::now(),
+            bytes: 0,
         });
         let fault = state
             .faults
@@ -249,7 +256,12 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
                     || (k == "authorization" && v == &format!("Bearer {key}"))
             }),
         };
-        (fault, state.responses.get(&path).cloned(), authorized)
+        (
+            index,
+            fault,
+            state.responses.get(&path).cloned(),
+            authorized,
+        )
     };
     let mut response = response.unwrap_or(Response {
         status: 404,
@@ -333,7 +345,9 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
         &response.body[..]
     };
     let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(body).await;
+    if stream.write_all(body).await.is_ok() {
+        state.lock().unwrap().requests[index].bytes = body.len();
+    }
     let _ = stream.shutdown().await;
 }
 
@@ -531,6 +545,16 @@ impl OtlpReceiver {
     /// Bytes on the wire of each HTTP export request (HTTP receiver only).
     pub fn body_sizes(&self) -> Vec<usize> {
         self.received.lock().unwrap().body_sizes.clone()
+    }
+
+    /// Take the export requests received so far and their sizes on the wire, leaving none.
+    pub fn take(&self) -> (Vec<ExportMetricsServiceRequest>, Vec<usize>) {
+        let mut received = self.received.lock().unwrap();
+        received.headers.clear();
+        (
+            std::mem::take(&mut received.requests),
+            std::mem::take(&mut received.body_sizes),
+        )
     }
 
     pub fn clear(&self) {
