@@ -2,7 +2,7 @@
 QDRANT_URL ?= http://localhost:6333
 OTLP_ENDPOINT ?= http://localhost:4318
 
-.PHONY: help run cloud once up down test e2e demo docs lint bench
+.PHONY: help run cloud once up down test e2e demo docs lint bench fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -45,3 +45,7 @@ lint: ## Formatting and lints, as CI runs them
 
 bench: ## Scale benchmark at 10/100/1,000/10,000 collections (results: docs/performance.md)
 	cargo bench --bench scale
+
+FUZZ_SECONDS ?= 30
+fuzz: ## Fuzz the Qdrant response models and the config loader (FUZZ_SECONDS per target)
+	./scripts/fuzz.sh $(FUZZ_SECONDS)

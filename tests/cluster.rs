@@ -311,3 +311,87 @@ async fn sidecars_carry_the_pod_identity() {
         assert_eq!(count, 1, "{key:?}");
     }
 }
+
+/// The latest export's value of `metric` on the resource `instance`.
+fn latest(receiver: &OtlpReceiver, instance: &str, metric: &str) -> Option<f64> {
+    receiver
+        .requests()
+        .iter()
+        .rev()
+        .map(|r| flatten(std::slice::from_ref(r)))
+        .find_map(|points| {
+            on_resource(&points, instance)
+                .into_iter()
+                .find(|p| p.metric == metric)
+                .map(|p| p.value)
+        })
+}
+
+/// A node goes down and rejoins: it reads `up` 0 meanwhile, the others and the cluster-wide
+/// series carry on, and it reads `up` 1 again when it is back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_goes_down_and_rejoins() {
+    let servers = start_nodes().await;
+    let receiver = OtlpReceiver::start_http().await;
+    let urls: Vec<String> = servers.iter().map(FixtureServer::url).collect();
+    let agent = harness::RunningAgent::start(agent_settings(&urls.join(","), &receiver));
+    receiver.wait_for_requests(6, Duration::from_secs(20)).await;
+    let down = instance(&servers[2]);
+    assert_eq!(latest(&receiver, &down, "qdrant.up"), Some(1.0));
+
+    servers[2].set_fault("", support::Fault::Reset);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        latest(&receiver, &down, "qdrant.up"),
+        Some(0.0),
+        "the node reads down"
+    );
+    assert_eq!(
+        latest(&receiver, &instance(&servers[1]), "qdrant.up"),
+        Some(1.0)
+    );
+    let before = receiver.requests().len();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let cluster_exports = receiver.requests()[before..]
+        .iter()
+        .filter(|r| !on_resource(&flatten(std::slice::from_ref(*r)), CLUSTER).is_empty())
+        .count();
+    assert!(
+        cluster_exports >= 2,
+        "the leader still speaks for the cluster: {cluster_exports}"
+    );
+
+    servers[2].clear_faults();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    agent.stop().await;
+    assert_eq!(
+        latest(&receiver, &down, "qdrant.up"),
+        Some(1.0),
+        "the node rejoined"
+    );
+}
+
+/// Qdrant Cloud: each node by its own URL, with an API key that every node requires.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_node_by_its_own_url_with_an_api_key() {
+    let servers = start_nodes().await;
+    for server in &servers {
+        server.require_api_key("cloud-key");
+    }
+    let receiver = OtlpReceiver::start_http().await;
+    let urls: Vec<String> = servers.iter().map(FixtureServer::url).collect();
+    let settings = harness::settings(&[
+        ("QDRANT_URL", &urls.join(",")),
+        ("QDRANT_API_KEY", "cloud-key"),
+        ("QDRANT_OTEL_POLL__INTERVAL", "300ms"),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "250ms"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+    ]);
+    let agent = harness::RunningAgent::start(settings);
+    receiver.wait_for_requests(8, Duration::from_secs(20)).await;
+    agent.stop().await;
+    for server in &servers {
+        assert_eq!(latest(&receiver, &instance(server), "qdrant.up"), Some(1.0));
+    }
+    check_exports(&receiver, &servers);
+}

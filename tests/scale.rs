@@ -160,3 +160,63 @@ async fn a_first_poll_reads_everything_when_asked() {
         "later polls are back within the budget: {second}"
     );
 }
+
+/// VmRSS of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// No growth over a long run: the real agent polls a 1,000-collection node 500 times at a
+/// short interval, exporting every poll; after the first few polls its resident memory stops
+/// growing (slow and fast polls alike, per-collection reads rotating through every collection).
+#[tokio::test(flavor = "multi_thread")]
+async fn rss_stops_growing_over_500_polls() {
+    let server = scaled_node(1_000).await;
+    let receiver = support::OtlpReceiver::start_http().await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qdrant-otel-agent"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("QDRANT_URL", server.url())
+        .env("QDRANT_OTEL_POLL__INTERVAL", "100ms")
+        .env("QDRANT_OTEL_OTLP__ENDPOINT", receiver.endpoint())
+        .env("QDRANT_OTEL_LOG__LEVEL", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start the agent");
+    let pid = child.id();
+    let polls = || server.request_count("/");
+    let mut settled = 0;
+    let mut samples = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while polls() < 500 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // The receiver keeps what it decodes; only the agent's memory is measured.
+        receiver.clear();
+        let n = polls();
+        if n >= 20 && settled == 0 {
+            settled = rss_kib(pid);
+        }
+        if n >= 20 {
+            samples.push((n, rss_kib(pid)));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(polls() >= 500, "500 polls within 10 minutes: {}", polls());
+    let peak_after = samples.iter().map(|(_, kib)| *kib).max().unwrap_or(0);
+    let last = samples.last().map_or(0, |(_, kib)| *kib);
+    eprintln!(
+        "RSS after 20 polls {settled} KiB, peak after {peak_after} KiB, at 500 polls {last} KiB"
+    );
+    // Allocator noise allowed, growth not: within 15% (and 8 MiB) of the level after 20 polls.
+    let bound = settled + (settled * 15 / 100).max(8 * 1024);
+    assert!(
+        last <= bound,
+        "RSS grew from {settled} KiB to {last} KiB over 500 polls: {samples:?}"
+    );
+}

@@ -65,6 +65,8 @@ impl NodeTask {
             let recorded = record(&snapshot, &stats.stats, &settings.record);
             stats.count_dropped(&self.node.instance, &recorded.dropped);
             self.hand_over(&snapshot, recorded);
+            drop(snapshot);
+            release_free_memory();
         }
     }
 
@@ -103,5 +105,23 @@ impl NodeTask {
                 false
             }
         });
+    }
+}
+
+/// Give freed heap memory back to the system after each poll. Every poll frees megabytes of
+/// parsed responses between long-lived allocations; glibc's malloc keeps such holes, and the
+/// agent's resident memory then crept up by ~40 MB over 500 polls of 1,000 collections
+/// (`tests/scale.rs`). `malloc_trim` returns them; it costs well under a millisecond.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim only releases free memory of the process's own heap; it takes no
+        // pointers and is safe to call at any time from any thread.
+        unsafe {
+            malloc_trim(0);
+        }
     }
 }
