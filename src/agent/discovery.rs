@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -38,8 +39,18 @@ impl Discovery {
         }
     }
 
-    /// Follow the membership until `shutdown`.
-    pub async fn follow(mut self, fleet: &mut Fleet, shutdown: &CancellationToken) {
+    /// Follow the membership until `shutdown`, from `poll.initial_delay` on (Qdrant may start
+    /// with the agent).
+    pub async fn follow(
+        mut self,
+        fleet: &mut Fleet,
+        initial_delay: Duration,
+        shutdown: &CancellationToken,
+    ) {
+        tokio::select! {
+            _ = tokio::time::sleep(initial_delay) => {}
+            _ = shutdown.cancelled() => return,
+        }
         let mut ticker = tokio::time::interval(self.settings.every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

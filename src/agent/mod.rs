@@ -57,7 +57,7 @@ pub async fn run(
     }
     if let Some(discovery) = &settings.discovery {
         Discovery::new(discovery.clone(), seeds)
-            .follow(&mut fleet, &shutdown)
+            .follow(&mut fleet, settings.initial_delay, &shutdown)
             .await;
     }
     // Without discovery, the poll tasks run until shutdown; then the final exports.
