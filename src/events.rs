@@ -107,3 +107,51 @@ impl ExportRecovered<'_> {
         tracing::info!(resource = %self.resource, "OTLP export recovered.");
     }
 }
+
+/// Discovery found a node that the agent does not poll yet (or a node that had left rejoined).
+pub struct NodeDiscovered<'a> {
+    pub node: &'a str,
+    /// The peer's p2p URI, as `/cluster` lists it.
+    pub peer: &'a str,
+}
+
+impl NodeDiscovered<'_> {
+    pub fn emit(self) {
+        tracing::info!(node = %self.node, peer = %self.peer, "Node discovered: polling it.");
+    }
+}
+
+/// A discovered node is no longer a peer in `/cluster`.
+pub struct NodeLeft<'a> {
+    pub node: &'a str,
+}
+
+impl NodeLeft<'_> {
+    pub fn emit(self) {
+        tracing::info!(node = %self.node, "Node left membership: no longer polling it.");
+    }
+}
+
+/// No seed answered `/cluster`. Logged only on the first failure in a row; the nodes polled
+/// stay as they are.
+pub struct DiscoveryFailed<'a> {
+    pub error: &'a QdrantError,
+    pub changed: bool,
+}
+
+impl DiscoveryFailed<'_> {
+    pub fn emit(self) {
+        if self.changed {
+            tracing::warn!(error.type = %self.error.error_type(), error = %self.error, "Discovery failed: no seed answered /cluster; keeping the nodes polled.");
+        }
+    }
+}
+
+/// A seed answered `/cluster` again.
+pub struct DiscoveryRecovered;
+
+impl DiscoveryRecovered {
+    pub fn emit(self) {
+        tracing::info!("Discovery recovered.");
+    }
+}

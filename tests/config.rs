@@ -765,3 +765,70 @@ fn a_sidecar_sets_its_node_identity() {
         )]
     );
 }
+
+/// Discovery: the keys from a file and from variables (the addresses as `host:port=url` pairs),
+/// and what is wrong with them, each under its key and origin.
+#[test]
+fn discovery_keys_and_their_problems() {
+    let settings = Case::new()
+        .env("QDRANT_URL", "https://qdrant-0.qdrant-headless:6333")
+        .env("QDRANT_OTEL_QDRANT__DISCOVERY__ENABLED", "true")
+        .env("QDRANT_OTEL_QDRANT__DISCOVERY__REST_PORT", "7333")
+        .env("QDRANT_OTEL_QDRANT__DISCOVERY__EVERY", "2m")
+        .env(
+            "QDRANT_OTEL_QDRANT__DISCOVERY__ADDRESSES",
+            "10.0.0.1:6335=http://203.0.113.1:16333,10.0.0.2:6335=http://203.0.113.2:16333",
+        )
+        .load();
+    let discovery = settings.discovery.expect("discovery is on");
+    assert_eq!(discovery.rest_port, 7333);
+    assert_eq!(discovery.every, Duration::from_secs(120));
+    assert_eq!(
+        discovery.addresses["10.0.0.2:6335"].as_str(),
+        "http://203.0.113.2:16333/"
+    );
+    assert_eq!(
+        discovery
+            .rest_url("http://qdrant-1.qdrant-headless:6335/", "https")
+            .unwrap()
+            .as_str(),
+        "https://qdrant-1.qdrant-headless:7333/"
+    );
+    assert!(Case::new().load().discovery.is_none(), "off by default");
+
+    let case = Case::new().file(
+        "agent.yaml",
+        "qdrant:\n  instance: pod:6333\n  discovery:\n    enabled: true\n    rest_port: 0\n    every: 5s\n    addresses:\n      'a:6335': 'ftp://a'\npoll:\n  interval: 10s\n",
+    );
+    let file = format!("config file {}", case.path());
+    assert_eq!(
+        problems(&case.error()),
+        vec![
+            p(
+                "qdrant.instance",
+                &file,
+                "sets one identity, but qdrant.discovery.enabled polls every peer of the cluster; set it only when the agent polls one node (a sidecar)"
+            ),
+            p("qdrant.discovery.rest_port", &file, "must be greater than 0"),
+            p(
+                "qdrant.discovery.addresses",
+                &file,
+                "a:6335: \"ftp://a\": scheme must be http or https, not \"ftp\""
+            ),
+            p(
+                "qdrant.discovery.every",
+                &file,
+                "must be at least poll.interval (5s < 10s)"
+            ),
+        ]
+    );
+    let case = Case::new().env("QDRANT_OTEL_QDRANT__DISCOVERY__ADDRESSES", "a:6335");
+    assert_eq!(
+        problems(&case.error()),
+        vec![p(
+            "qdrant.discovery.addresses",
+            "environment variable QDRANT_OTEL_QDRANT__DISCOVERY__ADDRESSES",
+            "\"a:6335\" is not a `host:port=url` pair"
+        )]
+    );
+}

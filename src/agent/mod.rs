@@ -1,9 +1,12 @@
 //! The scheduler: one poll task per Qdrant node (see `node`) and one export task per exported
 //! resource (see `exporter`), so that nodes never wait on each other and polls never wait on
 //! the Collector. On shutdown the poll tasks stop and the export tasks send the newest points
-//! once more, within a bounded grace period.
+//! once more, within a bounded grace period. With discovery (see `discovery`), the nodes are
+//! started and stopped as the cluster's membership changes (see `fleet`).
 
+mod discovery;
 mod exporter;
+mod fleet;
 mod node;
 mod stats;
 
@@ -11,8 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{NodeSettings, Settings};
@@ -22,8 +24,8 @@ use crate::qdrant::Client;
 use crate::resource::BaseAttributes;
 use crate::snapshot::NodeSnapshot;
 use crate::sources::{poll_node, NodeState};
-use exporter::{ClusterSlot, ExportTask};
-use node::NodeTask;
+use discovery::Discovery;
+use fleet::Fleet;
 pub use stats::NodeStats;
 
 /// How long shutdown waits for the final exports.
@@ -44,65 +46,43 @@ pub async fn run(
     env: HashMap<String, String>,
     shutdown: CancellationToken,
 ) -> Result<(), AgentError> {
-    let clients = build_clients(&settings.nodes)?;
+    let budget = budget_for(&settings.nodes);
+    let clients = clients_with(&settings.nodes, &budget)?;
     let settings = Arc::new(settings);
     let base = Arc::new(BaseAttributes::new(&env, &settings.resource_attributes));
-    // Export tasks stop after the poll tasks, so that they send the newest points.
-    let exports_stop = CancellationToken::new();
-    let mut exports = JoinSet::new();
-    let (cluster, cluster_latest) = watch::channel(ClusterSlot::default());
-    exports.spawn(
-        ExportTask {
-            label: settings.cluster_name.clone(),
-            otlp: settings.otlp.clone(),
-            own_metrics: None,
-        }
-        .run(cluster_latest, exports_stop.clone()),
-    );
-    let mut polls = JoinSet::new();
-    for (node, client) in settings.nodes.iter().cloned().zip(clients) {
-        let (node_exports, latest) = watch::channel(None);
-        exports.spawn(
-            ExportTask {
-                label: node.instance.clone(),
-                otlp: settings.otlp.clone(),
-                own_metrics: Some(settings.record.selection.clone()),
-            }
-            .run(latest, exports_stop.clone()),
-        );
-        let task = NodeTask {
-            node,
-            client,
-            settings: Arc::clone(&settings),
-            base: Arc::clone(&base),
-            exports: node_exports,
-            cluster: cluster.clone(),
-        };
-        polls.spawn(task.run(shutdown.clone()));
+    let mut fleet = Fleet::new(Arc::clone(&settings), base, budget, shutdown.clone());
+    let seeds: Vec<(NodeSettings, Client)> = settings.nodes.iter().cloned().zip(clients).collect();
+    for (node, client) in &seeds {
+        fleet.start(node.clone(), client.clone());
     }
-    while polls.join_next().await.is_some() {}
-    // The final exports get the grace period, whatever the OTLP timeout; a hung Collector
-    // does not hold the exit.
-    exports_stop.cancel();
-    let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while exports.join_next().await.is_some() {}
-    })
-    .await;
-    if finished.is_err() {
-        tracing::warn!(grace = ?SHUTDOWN_GRACE, "Final exports did not finish within the shutdown grace period.");
-        exports.abort_all();
+    if let Some(discovery) = &settings.discovery {
+        Discovery::new(discovery.clone(), seeds)
+            .follow(&mut fleet, settings.initial_delay, &shutdown)
+            .await;
     }
+    // Without discovery, the poll tasks run until shutdown; then the final exports.
+    fleet.finish().await;
     Ok(())
+}
+
+/// One memory bound for the response bodies of all nodes.
+fn budget_for(nodes: &[NodeSettings]) -> Arc<Semaphore> {
+    memory_budget(nodes.first().map_or(0, |n| n.client.max_response_bytes))
 }
 
 /// One client per node, all sharing one memory bound for response bodies.
 pub fn build_clients(nodes: &[NodeSettings]) -> Result<Vec<Client>, AgentError> {
-    let limit = nodes.first().map_or(0, |n| n.client.max_response_bytes);
-    let budget = memory_budget(limit);
+    clients_with(nodes, &budget_for(nodes))
+}
+
+fn clients_with(
+    nodes: &[NodeSettings],
+    budget: &Arc<Semaphore>,
+) -> Result<Vec<Client>, AgentError> {
     nodes
         .iter()
         .map(|node| {
-            Client::with_budget(&node.client, Arc::clone(&budget)).map_err(|source| {
+            Client::with_budget(&node.client, Arc::clone(budget)).map_err(|source| {
                 AgentError::Client {
                     instance: node.instance.clone(),
                     source,

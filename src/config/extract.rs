@@ -3,12 +3,14 @@
 //! every unknown key too (the schema's `deny_unknown_fields`, checked for all keys at once against
 //! [`super::keys::KEYS`]). A key that fails keeps its default.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use figment::value::{Dict, Value};
 use figment::{Profile, Provider};
 use serde::de::DeserializeOwned;
 
+use super::discovery::AddressList;
 use super::keys::KEYS;
 use super::origin::{describe_metadata, Context};
 use super::{Problems, RawConfig};
@@ -53,6 +55,11 @@ pub fn extract(ctx: &Context, problems: &mut Problems) -> RawConfig {
     x.take("qdrant.max_response_bytes", &mut q.max_response_bytes);
     x.take("qdrant.follow_redirects", &mut q.follow_redirects);
     x.optional("qdrant.instance", &mut q.instance);
+    let d = &mut q.discovery;
+    x.take("qdrant.discovery.enabled", &mut d.enabled);
+    x.take("qdrant.discovery.rest_port", &mut d.rest_port);
+    x.addresses("qdrant.discovery.addresses", &mut d.addresses);
+    x.duration("qdrant.discovery.every", &mut d.every);
     let p = &mut raw.poll;
     x.duration("poll.interval", &mut p.interval);
     x.duration("poll.initial_delay", &mut p.initial_delay);
@@ -114,6 +121,15 @@ impl Extractor<'_, '_> {
     fn duration(&mut self, key: &str, target: &mut Duration) {
         if let Some(value) = self.value::<humantime_serde::Serde<Duration>>(key) {
             *target = value.into_inner();
+        }
+    }
+
+    /// A map, or `host:port=url` pairs in one string.
+    fn addresses(&mut self, key: &str, target: &mut BTreeMap<String, String>) {
+        match self.value::<AddressList>(key).map(AddressList::into_map) {
+            Some(Ok(map)) => *target = map,
+            Some(Err(message)) => self.problems.push(key, &self.ctx.origin(key), message),
+            None => {}
         }
     }
 
@@ -181,7 +197,12 @@ fn expected(path: &[String]) -> Vec<&'static str> {
 }
 
 /// Map-valued keys: extracted whole, so their own errors come from the extraction.
-const MAP_KEYS: [&str; 3] = ["metrics", "otlp.headers", "resource.attributes"];
+const MAP_KEYS: [&str; 4] = [
+    "metrics",
+    "otlp.headers",
+    "qdrant.discovery.addresses",
+    "resource.attributes",
+];
 
 fn unknown_keys(ctx: &Context, dict: &Dict, path: &mut Vec<String>, problems: &mut Problems) {
     for (name, value) in dict {
@@ -237,7 +258,7 @@ mod tests {
         let path = dir.path().join("agent.yaml");
         std::fs::write(
             &path,
-            "qdrant:\n  url: [http://a:1, http://b:2]\n  api_key: k\n  api_key_file: /k\n  jwt: j\n  timeout: 2s\n  tls: {ca_file: /ca, insecure_skip_verify: true}\n  max_concurrency: 3\n  max_response_bytes: 4096\npoll: {interval: 9s, initial_delay: 1s, jitter: 2s, detail_every: 7}\notlp:\n  endpoint: http://c:1\n  protocol: grpc\n  headers: {X-A: b}\n  compression: none\n  timeout: 4s\nresource: {attributes: {team: s}}\ncluster: {name: c}\nlog: {level: debug, format: json}\ncollections: {include: [a], exclude: [b]}\nmetrics: {qdrant.up: {enabled: false}}\nprivacy: {hash_collection_names: true}\n",
+            "qdrant:\n  url: [http://a:1, http://b:2]\n  api_key: k\n  api_key_file: /k\n  jwt: j\n  timeout: 2s\n  tls: {ca_file: /ca, insecure_skip_verify: true}\n  max_concurrency: 3\n  max_response_bytes: 4096\n  discovery: {enabled: true, rest_port: 7000, addresses: {'a.b:6335': 'http://c:1'}, every: 30s}\npoll: {interval: 9s, initial_delay: 1s, jitter: 2s, detail_every: 7}\notlp:\n  endpoint: http://c:1\n  protocol: grpc\n  headers: {X-A: b}\n  compression: none\n  timeout: 4s\nresource: {attributes: {team: s}}\ncluster: {name: c}\nlog: {level: debug, format: json}\ncollections: {include: [a], exclude: [b]}\nmetrics: {qdrant.up: {enabled: false}}\nprivacy: {hash_collection_names: true}\n",
         )
         .unwrap();
         let sources = ConfigSources {

@@ -3,7 +3,7 @@
 //! `instance` a Collector's scrape of that pod's `/metrics` gets). In order of precedence:
 //! `qdrant.instance`, `resource.attributes."service.instance.id"`, then `service.instance.id`
 //! in `OTEL_RESOURCE_ATTRIBUTES`. Only for an agent polling one node: several nodes with one
-//! identity would overwrite each other's series.
+//! identity would overwrite each other's series (so never with `qdrant.discovery.enabled`).
 
 use super::origin::env_origin;
 use super::otel_env;
@@ -22,6 +22,12 @@ pub(super) fn apply(
     };
     if instance.trim().is_empty() {
         problems.push(&key, &origin, "must not be empty");
+    } else if raw.qdrant.discovery.enabled {
+        problems.push(
+            &key,
+            &origin,
+            "sets one identity, but qdrant.discovery.enabled polls every peer of the cluster; set it only when the agent polls one node (a sidecar)",
+        );
     } else if nodes.len() > 1 {
         problems.push(
             &key,

@@ -6,6 +6,7 @@
 //! `OTEL_*` variables are read here too ([`otel_env`]), from the injected environment only.
 //! [`keys`] is the documented table of every key and variable (docs/configuration.md).
 
+mod discovery;
 mod extract;
 mod identity;
 pub mod keys;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use figment::value::Value;
 
+pub use discovery::DiscoverySettings;
 pub use layers::figment;
 pub use origin::Context;
 pub use otlp::{
@@ -34,8 +36,8 @@ pub use otlp::{
 };
 pub use problems::{ConfigError, Problem, Problems};
 pub use raw::{
-    ClusterConfig, CollectionsConfig, LogConfig, MetricToggle, OneOrMany, OtlpConfig, PollConfig,
-    PrivacyConfig, QdrantConfig, RawConfig, ResourceConfig, TlsConfig,
+    ClusterConfig, CollectionsConfig, DiscoveryConfig, LogConfig, MetricToggle, OneOrMany,
+    OtlpConfig, PollConfig, PrivacyConfig, QdrantConfig, RawConfig, ResourceConfig, TlsConfig,
 };
 pub use secret::Secret;
 
@@ -57,6 +59,10 @@ pub const DEFAULT_COLLECTION_REQUESTS: u32 = 16;
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 /// Largest accepted response body. Level-4 telemetry of 10,000 collections is ~60 MB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+/// A discovered peer's REST port (`qdrant.discovery.rest_port`).
+pub const DEFAULT_REST_PORT: u16 = 6333;
+/// How often discovery re-reads the cluster's membership.
+pub const DEFAULT_DISCOVERY_EVERY: Duration = Duration::from_secs(60);
 /// Default `qdrant.cluster.name`.
 pub const DEFAULT_CLUSTER_NAME: &str = "qdrant-cluster";
 /// Prefix of the agent's own environment variables (never `QDRANT__`: Qdrant reads that).
@@ -113,7 +119,10 @@ pub struct NodeSettings {
 /// Validated, ready-to-run settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The nodes to poll; with discovery, the seeds.
     pub nodes: Vec<NodeSettings>,
+    /// Set when discovery is enabled.
+    pub discovery: Option<DiscoverySettings>,
     pub interval: Duration,
     pub initial_delay: Duration,
     pub jitter: Duration,
@@ -148,6 +157,10 @@ pub fn load(sources: &ConfigSources) -> Result<(RawConfig, Settings), ConfigErro
 fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings {
     let mut nodes = raw.qdrant.validate(ctx, raw.poll.interval, problems);
     identity::apply(raw, ctx, &mut nodes, problems);
+    let discovery = raw
+        .qdrant
+        .discovery
+        .validate(ctx, raw.poll.interval, problems);
     raw.poll.validate(ctx, problems);
     let otlp = raw.otlp.validate(ctx, problems);
     let resource_attributes = raw.resource.validate(ctx, problems);
@@ -157,6 +170,7 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
     let collections = raw.collections.validate(ctx, problems);
     Settings {
         nodes,
+        discovery,
         interval: raw.poll.interval,
         initial_delay: raw.poll.initial_delay,
         jitter: raw.poll.jitter,

@@ -9,8 +9,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Secret, DEFAULT_COLLECTION_REQUESTS, DEFAULT_DETAIL_EVERY, DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_QDRANT_TIMEOUT, DEFAULT_QDRANT_URL,
+    Secret, DEFAULT_COLLECTION_REQUESTS, DEFAULT_DETAIL_EVERY, DEFAULT_DISCOVERY_EVERY,
+    DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POLL_INTERVAL,
+    DEFAULT_QDRANT_TIMEOUT, DEFAULT_QDRANT_URL, DEFAULT_REST_PORT,
 };
 
 /// One value or a list (`qdrant.url`). A single string may also hold a comma-separated list.
@@ -115,6 +116,8 @@ pub struct QdrantConfig {
     /// Follow redirects within the same origin. Off: a redirect is an error (Qdrant does not
     /// redirect), and credentials never go to another server.
     pub follow_redirects: bool,
+    /// Find the other nodes of the cluster from the `/cluster` peers of the URLs (the seeds).
+    pub discovery: DiscoveryConfig,
 }
 
 impl Default for QdrantConfig {
@@ -130,6 +133,34 @@ impl Default for QdrantConfig {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             follow_redirects: false,
             instance: None,
+            discovery: DiscoveryConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscoveryConfig {
+    /// Treat `qdrant.url` as seeds: poll every peer of their `/cluster`, following membership.
+    pub enabled: bool,
+    /// A peer's REST port: its REST URL is its p2p URI's host with this port, in the scheme of
+    /// the seed that listed it.
+    pub rest_port: u16,
+    /// A peer's p2p `host:port` → its REST URL, over the port rule (NAT, port mappings). In a
+    /// variable: `host:port=url` pairs separated by commas.
+    pub addresses: BTreeMap<String, String>,
+    /// How often membership is re-read (at least `poll.interval`).
+    #[serde(with = "humantime_serde")]
+    pub every: Duration,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            enabled: false,
+            rest_port: DEFAULT_REST_PORT,
+            addresses: BTreeMap::new(),
+            every: DEFAULT_DISCOVERY_EVERY,
         }
     }
 }
