@@ -34,26 +34,6 @@ fn agent_settings(urls: &str, receiver: &OtlpReceiver) -> qdrant_otel_agent::con
     ])
 }
 
-/// `points_count` of a collection, as that node's `/collections/{name}` answers.
-fn points_count(server: &FixtureServer, collection: &str) -> f64 {
-    let body: serde_json::Value =
-        serde_json::from_str(&server.fixture_body(&format!("/collections/{collection}"))).unwrap();
-    body["result"]["points_count"].as_f64().unwrap()
-}
-
-/// Points in a collection's local shards, as that node's telemetry reports.
-fn local_points(server: &FixtureServer, collection: &str) -> f64 {
-    let body: serde_json::Value =
-        serde_json::from_str(&server.fixture_body("/telemetry?details_level=3")).unwrap();
-    body["result"]["collections"]["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["id"] == collection)
-        .flat_map(|c| c["shards"].as_array().unwrap())
-        .filter_map(|shard| shard["local"]["num_points"].as_f64())
-        .sum()
-}
 
 fn on_resource<'a>(points: &'a [FlatPoint], instance: &str) -> Vec<&'a FlatPoint> {
     points
@@ -109,7 +89,7 @@ fn check_exports(receiver: &OtlpReceiver, servers: &[FixtureServer]) {
         for server in servers {
             assert_eq!(
                 logical,
-                vec![points_count(server, collection)],
+                vec![server.points_count(collection)],
                 "{collection}"
             );
         }
@@ -123,7 +103,7 @@ fn check_exports(receiver: &OtlpReceiver, servers: &[FixtureServer]) {
                         && p.attributes["db.collection.name"] == collection
                 })
                 .map(|p| p.value);
-            let expected = local_points(server, collection);
+            let expected = server.local_points(collection);
             if expected > 0.0 {
                 assert_eq!(
                     local,

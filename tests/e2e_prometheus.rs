@@ -399,11 +399,11 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
         )
         .await;
     assert_eq!(logical.len(), 1, "{logical:?}");
-    assert_eq!(points_count(&cluster[0], "docs"), 2000.0, "the recording");
+    assert_eq!(cluster[0].points_count("docs"), 2000.0, "the recording");
     for server in &cluster {
         assert_eq!(
             logical[0]["value"][1].as_str().and_then(|v| v.parse().ok()),
-            Some(points_count(server, "docs")),
+            Some(server.points_count("docs")),
             "logical points of docs vs {}'s /collections/docs\n{logical:?}",
             server.addr()
         );
@@ -426,7 +426,7 @@ async fn dashboards_get_data_through_vmagent_and_prometheus() {
         );
         assert_eq!(
             prometheus.value(&expr).await,
-            Some(local_points(server, "docs")),
+            Some(server.local_points("docs")),
             "{expr}\n{}",
             logs()
         );
@@ -499,26 +499,6 @@ fn regex_escape(text: &str) -> String {
         .collect()
 }
 
-/// `points_count` of a collection, as that node's `/collections/{name}` answers.
-fn points_count(server: &FixtureServer, collection: &str) -> f64 {
-    let body: serde_json::Value =
-        serde_json::from_str(&server.fixture_body(&format!("/collections/{collection}"))).unwrap();
-    body["result"]["points_count"].as_f64().unwrap()
-}
-
-/// Points in a collection's local shards, as that node's telemetry reports.
-fn local_points(server: &FixtureServer, collection: &str) -> f64 {
-    let body: serde_json::Value =
-        serde_json::from_str(&server.fixture_body("/telemetry?details_level=3")).unwrap();
-    body["result"]["collections"]["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["id"] == collection)
-        .flat_map(|c| c["shards"].as_array().unwrap())
-        .filter_map(|shard| shard["local"]["num_points"].as_f64())
-        .sum()
-}
 
 /// `promtool check metrics` on exposition text: its findings, one per line.
 fn promtool_findings(promtool: &Path, text: &str) -> Vec<String> {

@@ -24,6 +24,23 @@ fn agent_command(qdrant_url: &str, otlp_endpoint: &str) -> Command {
     command
 }
 
+/// SIGTERM the agent and wait for it: its exit status, its stderr, and how long it took.
+async fn terminate(child: std::process::Child) -> (std::process::ExitStatus, String, Duration) {
+    let signalled = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"));
+    let output = tokio::time::timeout(Duration::from_secs(15), exit)
+        .await
+        .expect("the agent exits after SIGTERM")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    (output.status, stderr, signalled.elapsed())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_flushes_and_exits_zero() {
     let server = FixtureServer::start("qdrant-1.18.3/single").await;
@@ -34,24 +51,7 @@ async fn sigterm_flushes_and_exits_zero() {
     receiver.wait_for_requests(1, Duration::from_secs(30)).await;
     let before = receiver.requests().len();
 
-    let signalled = Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || {
-        let output = child.wait_with_output().expect("wait");
-        (
-            output.status,
-            String::from_utf8_lossy(&output.stderr).to_string(),
-        )
-    });
-    let (status, stderr) = tokio::time::timeout(Duration::from_secs(10), exit)
-        .await
-        .expect("the agent exits after SIGTERM")
-        .unwrap();
-    let took = signalled.elapsed();
+    let (status, stderr, took) = terminate(child).await;
     assert_eq!(status.code(), Some(0), "exit code; stderr:\n{stderr}");
     assert!(took < Duration::from_secs(6), "took {took:?}");
     assert!(stderr.contains("Shutting down"), "{stderr}");
@@ -164,19 +164,8 @@ async fn a_hanging_collector_holds_neither_polls_nor_shutdown() {
         "the next export is a fresh poll: uptime {held} then {next}"
     );
 
-    let signalled = Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"));
-    let output = tokio::time::timeout(Duration::from_secs(15), exit)
-        .await
-        .expect("the agent exits after SIGTERM")
-        .unwrap();
-    let took = signalled.elapsed();
-    assert_eq!(output.status.code(), Some(0));
+    let (status, stderr, took) = terminate(child).await;
+    assert_eq!(status.code(), Some(0), "exit code; stderr:\n{stderr}");
     assert!(
         took < Duration::from_secs(6),
         "exit took {took:?} with otlp.timeout 60s"

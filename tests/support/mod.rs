@@ -194,6 +194,27 @@ impl FixtureServer {
             .count()
     }
 
+    /// `points_count` of a collection, as this node's recorded `/collections/{name}` says.
+    pub fn points_count(&self, collection: &str) -> f64 {
+        let body: serde_json::Value =
+            serde_json::from_str(&self.fixture_body(&format!("/collections/{collection}"))).unwrap();
+        body["result"]["points_count"].as_f64().unwrap()
+    }
+
+    /// Points in a collection's local shards, as this node's recorded telemetry says.
+    pub fn local_points(&self, collection: &str) -> f64 {
+        let body: serde_json::Value =
+            serde_json::from_str(&self.fixture_body("/telemetry?details_level=3")).unwrap();
+        body["result"]["collections"]["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == collection)
+            .flat_map(|c| c["shards"].as_array().unwrap())
+            .filter_map(|shard| shard["local"]["num_points"].as_f64())
+            .sum()
+    }
+
     /// The recorded body of a path, as text.
     pub fn fixture_body(&self, path_and_query: &str) -> String {
         let state = self.state.lock().unwrap();
