@@ -169,6 +169,22 @@ fn point_count(request: &ExportMetricsServiceRequest) -> usize {
         .sum()
 }
 
+/// The export time of a request: every request of one (split) export carries the same.
+fn export_time(request: &ExportMetricsServiceRequest) -> Option<u64> {
+    let metric = request
+        .resource_metrics
+        .first()?
+        .scope_metrics
+        .first()?
+        .metrics
+        .first()?;
+    match &metric.data {
+        Some(Data::Gauge(g)) => g.data_points.first().map(|p| p.time_unix_nano),
+        Some(Data::Sum(s)) => s.data_points.first().map(|p| p.time_unix_nano),
+        _ => None,
+    }
+}
+
 fn collections_in(request: &ExportMetricsServiceRequest) -> BTreeSet<String> {
     fn named(attributes: &[KeyValue]) -> Option<String> {
         let kv = attributes
@@ -246,7 +262,9 @@ async fn measure_agent(server: &FixtureServer, n: usize) -> AgentRow {
     let mut cpu_at_start: Vec<u64> = Vec::new();
     let mut export_bytes: Vec<usize> = Vec::new();
     let mut export_points: Vec<usize> = Vec::new();
-    let mut last_export = None;
+    let mut last_export: Option<BTreeSet<String>> = None;
+    let mut export_time_of_last: Option<u64> = None;
+    let mut complete_export: Option<BTreeSet<String>> = None;
     let deadline = Instant::now() + Duration::from_secs(120) + interval * (polls as u32 + 2);
     loop {
         let started = server.request_count("/");
@@ -255,10 +273,22 @@ async fn measure_agent(server: &FixtureServer, n: usize) -> AgentRow {
             cpu_at_start.resize(started, cpu);
         }
         let (requests, sizes) = receiver.take();
-        export_bytes.extend(sizes);
-        export_points.extend(requests.iter().map(point_count));
-        if let Some(last) = requests.into_iter().last() {
-            last_export = Some(last);
+        // A large export is split into several requests sharing one time: count exports.
+        for (request, size) in requests.into_iter().zip(sizes) {
+            let time = export_time(&request);
+            let names = collections_in(&request);
+            if time.is_some() && time == export_time_of_last {
+                *export_bytes.last_mut().expect("an export") += size;
+                *export_points.last_mut().expect("an export") += point_count(&request);
+                last_export.get_or_insert_with(BTreeSet::new).extend(names);
+            } else {
+                export_bytes.push(size);
+                export_points.push(point_count(&request));
+                // The previous export is complete once the next one starts.
+                complete_export = last_export.take();
+                last_export = Some(names);
+                export_time_of_last = time;
+            }
         }
         if cpu_at_start.len() > polls && export_points.len() >= polls {
             break;
@@ -339,7 +369,7 @@ async fn measure_agent(server: &FixtureServer, n: usize) -> AgentRow {
         otlp_kb_max: max(&otlp_kb),
         points_mean: mean(&points),
         points_max: points.iter().fold(0.0, |a: f64, &b| a.max(b)) as usize,
-        collections_exported: last_export.as_ref().map_or(0, |e| collections_in(e).len()),
+        collections_exported: complete_export.as_ref().map_or(0, BTreeSet::len),
         check_stat_ms,
         check_schedstat_ms,
     }

@@ -470,3 +470,55 @@ async fn a_bad_field_costs_only_that_field() {
         "counted as a decode error"
     );
 }
+
+/// Largest resident memory of any finished child process, in KiB (`ru_maxrss`).
+fn children_peak_rss_kib() -> i64 {
+    #[repr(C)]
+    struct Rusage {
+        times: [i64; 4],
+        maxrss: i64,
+        rest: [i64; 13],
+    }
+    extern "C" {
+        fn getrusage(who: i32, usage: *mut Rusage) -> i32;
+    }
+    const RUSAGE_CHILDREN: i32 = -1;
+    let mut usage = Rusage {
+        times: [0; 4],
+        maxrss: 0,
+        rest: [0; 13],
+    };
+    // SAFETY: getrusage fills the struct it is given, laid out as Linux's `struct rusage`.
+    unsafe { getrusage(RUSAGE_CHILDREN, &mut usage) };
+    usage.maxrss
+}
+
+/// An endless body, read by the real binary: every body in flight shares the memory bound
+/// (`qdrant.max_response_bytes`, 32 MiB here), so the process peaks near that bound plus its
+/// baseline, not at the bound times the requests in parallel.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_body_keeps_peak_memory_within_the_bound() {
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    for path in ["/telemetry", "/cluster", "/issues", "/snapshots"] {
+        server.set_fault(path, Fault::Endless);
+    }
+    let url = server.url();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_qdrant-otel-agent"))
+            .env_clear()
+            .env("QDRANT_URL", url)
+            .env("QDRANT_OTEL_QDRANT__MAX_RESPONSE_BYTES", "33554432")
+            .env("QDRANT_OTEL_QDRANT__TIMEOUT", "4s")
+            .args(["once", "--format", "json"])
+            .output()
+            .expect("run once")
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let peak_mib = children_peak_rss_kib() / 1024;
+    assert!(
+        peak_mib < 32 + 48,
+        "peak RSS {peak_mib} MiB with a 32 MiB bound on bodies in flight"
+    );
+}
