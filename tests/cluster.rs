@@ -34,7 +34,6 @@ fn agent_settings(urls: &str, receiver: &OtlpReceiver) -> qdrant_otel_agent::con
     ])
 }
 
-
 fn on_resource<'a>(points: &'a [FlatPoint], instance: &str) -> Vec<&'a FlatPoint> {
     points
         .iter()

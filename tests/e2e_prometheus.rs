@@ -499,7 +499,6 @@ fn regex_escape(text: &str) -> String {
         .collect()
 }
 
-
 /// `promtool check metrics` on exposition text: its findings, one per line.
 fn promtool_findings(promtool: &Path, text: &str) -> Vec<String> {
     use std::io::Write;

@@ -515,7 +515,11 @@ async fn an_endless_body_keeps_peak_memory_within_the_bound() {
     })
     .await
     .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let peak_mib = children_peak_rss_kib() / 1024;
     assert!(
         peak_mib < 32 + 48,

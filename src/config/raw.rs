@@ -22,6 +22,12 @@ pub enum OneOrMany {
     Many(Vec<String>),
 }
 
+impl Default for OneOrMany {
+    fn default() -> Self {
+        OneOrMany::Many(Vec::new())
+    }
+}
+
 impl OneOrMany {
     pub fn to_vec(&self) -> Vec<String> {
         match self {
@@ -64,10 +70,11 @@ pub struct RawConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CollectionsConfig {
-    /// Globs of collection names to report (all when empty).
-    pub include: Vec<String>,
+    /// Globs of collection names to report (all when empty): a list, or one string of
+    /// comma-separated globs (how an environment variable gives them).
+    pub include: OneOrMany,
     /// Globs of collection names not to report (applied after `include`).
-    pub exclude: Vec<String>,
+    pub exclude: OneOrMany,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -93,7 +93,15 @@ impl LogConfig {
     }
 
     pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> LogFormat {
-        if tracing_subscriber::EnvFilter::try_new(self.normalized_level()).is_err() {
+        let level = self.normalized_level();
+        // A bare word that is no level would be read as a tracing target and silence every
+        // other log (`loud`, `warning`); a target is written with `::`, `_` or `=level`.
+        let bare_word_not_a_level = level.split(',').any(|directive| {
+            const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+            !directive.contains(['=', ':', '_', '['])
+                && !LEVELS.contains(&directive.to_ascii_lowercase().as_str())
+        });
+        if bare_word_not_a_level || tracing_subscriber::EnvFilter::try_new(&level).is_err() {
             let message = format!(
                 "{:?} is not a level (error, warn, info, debug, trace) or a tracing filter",
                 self.level
@@ -115,10 +123,11 @@ impl LogConfig {
 impl CollectionsConfig {
     /// Each list is checked on its own so that a bad glob is reported under its own key.
     pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> CollectionFilter {
+        let (include, exclude) = (self.include.to_vec(), self.exclude.to_vec());
         let mut ok = true;
         for (key, include, exclude) in [
-            ("collections.include", &self.include[..], &[][..]),
-            ("collections.exclude", &[][..], &self.exclude[..]),
+            ("collections.include", &include[..], &[][..]),
+            ("collections.exclude", &[][..], &exclude[..]),
         ] {
             if let Err(message) = CollectionFilter::new(include, exclude) {
                 problems.push(key, &ctx.origin(key), format!("invalid glob {message}"));
@@ -126,7 +135,7 @@ impl CollectionsConfig {
             }
         }
         match ok {
-            true => CollectionFilter::new(&self.include, &self.exclude).unwrap_or_default(),
+            true => CollectionFilter::new(&include, &exclude).unwrap_or_default(),
             false => CollectionFilter::default(),
         }
     }

@@ -197,7 +197,8 @@ impl FixtureServer {
     /// `points_count` of a collection, as this node's recorded `/collections/{name}` says.
     pub fn points_count(&self, collection: &str) -> f64 {
         let body: serde_json::Value =
-            serde_json::from_str(&self.fixture_body(&format!("/collections/{collection}"))).unwrap();
+            serde_json::from_str(&self.fixture_body(&format!("/collections/{collection}")))
+                .unwrap();
         body["result"]["points_count"].as_f64().unwrap()
     }
 
