@@ -415,24 +415,11 @@ async fn measure_naive(server: &FixtureServer, n: usize) -> NaiveRow {
     }
 }
 
-/// The recorded collections' names, in the order `support::serve_scaled` clones them.
-fn recorded_collections() -> Vec<String> {
-    let path = support::fixture_dir(SET).join("telemetry@details_level-3.json");
-    let body: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    body["result"]["collections"]["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// The recorded `/metrics` with every series of a recorded collection (label `collection` or
 /// `id`) cloned for `n` collections, named and assigned as `serve_scaled` does.
 fn scaled_metrics(n: usize) -> String {
     let text = std::fs::read_to_string(support::fixture_dir(SET).join("metrics.txt")).unwrap();
-    let recorded = recorded_collections();
+    let recorded = support::recorded_collections(SET);
     struct Family<'a> {
         comments: Vec<&'a str>,
         global: Vec<&'a str>,

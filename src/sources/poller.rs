@@ -195,11 +195,10 @@ impl Poll {
         let names: Vec<String> = from_info.unwrap_or_else(|| {
             self.snapshot
                 .telemetry
-                .as_ref()
-                .and_then(|t| t.collections.as_ref())
-                .and_then(|c| c.collections.as_ref())
-                .map(|list| list.iter().filter_map(|c| c.id.clone()).collect())
-                .unwrap_or_default()
+                .iter()
+                .flat_map(|t| t.collection_list())
+                .filter_map(|c| c.id.clone())
+                .collect()
         });
         names
             .into_iter()
@@ -321,12 +320,7 @@ fn busy_collections(snapshot: &NodeSnapshot) -> BTreeSet<String> {
     let listed = snapshot.telemetry.iter().flat_map(|t| t.collection_list());
     for collection in listed {
         let Some(name) = &collection.id else { continue };
-        let locals = collection
-            .shards
-            .iter()
-            .flatten()
-            .filter_map(|s| s.local.as_ref());
-        let is_busy = locals.into_iter().any(|local| {
+        let is_busy = collection.local_shards().any(|local| {
             local.status.as_deref().is_some_and(|s| s != "green")
                 || local
                     .optimizations

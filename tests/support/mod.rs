@@ -393,6 +393,19 @@ pub fn scaled_telemetry(set: &str, level: u8, n: usize) -> String {
     body.to_string()
 }
 
+/// The recorded collections' names, in the order `serve_scaled` clones them.
+pub fn recorded_collections(set: &str) -> Vec<String> {
+    let path = fixture_dir(set).join("telemetry@details_level-3.json");
+    let body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    body["result"]["collections"]["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Serve `set` scaled to `n` collections named `c00000`, …: telemetry (levels 3 and 4), the
 /// collection list, and every per-collection endpoint, each cloned round-robin from the
 /// recorded collections, so that nothing the agent asks for is a 404.
@@ -405,16 +418,7 @@ pub fn serve_scaled(server: &FixtureServer, set: &str, n: usize) {
             scaled_telemetry(set, level, n),
         );
     }
-    let recorded: Vec<String> = {
-        let body: serde_json::Value =
-            serde_json::from_str(&server.fixture_body("/telemetry?details_level=3")).unwrap();
-        body["result"]["collections"]["collections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let recorded = recorded_collections(set);
     let names: Vec<String> = (0..n).map(|i| format!("c{i:05}")).collect();
     let list: Vec<serde_json::Value> = names
         .iter()

@@ -27,7 +27,7 @@ pub(super) fn record(
         names.push(name.clone());
         let base = collection_base(name);
         let detail = details.get(name);
-        let locals: Vec<&LocalShardTelemetry> = local_shards(collection).collect();
+        let locals: Vec<&LocalShardTelemetry> = collection.local_shards().collect();
         if !locals.is_empty() {
             let single_unnamed_vector = collection
                 .config
@@ -48,17 +48,6 @@ pub(super) fn record(
     record_snapshot_activity(out, telemetry, &names);
     record_hardware(out, telemetry, &names);
     names
-}
-
-/// The replicas of a collection held by this node.
-pub(super) fn local_shards(
-    collection: &CollectionTelemetry,
-) -> impl Iterator<Item = &LocalShardTelemetry> {
-    collection
-        .shards
-        .iter()
-        .flatten()
-        .filter_map(|shard| shard.local.as_ref())
 }
 
 /// Whether the collection has just the one unnamed vector: totals over all vectors are then

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use super::collection::local_shards;
 use super::out::{collection_base, with, Out};
 use super::util::snake_case;
 use crate::metrics::registry::{attr, MetricId};
@@ -35,7 +34,7 @@ fn record_single_node(out: &mut Out, telemetry: &Telemetry) {
         let base = collection_base(name);
         let mut points = None;
         let mut vectors: BTreeMap<&str, f64> = BTreeMap::new();
-        for local in local_shards(collection) {
+        for local in collection.local_shards() {
             if let Some(n) = local.num_points {
                 *points.get_or_insert(0.0) += n;
             }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use super::collection::local_shards;
 use super::out::{with, Attributes, Out};
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::{SegmentInfo, Telemetry};
@@ -34,7 +33,10 @@ pub(super) fn collection_details(telemetry: &Telemetry) -> BTreeMap<String, Coll
         let Some(name) = &collection.id else { continue };
         let mut detail = CollectionDetail::default();
         let mut saw_segments = false;
-        for segment in local_shards(collection).flat_map(|l| l.segments.iter().flatten()) {
+        for segment in collection
+            .local_shards()
+            .flat_map(|l| l.segments.iter().flatten())
+        {
             for index in segment.vector_index_searches.iter().flatten() {
                 add_searches(&mut detail, index);
             }

@@ -76,6 +76,16 @@ pub struct CollectionTelemetry {
     pub transfers: Option<Vec<ShardTransferInfo>>,
 }
 
+impl CollectionTelemetry {
+    /// The replicas of this collection held by the node that answered.
+    pub fn local_shards(&self) -> impl Iterator<Item = &LocalShardTelemetry> {
+        self.shards
+            .iter()
+            .flatten()
+            .filter_map(|shard| shard.local.as_ref())
+    }
+}
+
 /// A shard transfer in progress.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
