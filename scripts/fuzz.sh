@@ -16,6 +16,14 @@
 # Builds go to fuzz/target (FUZZ_TARGET_DIR to change), apart from the main target/, since fuzz
 # builds use other compiler flags. New inputs found go to fuzz/target/corpus/<target>/, never
 # into the committed seeds.
+#
+# Every input in fuzz/artifacts/<target>/ (each a crash found and fixed) is replayed first: a
+# regression fails the run whatever the fuzzing finds.
+#
+# FUZZ_RUNS=N makes a run repeatable, for CI: N inputs per target from a fixed seed (FUZZ_SEED,
+# default 1; FUZZ_RUNS_<target>=N for one target), starting from the committed seeds only, so the same commit always tries the same
+# inputs and a red CI means this change broke something, not that the dice found an old bug.
+# Without it a run is time-bounded and random: the way to find new bugs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,14 +79,36 @@ log "built in $((SECONDS - started)) s"
 
 failed=()
 for target in "${targets[@]}"; do
-  work="$CARGO_TARGET_DIR/corpus/$target"
-  mkdir -p "$work" "artifacts/$target"
+  mkdir -p "artifacts/$target"
   out="$CARGO_TARGET_DIR/fuzz-$target.log"
-  log "$target: ${seconds} s (log: $out)"
+  # Regressions first: every crash ever committed must now pass.
+  mapfile -t known < <(find "artifacts/$target" -type f | sort)
+  if [ ${#known[@]} -gt 0 ]; then
+    if cargo fuzz run -s "$SANITIZER" "$target" "${known[@]}" -- -timeout=10 >"$out.replay" 2>&1; then
+      log "$target: ${#known[@]} committed crash inputs replayed, none crashes"
+    else
+      log "$target: REGRESSION — a committed crash input crashes again (log: $out.replay)" >&2
+      grep -E -A25 "panicked at|ERROR: libFuzzer|Running: " "$out.replay" | head -60 >&2 || tail -40 "$out.replay" >&2
+      failed+=("$target")
+      continue
+    fi
+  fi
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    work=$(mktemp -d)
+    override="FUZZ_RUNS_$target"
+    runs=${!override:-$FUZZ_RUNS}
+    budget=(-runs="$runs" -seed="${FUZZ_SEED:-1}")
+    log "$target: $runs inputs, seed ${FUZZ_SEED:-1} (log: $out)"
+  else
+    work="$CARGO_TARGET_DIR/corpus/$target"
+    budget=(-max_total_time="$seconds")
+    log "$target: ${seconds} s (log: $out)"
+  fi
+  mkdir -p "$work"
   # -timeout: one input taking over 10 s is a hang; -rss_limit_mb: memory blow-up is a crash.
   # The first corpus folder receives new inputs; the committed seeds are only read.
   if cargo fuzz run -s "$SANITIZER" "$target" "$work" "corpus/$target" -- \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+    "${budget[@]}" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
     >"$out" 2>&1; then
     status=ok
   else
@@ -89,6 +119,7 @@ for target in "${targets[@]}"; do
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out" | tail -1)
   edges=$(grep -o 'cov: [0-9]*' "$out" | tail -1 | cut -d' ' -f2)
   log "$target: $status — ${runs:-?} runs, ${rate:-?} exec/s, ${edges:-?} coverage edges"
+  [ -z "${FUZZ_RUNS:-}" ] || rm -rf "$work"
   if [ "$status" = CRASH ]; then
     # The panic message, the backtrace head and libFuzzer's verdict.
     grep -E -A25 "panicked at|==[0-9]+== ERROR|ERROR: libFuzzer|SUMMARY" "$out" | head -60 >&2 || tail -40 "$out" >&2
@@ -100,4 +131,8 @@ if [ ${#failed[@]} -gt 0 ]; then
   log "crashed: ${failed[*]} (inputs in fuzz/artifacts/; replay: scripts/fuzz.sh --replay <file>)" >&2
   exit 1
 fi
-log "no crash in ${seconds} s per target"
+if [ -n "${FUZZ_RUNS:-}" ]; then
+  log "no crash in the inputs given (FUZZ_RUNS=$FUZZ_RUNS)"
+else
+  log "no crash in ${seconds} s per target"
+fi

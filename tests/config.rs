@@ -731,6 +731,25 @@ fn a_level_with_odd_whitespace_is_a_problem_not_a_panic() {
     assert_eq!(settings.log_level, "info,qdrant_otel_agent=debug");
 }
 
+/// figment's own parser panics on an escape after a non-ASCII character in a quoted
+/// environment value (found by the `config_loader` fuzz target); the agent reads such a value as
+/// a plain string and reports it where it does not fit.
+#[test]
+fn a_quoted_environment_value_with_escapes_and_unicode_is_a_problem_not_a_panic() {
+    let case = Case::new().env("QDRANT_OTEL_POLL__INTERVAL", "\"é\\n\"");
+    let found = problems(&case.error());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "poll.interval");
+    assert_eq!(
+        found[0].1,
+        "environment variable QDRANT_OTEL_POLL__INTERVAL"
+    );
+    let settings = Case::new()
+        .env("QDRANT_OTEL_CLUSTER__NAME", "\"é\\n\"")
+        .load();
+    assert_eq!(settings.cluster_name, "\"é\\n\"");
+}
+
 /// A node's identity can be set for an agent polling one node (a sidecar), and only then.
 #[test]
 fn a_sidecar_sets_its_node_identity() {

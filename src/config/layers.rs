@@ -147,13 +147,29 @@ impl Provider for PrefixedEnv {
             if rest.is_empty() || is_secret_env_key(rest) {
                 continue;
             }
-            let parsed: Value = value.parse().unwrap_or_else(|_| Value::from(value.clone()));
+            let parsed = parse_env_value(value);
             if let Value::Dict(_, nested) = figment::util::nest(&env_key(rest), parsed) {
                 merge_dicts(&mut dict, nested);
             }
         }
         Ok(Profile::Default.collect(dict))
     }
+}
+
+/// An environment value as figment's `Env` reads it: `5`, `true`, `[a, b]`, `{k: v}`, `"quoted"`;
+/// anything else is the string itself.
+///
+/// figment 0.10.19 unescapes a quoted string by slicing it at a character index as if it were a
+/// byte index (`value/escape.rs`), so an escape after a non-ASCII character (`"é\n"`) panics.
+/// Such values are taken verbatim instead: the agent then reports them like any other string
+/// (found by the `config_loader` fuzz target; docs/reliability.md, "Fuzzing").
+fn parse_env_value(value: &str) -> Value {
+    if !value.is_ascii() && value.contains('\\') {
+        return Value::from(value.to_string());
+    }
+    value
+        .parse()
+        .unwrap_or_else(|_| Value::from(value.to_string()))
 }
 
 fn merge_dicts(into: &mut Dict, from: Dict) {
