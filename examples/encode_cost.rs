@@ -2,7 +2,10 @@
 //! stamped, encoded to protobuf and gzipped, as an HTTP export would send them.
 //! `cargo run --release --example encode_cost -- 1000 10000`
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use smol_str::SmolStr;
 
 use qdrant_otel_agent::config::{Compression, OtlpProtocol, OtlpSettings};
 use qdrant_otel_agent::export::ResourceExporter;
@@ -28,7 +31,7 @@ fn points(collections: usize) -> Vec<Point> {
                         "db.collection.name" => format!("c{c:05}"),
                         _ => format!("v{i}"),
                     };
-                    (key, value)
+                    (key, SmolStr::from(value))
                 })
                 .collect();
             points.push(Point {
@@ -72,7 +75,7 @@ fn main() {
     println!("| collections | points | requests | publish (ms) | encode (ms) | encode+gzip (ms) | protobuf MB | gzip KB | peak RSS (MB) |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
-        let points = points(n);
+        let points = Arc::new(points(n));
         let settings = |compression| OtlpSettings {
             protocol: OtlpProtocol::HttpProtobuf,
             endpoint: "http://127.0.0.1:4318/v1/metrics".into(),
@@ -91,14 +94,14 @@ fn main() {
         let (mut requests, mut raw, mut wire) = (0, 0, 0);
         for _ in 0..RUNS {
             let started = Instant::now();
-            plain.publish(Vec::new(), &[&points]).unwrap();
+            plain.publish(Vec::new(), vec![Arc::clone(&points)]);
             publish.push(started.elapsed());
             let started = Instant::now();
             let bodies = plain.encode_bodies();
             encode.push(started.elapsed());
             requests = bodies.len();
             raw = bodies.iter().map(Vec::len).sum();
-            gzipped.publish(Vec::new(), &[&points]).unwrap();
+            gzipped.publish(Vec::new(), vec![Arc::clone(&points)]);
             let started = Instant::now();
             let bodies = gzipped.encode_bodies();
             both.push(started.elapsed());

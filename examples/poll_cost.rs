@@ -1,12 +1,14 @@
 //! What one steady-state poll costs the agent in process, without the network noise of a
 //! separate Collector: a recorded node scaled to N collections is polled (HTTP on loopback),
-//! recorded and published to the OTLP encoder, M times; CPU time per poll from getrusage.
+//! recorded, published and encoded as an export would send it (gzip), M times; CPU time per
+//! poll from getrusage.
 //! `cargo run --release --example poll_cost -- 1000 20` (also the target for
 //! `valgrind --tool=callgrind`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use qdrant_otel_agent::agent::{build_clients, NodeStats};
@@ -65,19 +67,37 @@ fn main() {
         let (mut state, mut stats) = (NodeState::default(), NodeStats::default());
         let mut costs = Vec::new();
         for _ in 0..polls {
-            let before = cpu_time();
+            let mut phases = [Duration::ZERO; 4];
+            let mut mark = cpu_time();
+            let mut lap = |phase: usize| {
+                let now = cpu_time();
+                phases[phase] = now - mark;
+                mark = now;
+            };
             let snapshot = poll_node(&client, "node", &settings.poll, &mut state).await;
+            lap(0);
             stats.observe(&snapshot);
             let recorded = record(&snapshot, &stats.stats, &settings.record);
-            let points = exporter
-                .publish(Vec::new(), &[&recorded.node])
-                .expect("publish");
-            costs.push((cpu_time() - before, points));
+            drop(snapshot);
+            lap(1);
+            let points = exporter.publish(Vec::new(), vec![Arc::new(recorded.node)]);
+            lap(2);
+            // What an export sends: every request encoded (and gzipped, the default).
+            let bodies = exporter.encode_bodies();
+            assert!(!bodies.is_empty());
+            drop(bodies);
+            lap(3);
+            costs.push((phases, points));
         }
-        for (i, (cpu, points)) in costs.iter().enumerate() {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        for (i, (phases, points)) in costs.iter().enumerate() {
             println!(
-                "poll {i:>3}: {:>7.1} ms CPU (agent + test server), {points} points",
-                cpu.as_secs_f64() * 1000.0
+                "poll {i:>3}: {:>6.1} ms CPU = poll {:>5.1} (agent + test server) + record {:>5.1} + publish {:>4.1} + encode {:>4.1}; {points} points",
+                ms(phases.iter().sum()),
+                ms(phases[0]),
+                ms(phases[1]),
+                ms(phases[2]),
+                ms(phases[3]),
             );
         }
     });

@@ -15,7 +15,7 @@ fn collections_in(
         .iter()
         .flat_map(|p| p.attributes.iter())
         .filter(|(k, _)| *k == "db.collection.name")
-        .map(|(_, v)| v.clone())
+        .map(|(_, v)| v.to_string())
         .collect()
 }
 

@@ -21,7 +21,8 @@ use crate::resource::KeyValue;
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     pub resource: Vec<KeyValue>,
-    pub points: Vec<Point>,
+    /// Shared with the exporter, which encodes from them at each export.
+    pub points: Arc<Vec<Point>>,
 }
 
 /// The cluster's slot: which node speaks for the cluster, and what it said last.
@@ -94,24 +95,22 @@ impl ExportTask {
         // The newest points, if a poll handed them over while an export was under way.
         if latest.has_changed().unwrap_or(false) {
             if let Some(batch) = latest.borrow_and_update().batch() {
-                let _ = self.publish(&mut exporter, &batch, &health);
+                self.publish(&mut exporter, &batch, &health);
             }
         }
         tracing::debug!(resource = %self.label, "Stopping: final export.");
         exporter.shutdown().await;
     }
 
-    fn publish(
-        &self,
-        exporter: &mut ResourceExporter,
-        batch: &Batch,
-        health: &Health,
-    ) -> Result<usize, ExportError> {
+    fn publish(&self, exporter: &mut ResourceExporter, batch: &Batch, health: &Health) -> usize {
         let own: Vec<Point> = match &self.own_metrics {
             Some(selection) => export_points(health.failures, health.exported, selection),
             None => Vec::new(),
         };
-        exporter.publish(batch.resource.clone(), &[&batch.points, &own])
+        exporter.publish(
+            batch.resource.clone(),
+            vec![Arc::clone(&batch.points), Arc::new(own)],
+        )
     }
 
     async fn export(
@@ -120,7 +119,7 @@ impl ExportTask {
         batch: &Batch,
         health: &Health,
     ) -> Result<usize, ExportError> {
-        let points = self.publish(exporter, batch, health)?;
+        let points = self.publish(exporter, batch, health);
         exporter.flush().await?;
         Ok(points)
     }

@@ -83,7 +83,7 @@ impl NodeTask {
         };
         self.exports.send_replace(Some(Arc::new(Batch {
             resource: node_resource(&self.base, &identity),
-            points: recorded.node,
+            points: Arc::new(recorded.node),
         })));
         let me = &self.node.instance;
         let leads = recorded.cluster_role == ClusterRole::Leader;
@@ -93,7 +93,7 @@ impl NodeTask {
                 slot.speaker = Some(me.clone());
                 slot.batch = Some(Arc::new(Batch {
                     resource: resource(),
-                    points: recorded.cluster,
+                    points: Arc::new(recorded.cluster),
                 }));
                 true
             } else if slot.speaker.as_ref() == Some(me) {

@@ -1,7 +1,41 @@
-//! Points → OTLP protobuf: one metric per registry entry, data points stamped with the
-//! export time, and the split of a large export into requests under the size limit.
+//! Points → OTLP protobuf, written straight from the recorded points: no intermediate
+//! `NumberDataPoint`/`KeyValue` structs, no copy of a string. [`layout`] groups the published
+//! points by metric (registry order, `qdrant.up` and the agent's own metrics first) and splits
+//! them into requests under the size limit; [`encode_request`] writes one request, stamped with
+//! the export time, when it is sent.
+//!
+//! The bytes are those `prost` writes for the same `ExportMetricsServiceRequest` (fields in
+//! field-number order, lengths as varints); `tests.rs` holds the two side by side.
 
 use super::*;
+
+/// Protobuf wire types.
+const LEN: u8 = 2;
+const I64: u8 = 1;
+const VARINT: u8 = 0;
+
+/// Where a published point is, and the length of its encoded `NumberDataPoint`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PointRef {
+    part: u32,
+    index: u32,
+    len: u32,
+}
+
+/// Consecutive points of one metric inside one request.
+pub(super) struct MetricChunk {
+    spec: &'static MetricSpec,
+    points: Vec<PointRef>,
+}
+
+/// Published points, ready to be encoded at each export.
+pub(super) struct Layout {
+    parts: Vec<Arc<Vec<Point>>>,
+    /// The encoded `Resource` and `InstrumentationScope`: the same in every request.
+    resource: Vec<u8>,
+    scope: Vec<u8>,
+    pub(super) requests: Vec<Vec<MetricChunk>>,
+}
 
 pub(super) fn goes_first(spec: &MetricSpec) -> bool {
     spec.name == "qdrant.up" || spec.name.starts_with("qdrant.agent.")
@@ -24,92 +58,104 @@ pub(super) fn unix_nanos(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// A metric of `spec` with these data points.
-pub(super) fn metric_of(spec: &MetricSpec, data_points: Vec<NumberDataPoint>) -> Metric {
-    let sum = |is_monotonic| {
-        metric::Data::Sum(Sum {
-            data_points: Vec::new(),
-            aggregation_temporality: AggregationTemporality::Cumulative as i32,
-            is_monotonic,
-        })
-    };
-    let mut data = match spec.instrument {
-        Instrument::Gauge => metric::Data::Gauge(Gauge {
-            data_points: Vec::new(),
-        }),
-        Instrument::Counter => sum(true),
-        Instrument::UpDownCounter => sum(false),
-    };
-    match &mut data {
-        metric::Data::Gauge(gauge) => gauge.data_points = data_points,
-        metric::Data::Sum(sum) => sum.data_points = data_points,
-        _ => unreachable!("only gauges and sums are built"),
-    }
-    Metric {
-        name: spec.name.to_string(),
-        description: spec.description.to_string(),
-        unit: spec.unit.to_string(),
-        data: Some(data),
-        ..Metric::default()
-    }
-}
-
-pub(super) fn request_of(
-    resource: &[KeyValue],
-    metrics: Vec<Metric>,
-) -> ExportMetricsServiceRequest {
-    ExportMetricsServiceRequest {
-        resource_metrics: vec![ResourceMetrics {
-            resource: Some(Resource {
-                attributes: resource.to_vec(),
-                ..Resource::default()
-            }),
-            scope_metrics: vec![ScopeMetrics {
-                scope: Some(InstrumentationScope {
-                    name: "qdrant-otel-agent".to_string(),
-                    version: env!("CARGO_PKG_VERSION").to_string(),
-                    ..InstrumentationScope::default()
-                }),
-                metrics,
-                ..ScopeMetrics::default()
-            }],
-            ..ResourceMetrics::default()
-        }],
-    }
-}
-
 /// The encoded size of a length-delimited field holding `len` bytes (tags below 16).
 pub(super) fn field_len(len: usize) -> usize {
     1 + prost::encoding::encoded_len_varint(len as u64) + len
 }
 
-/// Pack the metrics' data points, in order, into as few requests as fit `max_bytes` each
-/// (a single data point larger than that still goes out, alone).
-pub(super) fn split_requests<'a>(
+fn string_field_len(text: &str) -> usize {
+    if text.is_empty() {
+        0
+    } else {
+        field_len(text.len())
+    }
+}
+
+/// A `KeyValue` holding a string `AnyValue`.
+fn attribute_len(key: &str, value: &str) -> usize {
+    string_field_len(key) + field_len(field_len(value.len()))
+}
+
+/// An encoded `NumberDataPoint`: its attributes, start time, time and value (8 bytes each).
+fn point_len(point: &Point) -> usize {
+    let attributes: usize = point
+        .attributes
+        .iter()
+        .map(|(key, value)| field_len(attribute_len(key, value)))
+        .sum();
+    attributes + 3 * 9
+}
+
+/// A `Metric` without its data (name, description, unit).
+fn metric_header_len(spec: &MetricSpec) -> usize {
+    string_field_len(spec.name) + string_field_len(spec.description) + string_field_len(spec.unit)
+}
+
+/// The fields of a `Sum` besides its points: temporality and monotonicity.
+fn sum_fields_len(spec: &MetricSpec) -> usize {
+    match spec.instrument {
+        Instrument::Gauge => 0,
+        Instrument::Counter => 4,
+        Instrument::UpDownCounter => 2,
+    }
+}
+
+/// Group the points by metric and pack them, in order, into as few requests as fit
+/// `max_bytes` each (a single data point larger than that still goes out, alone).
+pub(super) fn layout(
     resource: &[KeyValue],
-    metrics: impl Iterator<Item = (&'a MetricSpec, Vec<NumberDataPoint>)>,
+    parts: Vec<Arc<Vec<Point>>>,
     max_bytes: usize,
-) -> Vec<ExportMetricsServiceRequest> {
-    // The fixed part of every request, plus room for the three enclosing length prefixes
-    // (request → resource metrics → scope metrics) to grow to their largest (5 bytes each).
-    let fixed = request_of(resource, Vec::new()).encoded_len() + 3 * 5;
+) -> Layout {
+    let mut rows: Vec<Vec<PointRef>> = vec![Vec::new(); REGISTRY.len()];
+    for (part, points) in parts.iter().enumerate() {
+        for (index, point) in points.iter().enumerate() {
+            rows[point.metric as usize].push(PointRef {
+                part: part as u32,
+                index: index as u32,
+                len: point_len(point) as u32,
+            });
+        }
+    }
+    let resource = Resource {
+        attributes: resource.to_vec(),
+        ..Resource::default()
+    }
+    .encode_to_vec();
+    let scope = InstrumentationScope {
+        name: "qdrant-otel-agent".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        ..InstrumentationScope::default()
+    }
+    .encode_to_vec();
+    // `qdrant.up` and the agent's own metrics first: they go out in the first request.
+    let (first, rest): (Vec<_>, Vec<_>) = REGISTRY
+        .iter()
+        .zip(rows)
+        .filter(|(_, points)| !points.is_empty())
+        .partition(|(spec, _)| goes_first(spec));
+    // The fixed part of every request, with the three enclosing length prefixes at their
+    // largest (5 bytes each).
+    let fixed = 3 * (1 + 5) + field_len(resource.len()) + field_len(scope.len());
     let budget = max_bytes.saturating_sub(fixed);
     let mut requests = Vec::new();
-    let mut current: Vec<Metric> = Vec::new();
+    let mut current: Vec<MetricChunk> = Vec::new();
     let mut size = 0;
-    for (spec, points) in metrics {
-        // The metric without points, its field key and length prefix, and the length prefix
-        // of its data (gauge or sum) at their largest.
-        let overhead = field_len(metric_of(spec, Vec::new()).encoded_len()) + 5 + 5;
-        let mut chunk: Vec<NumberDataPoint> = Vec::new();
+    for (spec, points) in first.into_iter().chain(rest) {
+        // The metric's own fields, its and its data's key and length prefix at their largest.
+        let overhead = metric_header_len(spec) + sum_fields_len(spec) + 2 * (1 + 5);
+        let mut chunk: Vec<PointRef> = Vec::new();
         for point in points {
-            let cost = field_len(point.encoded_len());
+            let cost = field_len(point.len as usize);
             let open = if chunk.is_empty() { overhead } else { 0 };
             if size > 0 && size + open + cost > budget {
                 if !chunk.is_empty() {
-                    current.push(metric_of(spec, std::mem::take(&mut chunk)));
+                    current.push(MetricChunk {
+                        spec,
+                        points: std::mem::take(&mut chunk),
+                    });
                 }
-                requests.push(request_of(resource, std::mem::take(&mut current)));
+                requests.push(std::mem::take(&mut current));
                 size = 0;
             }
             if chunk.is_empty() {
@@ -119,31 +165,136 @@ pub(super) fn split_requests<'a>(
             chunk.push(point);
         }
         if !chunk.is_empty() {
-            current.push(metric_of(spec, chunk));
+            current.push(MetricChunk {
+                spec,
+                points: chunk,
+            });
         }
     }
     if !current.is_empty() {
-        requests.push(request_of(resource, current));
+        requests.push(current);
     }
-    requests
+    Layout {
+        parts,
+        resource,
+        scope,
+        requests,
+    }
 }
 
-/// Set the time of every data point.
-pub(super) fn stamp(request: &mut ExportMetricsServiceRequest, time_unix_nano: u64) {
-    let metrics = request
-        .resource_metrics
-        .iter_mut()
-        .flat_map(|rm| rm.scope_metrics.iter_mut())
-        .flat_map(|sm| sm.metrics.iter_mut());
-    for metric in metrics {
-        let points = match &mut metric.data {
-            Some(metric::Data::Gauge(gauge)) => &mut gauge.data_points,
-            Some(metric::Data::Sum(sum)) => &mut sum.data_points,
-            _ => continue,
+/// One request of the layout, every point stamped with `time_unix_nano`.
+pub(super) fn encode_request(
+    layout: &Layout,
+    request: usize,
+    start_time_unix_nano: u64,
+    time_unix_nano: u64,
+) -> Vec<u8> {
+    let metrics = &layout.requests[request];
+    let data_len = |chunk: &MetricChunk| -> usize {
+        chunk
+            .points
+            .iter()
+            .map(|p| field_len(p.len as usize))
+            .sum::<usize>()
+            + sum_fields_len(chunk.spec)
+    };
+    let metric_len =
+        |chunk: &MetricChunk| metric_header_len(chunk.spec) + field_len(data_len(chunk));
+    let scope_metrics_len = field_len(layout.scope.len())
+        + metrics
+            .iter()
+            .map(|m| field_len(metric_len(m)))
+            .sum::<usize>();
+    let resource_metrics_len = field_len(layout.resource.len()) + field_len(scope_metrics_len);
+    let total = field_len(resource_metrics_len);
+
+    let mut buf = Vec::with_capacity(total);
+    // ExportMetricsServiceRequest.resource_metrics (1) → ResourceMetrics
+    put_key_len(&mut buf, 1, resource_metrics_len);
+    put_bytes(&mut buf, 1, &layout.resource);
+    // ResourceMetrics.scope_metrics (2) → ScopeMetrics
+    put_key_len(&mut buf, 2, scope_metrics_len);
+    put_bytes(&mut buf, 1, &layout.scope);
+    for chunk in metrics {
+        let spec = chunk.spec;
+        // ScopeMetrics.metrics (2) → Metric
+        put_key_len(&mut buf, 2, metric_len(chunk));
+        put_str(&mut buf, 1, spec.name);
+        put_str(&mut buf, 2, spec.description);
+        put_str(&mut buf, 3, spec.unit);
+        // Metric.gauge (5) or Metric.sum (7)
+        let data_field = if spec.instrument == Instrument::Gauge {
+            5
+        } else {
+            7
         };
-        for point in points {
-            point.time_unix_nano = time_unix_nano;
+        put_key_len(&mut buf, data_field, data_len(chunk));
+        for at in &chunk.points {
+            let point = &layout.parts[at.part as usize][at.index as usize];
+            // Gauge/Sum.data_points (1) → NumberDataPoint
+            put_key_len(&mut buf, 1, at.len as usize);
+            put_point(&mut buf, point, start_time_unix_nano, time_unix_nano);
         }
+        if spec.instrument != Instrument::Gauge {
+            // Sum.aggregation_temporality (2): cumulative; Sum.is_monotonic (3).
+            put_key(&mut buf, 2, VARINT);
+            buf.push(AggregationTemporality::Cumulative as u8);
+            if spec.instrument == Instrument::Counter {
+                put_key(&mut buf, 3, VARINT);
+                buf.push(1);
+            }
+        }
+    }
+    debug_assert_eq!(buf.len(), total);
+    buf
+}
+
+/// A `NumberDataPoint`'s fields, in field-number order as prost writes them.
+fn put_point(buf: &mut Vec<u8>, point: &Point, start: u64, time: u64) {
+    // start_time_unix_nano (2), time_unix_nano (3): fixed64.
+    put_key(buf, 2, I64);
+    buf.extend_from_slice(&start.to_le_bytes());
+    put_key(buf, 3, I64);
+    buf.extend_from_slice(&time.to_le_bytes());
+    match number_value(point.spec(), point.value) {
+        // as_double (4): double; as_int (6): sfixed64.
+        number_data_point::Value::AsDouble(value) => {
+            put_key(buf, 4, I64);
+            buf.extend_from_slice(&value.to_le_bytes());
+        }
+        number_data_point::Value::AsInt(value) => {
+            put_key(buf, 6, I64);
+            buf.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    for (key, value) in &point.attributes {
+        // attributes (7) → KeyValue { key (1), value (2) → AnyValue { string_value (1) } }
+        put_key_len(buf, 7, attribute_len(key, value));
+        put_str(buf, 1, key);
+        put_key_len(buf, 2, field_len(value.len()));
+        put_key_len(buf, 1, value.len());
+        buf.extend_from_slice(value.as_bytes());
+    }
+}
+
+fn put_key(buf: &mut Vec<u8>, field: u8, wire_type: u8) {
+    buf.push(field << 3 | wire_type);
+}
+
+fn put_key_len(buf: &mut Vec<u8>, field: u8, len: usize) {
+    put_key(buf, field, LEN);
+    prost::encoding::encode_varint(len as u64, buf);
+}
+
+fn put_bytes(buf: &mut Vec<u8>, field: u8, bytes: &[u8]) {
+    put_key_len(buf, field, bytes.len());
+    buf.extend_from_slice(bytes);
+}
+
+/// A string field; proto3 leaves an empty one out.
+fn put_str(buf: &mut Vec<u8>, field: u8, text: &str) {
+    if !text.is_empty() {
+        put_bytes(buf, field, text.as_bytes());
     }
 }
 

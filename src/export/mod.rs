@@ -1,5 +1,5 @@
-//! The only OTLP code: an encoder that writes the OTLP protobuf (`opentelemetry-proto`) straight
-//! from the recorded points, and the two transports (HTTP/protobuf with reqwest, gRPC with
+//! The only OTLP code: an encoder that writes the OTLP protobuf straight from the recorded
+//! points (`encode.rs`), and the two transports (HTTP/protobuf with reqwest, gRPC with
 //! tonic). One [`ResourceExporter`] per exported resource (a Qdrant node, or a cluster).
 //!
 //! What the OpenTelemetry SDK's observable instruments did is kept, without its per-point cost
@@ -18,14 +18,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::{any_value, InstrumentationScope};
-use opentelemetry_proto::tonic::metrics::v1::{
-    metric, number_data_point, AggregationTemporality, Gauge, Metric, NumberDataPoint,
-    ResourceMetrics, ScopeMetrics, Sum,
-};
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::metrics::v1::{number_data_point, AggregationTemporality};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -33,7 +30,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::config::{Compression, OtlpProtocol, OtlpSettings};
 use crate::metrics::registry::{Instrument, MetricSpec, ValueType, REGISTRY};
 use crate::metrics::Point;
-use crate::resource::{attribute, KeyValue};
+use crate::resource::KeyValue;
 
 /// The largest encoded (uncompressed) export request. The Collector's OTLP/gRPC receiver
 /// refuses messages over its `max_recv_msg_size_mib`, 4 MiB by default, and gRPC servers in
@@ -64,11 +61,6 @@ use error::*;
 use grpc::*;
 use transport::*;
 
-/// The export requests of the newest published points.
-struct Published {
-    requests: Vec<ExportMetricsServiceRequest>,
-}
-
 /// Exports one resource's points.
 pub struct ResourceExporter {
     otlp: OtlpSettings,
@@ -76,7 +68,8 @@ pub struct ResourceExporter {
     /// The start time of every cumulative point: when this exporter was created.
     start_time_unix_nano: u64,
     max_request_bytes: usize,
-    published: Option<Published>,
+    /// The newest published points, laid out in requests.
+    published: Option<Layout>,
 }
 
 impl ResourceExporter {
@@ -99,47 +92,16 @@ impl ResourceExporter {
         }
     }
 
-    /// Replace the exported points with these; returns how many there are.
-    pub fn publish(
-        &mut self,
-        resource: Vec<KeyValue>,
-        parts: &[&[Point]],
-    ) -> Result<usize, ExportError> {
+    /// Replace the exported points with these (shared, not copied); returns how many there are.
+    pub fn publish(&mut self, resource: Vec<KeyValue>, parts: Vec<Arc<Vec<Point>>>) -> usize {
         let count = parts.iter().map(|part| part.len()).sum();
-        let mut rows: Vec<Vec<NumberDataPoint>> = vec![Vec::new(); REGISTRY.len()];
-        for point in parts.iter().flat_map(|part| part.iter()) {
-            let spec = point.spec();
-            rows[spec.id as usize].push(NumberDataPoint {
-                attributes: point
-                    .attributes
-                    .iter()
-                    .map(|(k, v)| attribute(*k, any_value::Value::StringValue(v.clone())))
-                    .collect(),
-                start_time_unix_nano: self.start_time_unix_nano,
-                // Stamped at each export; any non-zero value encodes to the same size.
-                time_unix_nano: self.start_time_unix_nano,
-                value: Some(number_value(spec, point.value)),
-                ..NumberDataPoint::default()
-            });
-        }
-        // `qdrant.up` and the agent's own metrics first: they go out in the first request.
-        let (first, rest): (Vec<_>, Vec<_>) = REGISTRY
-            .iter()
-            .zip(rows)
-            .filter(|(_, points)| !points.is_empty())
-            .partition(|(spec, _)| goes_first(spec));
-        let requests = split_requests(
-            &resource,
-            first.into_iter().chain(rest),
-            self.max_request_bytes,
-        );
-        self.published = Some(Published { requests });
-        Ok(count)
+        self.published = Some(layout(&resource, parts, self.max_request_bytes));
+        count
     }
 
     /// Export the published points now: every request, in order, until one fails.
     pub async fn flush(&mut self) -> Result<(), ExportError> {
-        let Some(published) = &mut self.published else {
+        let Some(published) = &self.published else {
             return Ok(());
         };
         let transport = self
@@ -147,9 +109,8 @@ impl ResourceExporter {
             .as_ref()
             .map_err(|e| ExportError::Build(e.clone()))?;
         let now = unix_nanos(SystemTime::now());
-        for request in &mut published.requests {
-            stamp(request, now);
-            let body = request.encode_to_vec();
+        for request in 0..published.requests.len() {
+            let body = encode_request(published, request, self.start_time_unix_nano, now);
             transport.send(body).await?;
         }
         Ok(())
@@ -174,18 +135,15 @@ impl ResourceExporter {
     /// The bodies an HTTP export of the published points sends now (gzipped per the
     /// settings), without sending them: for measurements (`examples/encode_cost.rs`).
     #[doc(hidden)]
-    pub fn encode_bodies(&mut self) -> Vec<Vec<u8>> {
-        let Some(published) = &mut self.published else {
+    pub fn encode_bodies(&self) -> Vec<Vec<u8>> {
+        let Some(published) = &self.published else {
             return Vec::new();
         };
         let now = unix_nanos(SystemTime::now());
         let gzipped = self.otlp.compression == Compression::Gzip;
-        published
-            .requests
-            .iter_mut()
+        (0..published.requests.len())
             .map(|request| {
-                stamp(request, now);
-                let body = request.encode_to_vec();
+                let body = encode_request(published, request, self.start_time_unix_nano, now);
                 if gzipped {
                     gzip(&body)
                 } else {

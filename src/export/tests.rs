@@ -3,12 +3,35 @@
 use super::*;
 use crate::metrics::MetricId;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value;
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+};
+use smol_str::SmolStr;
+
+use crate::resource::attribute;
+
 fn point(metric: MetricId, collection: &str, value: f64) -> Point {
     Point {
         metric,
-        attributes: vec![("db.collection.name", collection.to_string())],
+        attributes: vec![("db.collection.name", SmolStr::new(collection))],
         value,
     }
+}
+
+fn http_settings() -> OtlpSettings {
+    OtlpSettings {
+        protocol: OtlpProtocol::HttpProtobuf,
+        endpoint: "http://127.0.0.1:9/v1/metrics".into(),
+        headers: Vec::new(),
+        compression: Compression::None,
+        timeout: Duration::from_secs(1),
+    }
+}
+
+fn decode(body: &[u8]) -> ExportMetricsServiceRequest {
+    ExportMetricsServiceRequest::decode(body).expect("a valid ExportMetricsServiceRequest")
 }
 
 fn data_points(request: &ExportMetricsServiceRequest) -> Vec<(&str, &NumberDataPoint)> {
@@ -29,7 +52,7 @@ fn large_exports_split_under_the_limit_with_up_first() {
     let points: Vec<Point> = (0..20_000)
         .map(|i| point(MetricId::CollectionPoints, &format!("c{i:05}"), i as f64))
         .collect();
-    let up = [Point {
+    let up = vec![Point {
         metric: MetricId::Up,
         attributes: Vec::new(),
         value: 1.0,
@@ -39,34 +62,178 @@ fn large_exports_split_under_the_limit_with_up_first() {
         any_value::Value::StringValue("qdrant".into()),
     )];
     let max = 64 * 1024;
-    let requests = split_requests(
-        &resource,
-        [(MetricSpec::get(MetricId::Up), Vec::new())].into_iter(),
-        max,
-    );
-    assert!(requests.is_empty(), "no points, no request");
+    let mut exporter = ResourceExporter::with_max_request_bytes(http_settings(), max);
+    assert_eq!(exporter.publish(resource.clone(), Vec::new()), 0);
+    assert_eq!(exporter.request_count(), 0, "no points, no request");
 
-    let otlp = OtlpSettings {
-        protocol: OtlpProtocol::HttpProtobuf,
-        endpoint: "http://127.0.0.1:9/v1/metrics".into(),
-        headers: Vec::new(),
-        compression: Compression::Gzip,
-        timeout: Duration::from_secs(1),
-    };
-    let mut exporter = ResourceExporter::with_max_request_bytes(otlp, max);
-    assert_eq!(exporter.publish(resource, &[&points, &up]).unwrap(), 20_001);
-    let requests = &exporter.published.as_ref().unwrap().requests;
-    assert!(requests.len() > 5, "{} requests", requests.len());
+    assert_eq!(
+        exporter.publish(resource, vec![Arc::new(points), Arc::new(up)]),
+        20_001
+    );
+    let bodies = exporter.encode_bodies();
+    assert!(bodies.len() > 5, "{} requests", bodies.len());
     let mut total = 0;
-    for (i, request) in requests.iter().enumerate() {
-        let size = request.encoded_len();
-        assert!(size <= max, "request {i}: {size} bytes");
-        assert!(size > max * 9 / 10 || i == requests.len() - 1, "packed");
-        let points = data_points(request);
+    for (i, body) in bodies.iter().enumerate() {
+        assert!(body.len() <= max, "request {i}: {} bytes", body.len());
+        assert!(body.len() > max * 9 / 10 || i == bodies.len() - 1, "packed");
+        let request = decode(body);
+        let points = data_points(&request);
         assert_eq!(points[0].0 == "qdrant.up", i == 0);
         total += points.len();
     }
     assert_eq!(total, 20_001);
+}
+
+/// The request `prost` would write for these points, built from its generated structs: what
+/// the direct encoder must match byte for byte.
+fn reference_request(
+    resource: &[KeyValue],
+    metrics: &[(MetricId, Vec<&Point>)],
+    start: u64,
+    time: u64,
+) -> ExportMetricsServiceRequest {
+    let metrics = metrics
+        .iter()
+        .map(|(id, points)| {
+            let spec = MetricSpec::get(*id);
+            let data_points = points
+                .iter()
+                .map(|p| NumberDataPoint {
+                    attributes: p
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| attribute(*k, any_value::Value::StringValue(v.to_string())))
+                        .collect(),
+                    start_time_unix_nano: start,
+                    time_unix_nano: time,
+                    value: Some(number_value(spec, p.value)),
+                    ..NumberDataPoint::default()
+                })
+                .collect();
+            let sum = |is_monotonic| {
+                metric::Data::Sum(Sum {
+                    data_points: Vec::new(),
+                    aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                    is_monotonic,
+                })
+            };
+            let mut data = match spec.instrument {
+                Instrument::Gauge => metric::Data::Gauge(Gauge {
+                    data_points: Vec::new(),
+                }),
+                Instrument::Counter => sum(true),
+                Instrument::UpDownCounter => sum(false),
+            };
+            match &mut data {
+                metric::Data::Gauge(g) => g.data_points = data_points,
+                metric::Data::Sum(s) => s.data_points = data_points,
+                _ => unreachable!(),
+            }
+            Metric {
+                name: spec.name.to_string(),
+                description: spec.description.to_string(),
+                unit: spec.unit.to_string(),
+                data: Some(data),
+                ..Metric::default()
+            }
+        })
+        .collect();
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: resource.to_vec(),
+                ..Resource::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                scope: Some(InstrumentationScope {
+                    name: "qdrant-otel-agent".to_string(),
+                    version: env!("CARGO_PKG_VERSION").to_string(),
+                    ..InstrumentationScope::default()
+                }),
+                metrics,
+                ..ScopeMetrics::default()
+            }],
+            ..ResourceMetrics::default()
+        }],
+    }
+}
+
+#[test]
+fn the_direct_encoder_writes_what_prost_writes() {
+    let long_name = "a-collection-name-longer-than-23-bytes.v2 ✓ 名前";
+    let gauge = point(MetricId::CollectionPoints, long_name, 41.6);
+    let empty_value = point(MetricId::CollectionPoints, "", 0.0);
+    let counter = Point {
+        metric: MetricId::PollErrors,
+        attributes: vec![
+            ("qdrant.agent.source", SmolStr::new_static("telemetry")),
+            ("error.type", SmolStr::new_static("timeout")),
+        ],
+        value: -2.0,
+    };
+    let up = Point {
+        metric: MetricId::Up,
+        attributes: Vec::new(),
+        value: 1.0,
+    };
+    let double = REGISTRY
+        .iter()
+        .find(|s| s.value_type == ValueType::Double && s.attributes.is_empty())
+        .expect("a double metric without attributes");
+    let fraction = Point {
+        metric: double.id,
+        attributes: Vec::new(),
+        value: 0.125,
+    };
+    let updown = REGISTRY
+        .iter()
+        .find(|s| s.instrument == Instrument::UpDownCounter)
+        .expect("an up-down counter");
+    let level = Point {
+        metric: updown.id,
+        attributes: vec![("db.collection.name", SmolStr::new("x"))],
+        value: 7.0,
+    };
+    let resource = vec![
+        attribute(
+            "service.name",
+            any_value::Value::StringValue("qdrant".into()),
+        ),
+        attribute("host.port", any_value::Value::IntValue(6333)),
+    ];
+    let parts = vec![
+        Arc::new(vec![
+            gauge.clone(),
+            counter.clone(),
+            empty_value.clone(),
+            fraction.clone(),
+            level.clone(),
+        ]),
+        Arc::new(vec![up.clone()]),
+    ];
+    let layout = layout(&resource, parts, MAX_REQUEST_BYTES);
+    assert_eq!(layout.requests.len(), 1);
+    let (start, time) = (1_700_000_000_000_000_000, 1_700_000_015_123_456_789);
+    let body = encode_request(&layout, 0, start, time);
+
+    // Registry order, `qdrant.up` and the agent's metrics first, points in recorded order.
+    let mut grouped: Vec<(MetricId, Vec<&Point>)> = Vec::new();
+    let all = [&gauge, &counter, &empty_value, &fraction, &level, &up];
+    let (first, rest): (Vec<&MetricSpec>, Vec<&MetricSpec>) =
+        REGISTRY.iter().partition(|s| goes_first(s));
+    for spec in first.into_iter().chain(rest) {
+        let points: Vec<&Point> = all
+            .iter()
+            .copied()
+            .filter(|p| p.metric == spec.id)
+            .collect();
+        if !points.is_empty() {
+            grouped.push((spec.id, points));
+        }
+    }
+    let expected = reference_request(&resource, &grouped, start, time);
+    assert_eq!(decode(&body), expected);
+    assert_eq!(body, expected.encode_to_vec(), "byte for byte");
 }
 
 #[test]
@@ -112,11 +279,11 @@ async fn refused_connections_are_named_for_both_transports() {
         .local_addr()
         .unwrap()
         .port();
-    let up = [Point {
+    let up = Arc::new(vec![Point {
         metric: MetricId::Up,
         attributes: Vec::new(),
         value: 1.0,
-    }];
+    }]);
     for (protocol, endpoint) in [
         (
             OtlpProtocol::HttpProtobuf,
@@ -125,7 +292,7 @@ async fn refused_connections_are_named_for_both_transports() {
         (OtlpProtocol::Grpc, format!("http://127.0.0.1:{port}")),
     ] {
         let mut exporter = ResourceExporter::new(settings(protocol, endpoint.clone()));
-        exporter.publish(Vec::new(), &[&up]).unwrap();
+        exporter.publish(Vec::new(), vec![Arc::clone(&up)]);
         let error = exporter.flush().await.unwrap_err();
         assert!(
             matches!(error, ExportError::Connect { .. }),

@@ -2,6 +2,8 @@
 //! per source and error type (zeros included), from the agent's statistics; export failures
 //! and exported points, from the export task's own statistics (see [`export_points`]).
 
+use smol_str::SmolStr;
+
 use std::collections::BTreeMap;
 
 use super::out::Out;
@@ -22,7 +24,7 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats)
         out.push(
             MetricId::PollDuration,
             seconds,
-            vec![(attr::SOURCE, source.as_str().to_string())],
+            vec![(attr::SOURCE, SmolStr::new_static(source.as_str()))],
         );
     }
     record_poll_errors(out, snapshot, stats);
@@ -30,7 +32,7 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats)
         out.push(
             MetricId::DataAge,
             *age,
-            vec![(attr::SOURCE, source.as_str().to_string())],
+            vec![(attr::SOURCE, SmolStr::new_static(source.as_str()))],
         );
     }
 }
@@ -80,8 +82,8 @@ fn record_poll_errors(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats
             MetricId::PollErrors,
             count as f64,
             vec![
-                (attr::SOURCE, source.as_str().to_string()),
-                (attr::ERROR_TYPE, error_type.as_str().to_string()),
+                (attr::SOURCE, SmolStr::new_static(source.as_str())),
+                (attr::ERROR_TYPE, SmolStr::new_static(error_type.as_str())),
             ],
         );
     }

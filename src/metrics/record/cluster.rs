@@ -2,6 +2,8 @@
 //! message send failures) and, from telemetry, the cluster-wide shard and replica counts of a
 //! collection. Every metric here is cluster-scoped; `Out` routes it by the node's role.
 
+use smol_str::SmolStr;
+
 use std::collections::BTreeMap;
 
 use super::out::{Attributes, Out};
@@ -46,7 +48,7 @@ pub(super) fn record_raft(out: &mut Out, snapshot: &NodeSnapshot) {
         out.push_opt(
             MetricId::MessageSendFailures,
             failures.count,
-            vec![(attr::PEER_URI, peer.clone())],
+            vec![(attr::PEER_URI, SmolStr::new(peer))],
         );
     }
 }

@@ -301,6 +301,7 @@ mod tests {
     use crate::metrics::{record, MetricId, RecordOptions};
     use crate::qdrant::models::Telemetry;
     use crate::snapshot::NodeSnapshot;
+    use smol_str::SmolStr;
     use std::sync::Arc;
 
     #[test]
@@ -334,7 +335,7 @@ mod tests {
                 .find(|p| {
                     p.metric == MetricId::ShardTransfers
                         && p.attributes
-                            .contains(&(attr::TRANSFER_DIRECTION, direction.to_string()))
+                            .contains(&(attr::TRANSFER_DIRECTION, SmolStr::new(direction)))
                 })
                 .map(|p| p.value)
         };

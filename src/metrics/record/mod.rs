@@ -22,6 +22,8 @@ mod segments;
 mod server;
 mod util;
 
+use smol_str::SmolStr;
+
 use super::registry::{attr, MetricId, MetricSelection, MetricSpec};
 pub use crate::snapshot::ClusterRole;
 use crate::snapshot::{AgentStats, NodeSnapshot};
@@ -35,7 +37,7 @@ pub use util::hash_name;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
     pub metric: MetricId,
-    pub attributes: Vec<(&'static str, String)>,
+    pub attributes: Vec<(&'static str, SmolStr)>,
     pub value: f64,
 }
 
@@ -140,7 +142,7 @@ fn apply_collection_options(points: &mut Vec<Point>, options: &RecordOptions) {
         for point in points.iter_mut() {
             for (key, value) in point.attributes.iter_mut() {
                 if *key == attr::COLLECTION && !value.is_empty() {
-                    *value = hash_name(value);
+                    *value = SmolStr::from(hash_name(value));
                 }
             }
         }

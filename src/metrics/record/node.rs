@@ -1,6 +1,8 @@
 //! The node itself: `qdrant.up`, build info, uptime, readiness, collection count, allocator
 //! memory and the machine's size (from `/`, `/readyz` and telemetry).
 
+use smol_str::SmolStr;
+
 use super::out::Out;
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::Telemetry;
@@ -14,7 +16,10 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot) {
             out.push(
                 MetricId::BuildInfo,
                 1.0,
-                vec![(attr::VERSION, version.clone()), (attr::COMMIT, commit)],
+                vec![
+                    (attr::VERSION, SmolStr::new(version)),
+                    (attr::COMMIT, commit.into()),
+                ],
             );
         }
     }

@@ -3,13 +3,18 @@
 
 use std::collections::BTreeMap;
 
+use smol_str::SmolStr;
+
 use super::{ClusterRole, Point};
 use crate::metrics::registry::{
     attr, Instrument, MetricId, MetricSelection, MetricSpec, Scope, ValueType,
 };
 use crate::source_id::SourceId;
 
-pub(super) type Attributes = Vec<(&'static str, String)>;
+/// A point's attributes. Values are `SmolStr`s: names up to 23 bytes are held inline and
+/// longer ones shared, so the dozens of points of one collection copy no string
+/// (docs/performance.md).
+pub(super) type Attributes = Vec<(&'static str, SmolStr)>;
 
 pub(super) struct Out<'a> {
     /// Points on the node's resource.
@@ -112,14 +117,14 @@ impl<'a> Out<'a> {
 
 /// The collection attribute every per-collection point starts from.
 pub(super) fn collection_base(name: &str) -> Attributes {
-    vec![(attr::COLLECTION, name.to_string())]
+    vec![(attr::COLLECTION, SmolStr::new(name))]
 }
 
 /// `attributes` plus one more.
 pub(super) fn with(
     attributes: &Attributes,
     key: &'static str,
-    value: impl Into<String>,
+    value: impl Into<SmolStr>,
 ) -> Attributes {
     let mut attributes = attributes.clone();
     attributes.push((key, value.into()));

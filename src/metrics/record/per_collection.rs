@@ -2,6 +2,8 @@
 //! collections the fast path still knows: optimizations queued and running with their
 //! progress, memory by component, and the collection's snapshot files.
 
+use smol_str::SmolStr;
+
 use std::collections::BTreeMap;
 
 use super::out::{collection_base, with, Attributes, Out};
@@ -111,7 +113,7 @@ fn progress_work(node: &serde_json::Value) -> (f64, f64) {
 /// Disk, RAM and page cache by component (vectors, payload, payload indexes, …).
 fn record_memory(out: &mut Out, memory: &CollectionMemory, base: &Attributes) {
     let mut emit =
-        |component: String, extra: Option<(&'static str, String)>, usage: &MemoryUsage| {
+        |component: String, extra: Option<(&'static str, SmolStr)>, usage: &MemoryUsage| {
             let mut attributes = with(base, attr::COMPONENT, component);
             attributes.extend(extra);
             for (metric, value) in [
@@ -132,7 +134,7 @@ fn record_memory(out: &mut Out, memory: &CollectionMemory, base: &Attributes) {
                 if let Some(usage) = MemoryUsage::from_value(value) {
                     emit(
                         format!("{prefix}_{part}"),
-                        Some((attr::VECTOR_NAME, vector.name.clone())),
+                        Some((attr::VECTOR_NAME, SmolStr::new(&vector.name))),
                         &usage,
                     );
                 }
@@ -146,7 +148,7 @@ fn record_memory(out: &mut Out, memory: &CollectionMemory, base: &Attributes) {
         if let Some(usage) = &index.usage {
             emit(
                 "payload_index".into(),
-                Some((attr::PAYLOAD_FIELD, index.name.clone())),
+                Some((attr::PAYLOAD_FIELD, SmolStr::new(&index.name))),
                 usage,
             );
         }

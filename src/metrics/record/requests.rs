@@ -1,6 +1,8 @@
 //! REST and gRPC responses from telemetry: count and summed duration by method, route and
 //! status, node-wide and (with `per_collection=true`) per collection.
 
+use smol_str::SmolStr;
+
 use super::out::{Attributes, Out};
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::{RequestsTelemetry, Responses};
@@ -46,7 +48,7 @@ fn record_responses(
     for (endpoint, by_status) in responses {
         for (status, stats) in by_status {
             let mut attributes: Attributes = collection
-                .map(|c| (attr::COLLECTION, c.clone()))
+                .map(|c| (attr::COLLECTION, SmolStr::new(c)))
                 .into_iter()
                 .collect();
             attributes.extend(endpoint_attributes(protocol, endpoint, status));
@@ -67,14 +69,14 @@ fn endpoint_attributes(protocol: Protocol, endpoint: &str, status: &str) -> Attr
         Protocol::Rest => {
             let (method, route) = endpoint.split_once(' ').unwrap_or(("", endpoint));
             vec![
-                (attr::HTTP_METHOD, method.to_string()),
-                (attr::HTTP_ROUTE, route.to_string()),
-                (attr::HTTP_STATUS, status.to_string()),
+                (attr::HTTP_METHOD, SmolStr::new(method)),
+                (attr::HTTP_ROUTE, SmolStr::new(route)),
+                (attr::HTTP_STATUS, SmolStr::new(status)),
             ]
         }
         Protocol::Grpc => vec![
-            (attr::RPC_METHOD, endpoint.to_string()),
-            (attr::GRPC_STATUS, status.to_string()),
+            (attr::RPC_METHOD, SmolStr::new(endpoint)),
+            (attr::GRPC_STATUS, SmolStr::new(status)),
         ],
     }
 }

@@ -1,6 +1,8 @@
 //! Server-wide reads: issues (by type and, when one is named, collection), full-storage
 //! snapshots, and quotas (usage and limits from `/quotas`, exceeded from telemetry, 1.19+).
 
+use smol_str::SmolStr;
+
 use std::collections::BTreeMap;
 
 use super::out::Out;
@@ -39,7 +41,7 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, collections: &[Stri
             out.push(
                 MetricId::QuotaExceeded,
                 f64::from(u8::from(*state)),
-                vec![(attr::QUOTA_RESOURCE, resource.clone())],
+                vec![(attr::QUOTA_RESOURCE, SmolStr::new(resource))],
             );
         }
     }
@@ -60,9 +62,9 @@ fn record_issues(out: &mut Out, report: &IssuesReport, collections: &[String]) {
         *counts.entry((kind, collection)).or_default() += 1.0;
     }
     for ((kind, collection), count) in counts {
-        let mut attributes = vec![(attr::ISSUE_TYPE, kind)];
+        let mut attributes = vec![(attr::ISSUE_TYPE, SmolStr::from(kind))];
         if !collection.is_empty() {
-            attributes.push((attr::COLLECTION, collection));
+            attributes.push((attr::COLLECTION, collection.into()));
         }
         out.push(MetricId::Issues, count, attributes);
     }

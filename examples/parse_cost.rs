@@ -1,0 +1,43 @@
+//! What parsing Qdrant's telemetry costs the agent, alone: the recorded 1.18.3 telemetry
+//! scaled to N collections, parsed M times at details level 3 (fast polls) and 4 (slow polls)
+//! into the agent's models, as the client does. CPU per parse from wall time of a loop (run it
+//! under `valgrind --tool=callgrind` for instruction counts).
+//! `cargo run --release --example parse_cost -- 1000 20`
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::Instant;
+
+use qdrant_otel_agent::qdrant::models::Telemetry;
+
+#[derive(serde::Deserialize)]
+struct Envelope {
+    result: Telemetry,
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let (n, runs) = (
+        args.first().copied().unwrap_or(1000),
+        args.get(1).copied().unwrap_or(20),
+    );
+    for level in [3, 4] {
+        let body = support::scaled_telemetry("qdrant-1.18.3/single", level, n);
+        let started = Instant::now();
+        let mut collections = 0;
+        for _ in 0..runs {
+            let parsed: Envelope = serde_json::from_slice(body.as_bytes()).expect("parses");
+            collections += parsed.result.collection_list().count();
+        }
+        let per_parse = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+        println!(
+            "level {level}: {n} collections, {:.0} KB, {per_parse:.2} ms per parse ({} collections read)",
+            body.len() as f64 / 1024.0,
+            collections / runs
+        );
+    }
+}
