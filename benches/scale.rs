@@ -894,11 +894,18 @@ fn update_doc(section: &str) {
 }
 
 fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
-    let sizes: &[usize] = if full {
-        &[10, 100, 1_000, 10_000]
-    } else {
-        &[10]
+    // `SCALE_SIZES=1000,10000 cargo bench --bench scale`: those sizes only, printed, nothing
+    // written (a quick look while working on the cost).
+    let chosen: Option<Vec<usize>> = std::env::var("SCALE_SIZES").ok().map(|list| {
+        list.split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect()
+    });
+    let full = chosen.is_none() && std::env::args().any(|a| a == "--bench");
+    let sizes: &[usize] = match &chosen {
+        Some(sizes) => sizes,
+        None if full => &[10, 100, 1_000, 10_000],
+        None => &[10],
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::qdrant::distributed::DistributedTelemetry;
 use crate::qdrant::models::{
     AppInfo, ClusterInfo, CollectionInfo, CollectionMemory, IssuesReport, OptimizationsInfo,
-    QuotaStatus, SnapshotDescription, Telemetry,
+    QuotaStatus, SegmentDetails, SnapshotDescription, Telemetry,
 };
 use crate::qdrant::{ErrorType, QdrantError};
 use crate::source_id::SourceId;
@@ -26,9 +26,9 @@ pub struct NodeSnapshot {
     pub telemetry: Option<Arc<Telemetry>>,
     /// Seconds since the process started, computed when the telemetry was read.
     pub uptime_seconds: Option<f64>,
-    /// The latest successful level-4 telemetry (segments), kept between slow polls so these
-    /// series never blink.
-    pub detail: Option<Arc<Telemetry>>,
+    /// The segment summary of the latest successful level-4 telemetry, kept between slow
+    /// polls so these series never blink.
+    pub detail: Option<Arc<SegmentDetails>>,
     /// Per-collection info from `/collections/{name}`: the fallback when telemetry is
     /// forbidden or carries no collections.
     pub collections: Option<Arc<BTreeMap<String, CollectionInfo>>>,

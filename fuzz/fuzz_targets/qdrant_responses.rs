@@ -3,9 +3,9 @@
 //! Each model is parsed twice, the way the client reads it: bare (`GET /` answers a bare object)
 //! and wrapped in Qdrant's `{"result": ..., "status": ..., "time": ...}` envelope (every other
 //! endpoint). Whatever parses goes through the agent's pure, I/O-free code: `Version::parse` and
-//! `metrics::record` on a `NodeSnapshot` built from all of it. (The telemetry helpers that derive
-//! uptime and segment detail live in the private `sources::telemetry` module: not reachable from
-//! here, so `uptime_seconds` and `detail` stay unset.)
+//! `metrics::record` on a `NodeSnapshot` built from all of it, the segment summary of the
+//! telemetry (`collection_details`) included. (The helper that derives uptime lives in the
+//! private `sources::telemetry` module: not reachable from here, so `uptime_seconds` stays unset.)
 //! Parse errors are expected; a panic (or an abort, an overflow in debug builds, a hang) is a bug.
 
 #![no_main]
@@ -20,7 +20,7 @@ use serde::Deserialize;
 use qdrant_otel_agent::metrics::registry::MetricSelection;
 use qdrant_otel_agent::metrics::{self, RecordOptions};
 use qdrant_otel_agent::qdrant::models::{
-    AppInfo, ClusterInfo, CollectionInfo, CollectionMemory, CollectionsList, IssuesReport,
+    collection_details, AppInfo, ClusterInfo, CollectionInfo, CollectionMemory, CollectionsList, IssuesReport,
     OptimizationsInfo, QuotaStatus, SnapshotDescription, Telemetry,
 };
 use qdrant_otel_agent::snapshot::{AgentStats, NodeSnapshot};
@@ -81,6 +81,9 @@ fuzz_target!(|data: &[u8]| {
         up: true,
         app,
         ready: Some(data.len() % 2 == 0),
+        detail: telemetry
+            .as_ref()
+            .map(|t| Arc::new(collection_details(t))),
         telemetry: telemetry.map(Arc::new),
         collections,
         cluster: parse::<ClusterInfo>(data),

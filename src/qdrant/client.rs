@@ -269,6 +269,10 @@ impl Client {
             bytes: Vec::new(),
             permit: None,
         };
+        // A declared length is allocated once, exactly (it is within the cap, checked above).
+        if let Some(declared) = response.content_length() {
+            body.reserve(url, declared, &self.budget, self.max_response_bytes)?;
+        }
         while let Some(chunk) = response
             .chunk()
             .await
@@ -278,9 +282,14 @@ impl Client {
             if len > self.max_response_bytes {
                 return Err(too_large());
             }
-            // Hold budget for the whole allocation, not just the bytes read: growth doubles.
-            let wanted = (len.max(body.bytes.capacity() as u64) * 2).min(self.max_response_bytes);
-            body.reserve(url, wanted, &self.budget, self.max_response_bytes)?;
+            if len > body.bytes.capacity() as u64 {
+                // Grow by doubling, as `Vec` does, and hold budget for the whole allocation,
+                // not just the bytes read.
+                let wanted = len
+                    .max(body.bytes.capacity() as u64 * 2)
+                    .min(self.max_response_bytes);
+                body.reserve(url, wanted, &self.budget, self.max_response_bytes)?;
+            }
             body.bytes.extend_from_slice(&chunk);
         }
         Ok(body)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::per_collection::{self, Kind};
 use super::state::NodeState;
 use super::{collections, telemetry, PollSettings};
-use crate::qdrant::models::Telemetry;
+use crate::qdrant::models::{collection_details, Telemetry};
 use crate::qdrant::models::{AppInfo, ClusterInfo, IssuesReport, QuotaStatus, SnapshotDescription};
 use crate::qdrant::{Client, QdrantError};
 use crate::snapshot::{ClusterRole, NodeSnapshot, SourceOutcome, SourceReport};
@@ -161,11 +161,10 @@ impl Poll {
             Ok(telemetry) => {
                 self.snapshot.uptime_seconds = telemetry::uptime_seconds(&telemetry, read_at);
                 let complete = telemetry::has_collections(&telemetry);
-                let telemetry = Arc::new(telemetry);
                 if calls.detail {
-                    state.slow.detail = Some(Arc::clone(&telemetry));
+                    state.slow.detail = Some(Arc::new(collection_details(&telemetry)));
                 }
-                self.snapshot.telemetry = Some(telemetry);
+                self.snapshot.telemetry = Some(Arc::new(telemetry));
                 !complete
             }
             Err(error) => {

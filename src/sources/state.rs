@@ -10,14 +10,16 @@ use std::time::SystemTime;
 
 use super::plan::SourcePlan;
 use super::spread::Spread;
-use crate::qdrant::models::{IssuesReport, SnapshotDescription, Telemetry};
+use crate::qdrant::models::{IssuesReport, SegmentDetails, SnapshotDescription};
 use crate::qdrant::Version;
 use crate::source_id::SourceId;
 
 /// Slow-cadence, server-wide reads kept between slow polls.
 #[derive(Debug, Default)]
 pub(super) struct SlowData {
-    pub detail: Option<Arc<Telemetry>>,
+    /// The segment summary of the last level-4 read (not the response: see
+    /// `qdrant::models::segments`).
+    pub detail: Option<Arc<SegmentDetails>>,
     pub storage_snapshots: Option<Arc<Vec<SnapshotDescription>>>,
     pub issues: Option<Arc<IssuesReport>>,
     /// When each slow source last read successfully.

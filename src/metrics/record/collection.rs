@@ -6,19 +6,19 @@
 use std::collections::BTreeMap;
 
 use super::out::{collection_base, with, Attributes, Out};
-use super::segments::{self, CollectionDetail};
+use super::segments;
 use super::util::optimizer_state;
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::{
-    CollectionParams, CollectionTelemetry, LocalShardTelemetry, OperationDurations, Telemetry,
-    VectorsConfig,
+    CollectionDetail, CollectionParams, CollectionTelemetry, LocalShardTelemetry,
+    OperationDurations, SegmentDetails, Telemetry, VectorsConfig,
 };
 
 /// Records every listed collection; returns the names of the collections seen.
 pub(super) fn record(
     out: &mut Out,
     telemetry: &Telemetry,
-    details: &BTreeMap<String, CollectionDetail>,
+    details: &SegmentDetails,
     peer_id: Option<u64>,
 ) -> Vec<String> {
     let mut names = Vec::new();

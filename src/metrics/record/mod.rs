@@ -5,7 +5,7 @@
 //! the collection filter/hashing applied to every point. Each domain has its own file:
 //! `node` (process, memory, system), `requests` (REST/gRPC responses), `cluster` (raft view and
 //! cluster-wide replicas), `collection` (telemetry's per-collection view), `segments`
-//! (segment-level aggregation from level-4 telemetry), `per_collection` (slow per-collection
+//! (segment-level metrics from the level-4 summary), `per_collection` (slow per-collection
 //! reads), `server` (issues, storage snapshots, quotas), `fallback` (`/collections/{name}`), `logical` (cluster-wide counts, one replica per shard),
 //! `agent` (the agent's own metrics); `out` is the point sink, `util` small conversions.
 
@@ -25,6 +25,7 @@ mod util;
 use smol_str::SmolStr;
 
 use super::registry::{attr, MetricId, MetricSelection, MetricSpec};
+use crate::qdrant::models::SegmentDetails;
 pub use crate::snapshot::ClusterRole;
 use crate::snapshot::{AgentStats, NodeSnapshot};
 use crate::source_id::SourceId;
@@ -117,12 +118,9 @@ fn record_collections(out: &mut Out, snapshot: &NodeSnapshot) -> Vec<String> {
             .as_ref()
             .and_then(|c| c.peer_id)
             .or_else(|| telemetry.cluster.as_ref()?.status.as_ref()?.peer_id);
-        let details = snapshot
-            .detail
-            .as_deref()
-            .map(segments::collection_details)
-            .unwrap_or_default();
-        collection::record(out, telemetry, &details, peer_id)
+        static NONE: SegmentDetails = SegmentDetails::new();
+        let details = snapshot.detail.as_deref().unwrap_or(&NONE);
+        collection::record(out, telemetry, details, peer_id)
     } else if let Some(collections) = &snapshot.collections {
         fallback::record(out, collections);
         collections.keys().cloned().collect()

@@ -21,8 +21,10 @@ pub struct AppInfo {
     pub commit: Option<String>,
 }
 
+mod segments;
 mod telemetry;
 
+pub use segments::*;
 pub use telemetry::*;
 
 /// `GET /collections`.

@@ -1,0 +1,147 @@
+//! Segment-level statistics summed from level-4 telemetry: indexed and deleted vectors,
+//! segments by type, deferred points, payload index coverage and searches by path, per
+//! collection over this node's local shards.
+//!
+//! Summed once, when a slow poll reads level 4, so that only this summary (a few hundred bytes
+//! per collection) is kept until the next slow poll, not the whole parsed response (megabytes
+//! at thousands of collections), and fast polls do not sum it again.
+
+use std::collections::BTreeMap;
+
+use super::{SegmentInfo, Telemetry};
+
+/// collection name → its segments' statistics.
+pub type SegmentDetails = BTreeMap<String, CollectionDetail>;
+
+/// Segment-level statistics of one collection (this node's local shards), summed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectionDetail {
+    /// vector name → indexed vectors.
+    pub indexed_vectors: BTreeMap<String, f64>,
+    /// vector name → deleted, not yet vacuumed vectors.
+    pub deleted_vectors: BTreeMap<String, f64>,
+    /// segment type → segments.
+    pub segments: BTreeMap<String, f64>,
+    /// Sum of segments' deferred points (1.18+), when reported.
+    pub deferred_points: Option<f64>,
+    /// (payload field, index type) → points covered.
+    pub payload_index_points: BTreeMap<(String, String), f64>,
+    /// (vector name, search path) → (searches, total seconds).
+    pub searches: BTreeMap<(String, String), (f64, f64)>,
+}
+
+/// Sum each collection's segment statistics over its local shards; collections without any
+/// segment information are left out.
+pub fn collection_details(telemetry: &Telemetry) -> SegmentDetails {
+    let mut details = BTreeMap::new();
+    for collection in telemetry.collection_list() {
+        let Some(name) = &collection.id else { continue };
+        let mut detail = CollectionDetail::default();
+        let mut saw_segments = false;
+        for segment in collection
+            .local_shards()
+            .flat_map(|l| l.segments.iter().flatten())
+        {
+            for index in segment.vector_index_searches.iter().flatten() {
+                add_searches(&mut detail, index);
+            }
+            if let Some(info) = &segment.info {
+                saw_segments = true;
+                add_segment(&mut detail, info);
+            }
+        }
+        if saw_segments {
+            details.insert(name.clone(), detail);
+        }
+    }
+    details
+}
+
+fn add_segment(detail: &mut CollectionDetail, info: &SegmentInfo) {
+    let kind = info.segment_type.as_deref().unwrap_or("unknown");
+    *detail.segments.entry(kind.to_string()).or_default() += 1.0;
+    if let Some(deferred) = info.num_deferred_points {
+        *detail.deferred_points.get_or_insert(0.0) += deferred;
+    }
+    for (field, index) in info.index_schema.iter().flatten() {
+        if let Some(points) = index.points {
+            let kind = index.data_type.clone().unwrap_or_default();
+            *detail
+                .payload_index_points
+                .entry((field.clone(), kind))
+                .or_default() += points;
+        }
+    }
+    for (vector, data) in info.vector_data.iter().flatten() {
+        if let Some(n) = data.num_indexed_vectors {
+            *detail.indexed_vectors.entry(vector.clone()).or_default() += n;
+        }
+        if let Some(n) = data.num_deleted_vectors {
+            *detail.deleted_vectors.entry(vector.clone()).or_default() += n;
+        }
+    }
+}
+
+/// One vector index's search statistics: `index_name` plus one entry per search path.
+fn add_searches(detail: &mut CollectionDetail, index: &BTreeMap<String, serde_json::Value>) {
+    let vector = index
+        .get("index_name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    for (path, stats) in index {
+        let Some(count) = stats.get("count").and_then(serde_json::Value::as_f64) else {
+            continue;
+        };
+        let micros = stats
+            .get("total_duration_micros")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0);
+        let entry = detail
+            .searches
+            .entry((vector.clone(), path.clone()))
+            .or_default();
+        entry.0 += count;
+        entry.1 += micros / 1e6;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_summed_over_local_shards() {
+        let telemetry: Telemetry = serde_json::from_value(serde_json::json!({
+            "collections": {"collections": [{
+                "id": "docs",
+                "shards": [
+                    {"local": {"segments": [
+                        {"info": {"segment_type": "indexed", "num_deferred_points": 2,
+                                  "vector_data": {"": {"num_indexed_vectors": 10}}}},
+                        {"info": {"segment_type": "plain",
+                                  "vector_data": {"": {"num_deleted_vectors": 1}}}}
+                    ]}},
+                    {"local": {"segments": [
+                        {"info": {"segment_type": "indexed", "num_deferred_points": 3,
+                                  "vector_data": {"": {"num_indexed_vectors": 5}}}}
+                    ]}},
+                    {"remote": [{}]}
+                ]
+            }, {"id": "no_segments", "shards": [{"local": {}}]}]}
+        }))
+        .unwrap();
+        let details = collection_details(&telemetry);
+        assert_eq!(
+            details.len(),
+            1,
+            "a collection without segments is left out"
+        );
+        let docs = &details["docs"];
+        assert_eq!(docs.segments["indexed"], 2.0);
+        assert_eq!(docs.segments["plain"], 1.0);
+        assert_eq!(docs.indexed_vectors[""], 15.0);
+        assert_eq!(docs.deleted_vectors[""], 1.0);
+        assert_eq!(docs.deferred_points, Some(5.0));
+    }
+}
