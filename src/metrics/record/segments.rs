@@ -39,10 +39,10 @@ pub(super) fn record(out: &mut Out, detail: &CollectionDetail, base: &Attributes
             with(&attributes, attr::PAYLOAD_TYPE, kind),
         );
     }
-    for ((vector, path), (count, seconds)) in &detail.searches {
+    for ((vector, path), (count, micros)) in &detail.searches {
         let attributes = with(base, attr::VECTOR_NAME, vector);
         let attributes = with(&attributes, attr::SEARCH_PATH, path);
         out.push(MetricId::Searches, *count, attributes.clone());
-        out.push(MetricId::SearchDuration, *seconds, attributes);
+        out.push(MetricId::SearchDuration, micros / 1e6, attributes);
     }
 }

@@ -8,7 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{SegmentInfo, Telemetry};
+use std::fmt;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+
+use super::{SegmentInfo, SegmentTelemetry, Telemetry};
 
 /// collection name → its segments' statistics.
 pub type SegmentDetails = BTreeMap<String, CollectionDetail>;
@@ -26,8 +30,83 @@ pub struct CollectionDetail {
     pub deferred_points: Option<f64>,
     /// (payload field, index type) → points covered.
     pub payload_index_points: BTreeMap<(String, String), f64>,
-    /// (vector name, search path) → (searches, total seconds).
+    /// (vector name, search path) → (searches, total microseconds: summed as integers are, in
+    /// any order, and turned into seconds when recorded).
     pub searches: BTreeMap<(String, String), (f64, f64)>,
+}
+
+/// A local shard's segments, summed while the response is parsed: each segment is read, added
+/// and dropped, so a level-4 response never holds its segments (tens of thousands on a large
+/// node) in memory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShardSegments {
+    pub detail: CollectionDetail,
+    /// At least one segment carried its `info`.
+    pub saw_segments: bool,
+}
+
+impl ShardSegments {
+    fn add(&mut self, segment: &SegmentTelemetry) {
+        for index in segment.vector_index_searches.iter().flatten() {
+            add_searches(&mut self.detail, index);
+        }
+        if let Some(info) = &segment.info {
+            self.saw_segments = true;
+            add_segment(&mut self.detail, info);
+        }
+    }
+}
+
+impl CollectionDetail {
+    fn merge(&mut self, other: &CollectionDetail) {
+        fn add<K: Ord + Clone>(into: &mut BTreeMap<K, f64>, from: &BTreeMap<K, f64>) {
+            for (key, n) in from {
+                *into.entry(key.clone()).or_default() += n;
+            }
+        }
+        add(&mut self.indexed_vectors, &other.indexed_vectors);
+        add(&mut self.deleted_vectors, &other.deleted_vectors);
+        add(&mut self.segments, &other.segments);
+        add(&mut self.payload_index_points, &other.payload_index_points);
+        if let Some(deferred) = other.deferred_points {
+            *self.deferred_points.get_or_insert(0.0) += deferred;
+        }
+        for (key, (count, micros)) in &other.searches {
+            let entry = self.searches.entry(key.clone()).or_default();
+            entry.0 += count;
+            entry.1 += micros;
+        }
+    }
+}
+
+/// `segments` of a local shard, summed as the list is read (`null` reads as absent).
+pub(super) fn fold_segments<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<ShardSegments>, D::Error> {
+    struct Fold;
+    impl<'de> Visitor<'de> for Fold {
+        type Value = Option<ShardSegments>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of segments")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut summary = ShardSegments::default();
+            while let Some(segment) = seq.next_element::<SegmentTelemetry>()? {
+                summary.add(&segment);
+            }
+            Ok(Some(summary))
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    deserializer.deserialize_option(Fold)
 }
 
 /// Sum each collection's segment statistics over its local shards; collections without any
@@ -38,17 +117,12 @@ pub fn collection_details(telemetry: &Telemetry) -> SegmentDetails {
         let Some(name) = &collection.id else { continue };
         let mut detail = CollectionDetail::default();
         let mut saw_segments = false;
-        for segment in collection
+        for shard in collection
             .local_shards()
-            .flat_map(|l| l.segments.iter().flatten())
+            .filter_map(|l| l.segments.as_ref())
         {
-            for index in segment.vector_index_searches.iter().flatten() {
-                add_searches(&mut detail, index);
-            }
-            if let Some(info) = &segment.info {
-                saw_segments = true;
-                add_segment(&mut detail, info);
-            }
+            saw_segments |= shard.saw_segments;
+            detail.merge(&shard.detail);
         }
         if saw_segments {
             details.insert(name.clone(), detail);
@@ -102,7 +176,7 @@ fn add_searches(detail: &mut CollectionDetail, index: &BTreeMap<String, serde_js
             .entry((vector.clone(), path.clone()))
             .or_default();
         entry.0 += count;
-        entry.1 += micros / 1e6;
+        entry.1 += micros;
     }
 }
 
@@ -128,7 +202,8 @@ mod tests {
                     ]}},
                     {"remote": [{}]}
                 ]
-            }, {"id": "no_segments", "shards": [{"local": {}}]}]}
+            }, {"id": "no_segments", "shards": [{"local": {}}, {"local": {"segments": null}},
+                                                 {"local": {"segments": []}}]}]}
         }))
         .unwrap();
         let details = collection_details(&telemetry);

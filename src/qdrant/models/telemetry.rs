@@ -110,7 +110,6 @@ pub struct CollectionParams {
     pub shard_number: Option<f64>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub replication_factor: Option<f64>,
-    pub sparse_vectors: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 /// Qdrant's `VectorsConfig`: one unnamed vector, or a map of named ones.
@@ -165,7 +164,9 @@ pub struct LocalShardTelemetry {
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub num_vectors: Option<f64>,
     pub num_vectors_by_name: Option<BTreeMap<String, f64>>,
-    pub segments: Option<Vec<SegmentTelemetry>>,
+    /// Level 4: the shard's segments, summed as they are read (`qdrant::models::segments`).
+    #[serde(deserialize_with = "super::segments::fold_segments")]
+    pub segments: Option<super::ShardSegments>,
     pub optimizations: Option<OptimizerTelemetry>,
     pub update_queue: Option<UpdateQueueInfo>,
 }
