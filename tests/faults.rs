@@ -222,6 +222,81 @@ async fn truncated_telemetry() {
     assert_eq!(value(&points, "qdrant.up", &[]), Some(0.0));
 }
 
+/// A body of undeclared length (chunked) is parsed as it arrives (`qdrant::stream`): the same
+/// points as the same body with its length declared; cut short, or over the cap, it is the
+/// same error as a buffered body.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_of_undeclared_length_is_parsed_as_it_arrives() {
+    let mut node = Node::start().await;
+    let buffered = node.poll().await;
+    let mut node = Node::start().await;
+    for path in ["/telemetry", "/collections", "/cluster"] {
+        node.server.set_fault(
+            path,
+            Fault::Chunked {
+                piece: 1000,
+                cut_after: None,
+            },
+        );
+    }
+    let streamed = node.poll().await;
+    let series = |points: &[Point]| -> Vec<(&str, String, f64)> {
+        let mut series: Vec<_> = points
+            .iter()
+            // The agent's own timings and the uptime (read at a later instant) differ.
+            .filter(|p| {
+                !p.spec().name.starts_with("qdrant.agent.") && p.spec().name != "qdrant.uptime"
+            })
+            .map(|p| (p.spec().name, format!("{:?}", p.attributes), p.value))
+            .collect();
+        series.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        series
+    };
+    assert!(streamed.len() > 100, "{} points", streamed.len());
+    let (streamed, buffered) = (series(&streamed), series(&buffered));
+    let only = |a: &[(&str, String, f64)], b: &[(&str, String, f64)]| -> Vec<String> {
+        a.iter()
+            .filter(|x| !b.contains(x))
+            .map(|x| format!("{x:?}"))
+            .collect()
+    };
+    assert_eq!(
+        (only(&streamed, &buffered), only(&buffered, &streamed)),
+        (Vec::new(), Vec::new()),
+        "series only streamed, only buffered"
+    );
+
+    let mut node = Node::start().await;
+    node.server.set_fault(
+        "/telemetry",
+        Fault::Chunked {
+            piece: 1000,
+            cut_after: Some(5000),
+        },
+    );
+    let points = node.poll().await;
+    assert_eq!(
+        errors(&points, "telemetry_detail", "decode"),
+        1.0,
+        "cut short"
+    );
+
+    let mut node = Node::start().await;
+    node.poller = Poller::new(node_settings(
+        &node.server.url(),
+        &[("QDRANT_OTEL_QDRANT__MAX_RESPONSE_BYTES", "4096")],
+    ));
+    node.server.set_fault(
+        "/telemetry",
+        Fault::Chunked {
+            piece: 1000,
+            cut_after: None,
+        },
+    );
+    let points = node.poll().await;
+    assert_eq!(errors(&points, "telemetry_detail", "too_large"), 1.0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_body() {
     let mut node = Node::start().await;

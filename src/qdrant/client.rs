@@ -169,14 +169,37 @@ impl Client {
         &self.base_url
     }
 
-    /// GET a JSON endpoint and unwrap `result` from Qdrant's envelope.
-    pub(super) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, QdrantError> {
-        let (url, body) = self.get(path).await?;
-        let envelope: Envelope<T> =
+    /// GET a JSON endpoint and unwrap `result` from Qdrant's envelope. A large body (over
+    /// `stream::STREAM_ABOVE`, or of undeclared length) is parsed as it arrives.
+    pub(super) async fn get_json<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: &str,
+    ) -> Result<T, QdrantError> {
+        let (url, response) = self.send(path).await?;
+        let large = response
+            .content_length()
+            .is_none_or(|n| n > super::stream::STREAM_ABOVE);
+        let envelope: Envelope<T> = if response.status().is_success() && large {
+            if response
+                .content_length()
+                .is_some_and(|n| n > self.max_response_bytes)
+            {
+                return Err(QdrantError::TooLarge {
+                    url,
+                    limit: self.max_response_bytes,
+                });
+            }
+            super::stream::parse(&url, response, self.max_response_bytes, |e| {
+                self.transport_error(&url, e)
+            })
+            .await?
+        } else {
+            let body = self.finish(&url, response).await?;
             serde_json::from_slice(&body.bytes).map_err(|e| QdrantError::Decode {
                 url: url.clone(),
                 reason: e.to_string(),
-            })?;
+            })?
+        };
         envelope.result.ok_or_else(|| QdrantError::Decode {
             url,
             reason: "the response has no `result` field".into(),
@@ -211,6 +234,13 @@ impl Client {
     }
 
     async fn get(&self, path: &str) -> Result<(String, Body), QdrantError> {
+        let (url, response) = self.send(path).await?;
+        let body = self.finish(&url, response).await?;
+        Ok((url, body))
+    }
+
+    /// Send the request; a redirect (not followed) is an error.
+    async fn send(&self, path: &str) -> Result<(String, reqwest::Response), QdrantError> {
         let url = self.url_for(path);
         let response = self
             .http
@@ -232,10 +262,17 @@ impl Client {
                 location,
             });
         }
-        let body = self.read_body(&url, response).await?;
+        Ok((url, response))
+    }
+
+    /// Read the body; a status other than success is an error carrying Qdrant's message.
+    async fn finish(&self, url: &str, response: reqwest::Response) -> Result<Body, QdrantError> {
+        let status = response.status();
+        let body = self.read_body(url, response).await?;
         if status.is_success() {
-            return Ok((url, body));
+            return Ok(body);
         }
+        let url = url.to_string();
         let message = error_message(&body.bytes);
         Err(match status {
             StatusCode::UNAUTHORIZED => QdrantError::Unauthorized { url, message },

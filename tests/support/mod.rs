@@ -46,6 +46,12 @@ pub enum Fault {
     Redirect(String),
     /// 200, chunked, with a body that never ends (until the client gives up).
     Endless,
+    /// The normal answer with no declared length: chunked, in pieces of this many bytes; the
+    /// stream is cut after `cut_after` bytes when set.
+    Chunked {
+        piece: usize,
+        cut_after: Option<usize>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -320,6 +326,27 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
         while stream.write_all(&framed).await.is_ok() {}
         return;
     }
+    if let Some(Fault::Chunked { piece, cut_after }) = &fault {
+        let head = format!(
+            "HTTP/1.1 {} X\r\ncontent-type: {}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+            response.status, response.content_type
+        );
+        let body = &response.body[..cut_after.unwrap_or(usize::MAX).min(response.body.len())];
+        let mut framed = head.into_bytes();
+        for part in body.chunks((*piece).max(1)) {
+            framed.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            framed.extend_from_slice(part);
+            framed.extend_from_slice(b"\r\n");
+        }
+        if cut_after.is_none() {
+            framed.extend_from_slice(b"0\r\n\r\n");
+        }
+        if stream.write_all(&framed).await.is_ok() {
+            state.lock().unwrap().requests[index].bytes = body.len();
+        }
+        let _ = stream.shutdown().await;
+        return;
+    }
     match fault {
         None => {}
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
@@ -338,7 +365,9 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
             }
         }
         Some(Fault::Truncate) => truncate = true,
-        Some(Fault::Redirect(_) | Fault::Endless) => unreachable!("answered above"),
+        Some(Fault::Redirect(_) | Fault::Endless | Fault::Chunked { .. }) => {
+            unreachable!("answered above")
+        }
         Some(Fault::Reset) => return,
         Some(Fault::Oversize(size)) => {
             let mut body = br#"{"result":""#.to_vec();
