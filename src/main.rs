@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(&settings);
+    agent::use_one_malloc_arena();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

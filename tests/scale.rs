@@ -173,10 +173,15 @@ fn rss_kib(pid: u32) -> u64 {
 
 /// No growth over a long run: the real agent polls a 1,000-collection node 500 times at a
 /// short interval, exporting every poll, having read every collection's per-collection data on
-/// the first poll; after the first few polls its resident memory stops growing (slow and fast
-/// polls alike, per-collection reads rotating through every collection).
+/// the first poll; its resident memory levels off (slow and fast polls alike, per-collection
+/// reads rotating through every collection).
+///
+/// It levels off once the per-collection reads have gone round every collection once (3,000
+/// reads at 16 per poll: ~190 polls), not after the first few polls: each re-read replaces a
+/// long-lived entry, and the heap settles into its working shape only when all have been
+/// replaced once (docs/performance.md, "Memory over a long run"). So the level after that
+/// rotation is compared with the level at the end.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "open (issue 8): the level between polls still creeps on a loaded machine (48 to 91 MiB over 500 polls in one CI run, flat in another); run with `cargo test --test scale -- --ignored`"]
 async fn rss_stops_growing_over_500_polls() {
     let server = scaled_node(1_000).await;
     let receiver = support::OtlpReceiver::start_http().await;
@@ -184,9 +189,11 @@ async fn rss_stops_growing_over_500_polls() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("QDRANT_URL", server.url())
-        .env("QDRANT_OTEL_POLL__INTERVAL", "100ms")
+        // A debug build polls 1,000 collections in ~100 ms: a longer interval keeps polls from
+        // overrunning each other (that would measure timeouts, not memory).
+        .env("QDRANT_OTEL_POLL__INTERVAL", "250ms")
         // Every collection's per-collection data from the first poll on: otherwise memory grows,
-        // by design, until the round-robin has read each collection once (375 polls here).
+        // by design, until the round-robin has read each collection once.
         .env("QDRANT_OTEL_POLL__READ_ALL_AT_START", "true")
         .env("QDRANT_OTEL_OTLP__ENDPOINT", receiver.endpoint())
         .env("QDRANT_OTEL_LOG__LEVEL", "warn")
@@ -221,13 +228,13 @@ async fn rss_stops_growing_over_500_polls() {
     let lows: Vec<u64> = (0..10).map(|b| low(b * 50, b * 50 + 50) / 1024).collect();
     let highs: Vec<u64> = (0..10).map(|b| high(b * 50, b * 50 + 50) / 1024).collect();
     eprintln!("RSS MiB per 50 polls, lowest {lows:?}, highest {highs:?}");
-    let (early, late) = (low(20, 120), low(400, 501));
-    assert!(early > 0 && late > 0, "sampled both windows");
-    // Allocator noise allowed (the lowest level varies by ~10 MiB between windows), growth not:
-    // a leak of 90 KiB per poll would add 35 MiB by the last window.
-    let bound = early + (early / 4).max(16 * 1024);
+    let (settled, late) = (low(200, 300), low(400, 501));
+    assert!(settled > 0 && late > 0, "sampled both windows");
+    // Allocator noise allowed (the lowest level varies by a few MiB between windows), growth
+    // not: a leak of 50 KiB per poll would add 15 MiB by the last window.
+    let bound = settled + (settled / 8).max(8 * 1024);
     assert!(
         late <= bound,
-        "RSS between polls grew from {early} KiB to {late} KiB over 500 polls"
+        "RSS between polls grew from {settled} KiB (polls 200-300) to {late} KiB (polls 400-500)"
     );
 }

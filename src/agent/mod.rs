@@ -7,6 +7,7 @@
 mod discovery;
 mod exporter;
 mod fleet;
+mod memory;
 mod node;
 mod stats;
 
@@ -26,6 +27,7 @@ use crate::snapshot::NodeSnapshot;
 use crate::sources::{poll_node, NodeState};
 use discovery::Discovery;
 use fleet::Fleet;
+pub use memory::use_one_malloc_arena;
 pub use stats::NodeStats;
 
 /// How long shutdown waits for the final exports.

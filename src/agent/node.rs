@@ -65,8 +65,6 @@ impl NodeTask {
             let recorded = record(&snapshot, &stats.stats, &settings.record);
             stats.count_dropped(&self.node.instance, &recorded.dropped);
             self.hand_over(&snapshot, recorded);
-            drop(snapshot);
-            release_free_memory();
         }
     }
 
@@ -105,49 +103,5 @@ impl NodeTask {
                 false
             }
         });
-    }
-}
-
-/// Give freed heap memory back to the system after a poll, when there is much of it.
-///
-/// Every poll frees megabytes of parsed responses between long-lived allocations; glibc's
-/// malloc keeps such holes, and the agent's resident memory then crept up by ~40 MB over 500
-/// polls of 1,000 collections (`tests/scale.rs`). `malloc_trim` returns them, but costs: it
-/// walks the heap, and the next poll faults the pages back in — about 8 ms per poll at 1,000
-/// collections, a third of a fast poll (`examples/poll_cost.rs`). So it runs only when more of
-/// the heap is free than in use (and at least 8 MiB): resident memory stays within about twice
-/// what the agent holds, and steady polls that reuse their memory do not pay.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        /// glibc's `struct mallinfo2` (2.33+).
-        #[repr(C)]
-        struct MallInfo2 {
-            arena: usize,
-            ordblks: usize,
-            smblks: usize,
-            hblks: usize,
-            hblkhd: usize,
-            usmblks: usize,
-            fsmblks: usize,
-            /// Bytes in use.
-            uordblks: usize,
-            /// Bytes free.
-            fordblks: usize,
-            keepcost: usize,
-        }
-        extern "C" {
-            fn mallinfo2() -> MallInfo2;
-            fn malloc_trim(pad: usize) -> i32;
-        }
-        const AT_LEAST: usize = 8 << 20;
-        // SAFETY: mallinfo2 only reads the allocator's own statistics; malloc_trim only releases
-        // free memory of the process's own heap. Neither takes pointers; both are thread-safe.
-        unsafe {
-            let heap = mallinfo2();
-            if heap.fordblks > heap.uordblks.max(AT_LEAST) {
-                malloc_trim(0);
-            }
-        }
     }
 }
