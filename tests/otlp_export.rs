@@ -262,12 +262,15 @@ async fn five_thousand_collections_export_without_overflow() {
             support::scaled_telemetry("qdrant-1.18.3/single", level, N),
         );
     }
-    let agent = harness::RunningAgent::start(harness::agent_settings(
-        &server.url(),
-        &receiver.endpoint(),
-        "http/protobuf",
-        "5s",
-    ));
+    // Level 4 at 5,000 collections is 24 MB, parsed as it arrives: the request's timeout covers
+    // the parsing, which takes a debug build over a second.
+    let agent = harness::RunningAgent::start(harness::settings(&[
+        ("QDRANT_URL", &server.url()),
+        ("QDRANT_OTEL_POLL__INTERVAL", "5s"),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "4s"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+        ("QDRANT_OTEL_OTLP__TIMEOUT", "2s"),
+    ]));
     receiver.wait_for_requests(1, Duration::from_secs(60)).await;
     agent.stop().await;
     // The final export on shutdown is complete: the export under way finishes first.

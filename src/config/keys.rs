@@ -49,7 +49,7 @@ pub const KEYS: &[KeyDoc] = &[
     with(key("qdrant.api_key", Some("none"), "API key (read-only is enough), sent as `api-key`; an all-digit key stays a string"), "`QDRANT_API_KEY` (empty: unset)", ""),
     key("qdrant.api_key_file", Some("none"), "file holding the key (a mounted secret), whitespace trimmed; read and checked at start"),
     key("qdrant.jwt", Some("none"), "JWT sent as `Authorization: Bearer` (set only one of the three)"),
-    key("qdrant.timeout", Some("`5s`, at most `poll.interval`"), "per-request timeout; when set, it must be below `poll.interval`"),
+    key("qdrant.timeout", Some("`5s`, at most `poll.interval`"), "per-request timeout; for a body over 8 MiB, parsed as it arrives, it covers the parsing too; when set, it must be below `poll.interval`"),
     key("qdrant.tls.ca_file", Some("none"), "extra CA certificates (PEM) to trust; read and checked at start"),
     key("qdrant.tls.insecure_skip_verify", None, "accept any certificate (testing only)"),
     key("qdrant.max_concurrency", None, "concurrent per-collection requests per node"),

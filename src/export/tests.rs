@@ -1,13 +1,14 @@
 //! Unit tests of the encoder and the error wording.
 
 use super::*;
-use crate::metrics::MetricId;
+use crate::metrics::{Attributes, MetricId};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::metrics::v1::{
     metric, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
+use smallvec::smallvec;
 use smol_str::SmolStr;
 
 use crate::resource::attribute;
@@ -15,7 +16,7 @@ use crate::resource::attribute;
 fn point(metric: MetricId, collection: &str, value: f64) -> Point {
     Point {
         metric,
-        attributes: vec![("db.collection.name", SmolStr::new(collection))],
+        attributes: smallvec![("db.collection.name", SmolStr::new(collection))],
         value,
     }
 }
@@ -54,7 +55,7 @@ fn large_exports_split_under_the_limit_with_up_first() {
         .collect();
     let up = vec![Point {
         metric: MetricId::Up,
-        attributes: Vec::new(),
+        attributes: Attributes::new(),
         value: 1.0,
     }];
     let resource = vec![attribute(
@@ -165,7 +166,7 @@ fn the_direct_encoder_writes_what_prost_writes() {
     let empty_value = point(MetricId::CollectionPoints, "", 0.0);
     let counter = Point {
         metric: MetricId::PollErrors,
-        attributes: vec![
+        attributes: smallvec![
             ("qdrant.agent.source", SmolStr::new_static("telemetry")),
             ("error.type", SmolStr::new_static("timeout")),
         ],
@@ -173,7 +174,7 @@ fn the_direct_encoder_writes_what_prost_writes() {
     };
     let up = Point {
         metric: MetricId::Up,
-        attributes: Vec::new(),
+        attributes: Attributes::new(),
         value: 1.0,
     };
     let double = REGISTRY
@@ -182,7 +183,7 @@ fn the_direct_encoder_writes_what_prost_writes() {
         .expect("a double metric without attributes");
     let fraction = Point {
         metric: double.id,
-        attributes: Vec::new(),
+        attributes: Attributes::new(),
         value: 0.125,
     };
     let updown = REGISTRY
@@ -191,7 +192,7 @@ fn the_direct_encoder_writes_what_prost_writes() {
         .expect("an up-down counter");
     let level = Point {
         metric: updown.id,
-        attributes: vec![("db.collection.name", SmolStr::new("x"))],
+        attributes: smallvec![("db.collection.name", SmolStr::new("x"))],
         value: 7.0,
     };
     let resource = vec![
@@ -281,7 +282,7 @@ async fn refused_connections_are_named_for_both_transports() {
         .port();
     let up = Arc::new(vec![Point {
         metric: MetricId::Up,
-        attributes: Vec::new(),
+        attributes: Attributes::new(),
         value: 1.0,
     }]);
     for (protocol, endpoint) in [

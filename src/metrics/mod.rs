@@ -6,5 +6,5 @@ pub mod record;
 pub mod registry;
 pub mod render;
 
-pub use record::{record, ClusterRole, Point, RecordOptions, Recorded};
+pub use record::{record, Attributes, ClusterRole, Point, RecordOptions, Recorded};
 pub use registry::{MetricId, MetricSpec, REGISTRY};

@@ -2,6 +2,7 @@
 //! per source and error type (zeros included), from the agent's statistics; export failures
 //! and exported points, from the export task's own statistics (see [`export_points`]).
 
+use smallvec::smallvec;
 use smol_str::SmolStr;
 
 use std::collections::BTreeMap;
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 use super::out::Out;
 use crate::metrics::registry::MetricSelection;
 use crate::metrics::registry::{attr, MetricId};
-use crate::metrics::Point;
+use crate::metrics::{Attributes, Point};
 use crate::qdrant::ErrorType;
 use crate::snapshot::{AgentStats, NodeSnapshot};
 use crate::source_id::SourceId;
@@ -24,7 +25,7 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats)
         out.push(
             MetricId::PollDuration,
             seconds,
-            vec![(attr::SOURCE, SmolStr::new_static(source.as_str()))],
+            smallvec![(attr::SOURCE, SmolStr::new_static(source.as_str()))],
         );
     }
     record_poll_errors(out, snapshot, stats);
@@ -32,7 +33,7 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats)
         out.push(
             MetricId::DataAge,
             *age,
-            vec![(attr::SOURCE, SmolStr::new_static(source.as_str()))],
+            smallvec![(attr::SOURCE, SmolStr::new_static(source.as_str()))],
         );
     }
 }
@@ -48,7 +49,7 @@ pub fn export_points(
         if selection.is_enabled(metric) {
             points.push(Point {
                 metric,
-                attributes: Vec::new(),
+                attributes: Attributes::new(),
                 value,
             });
         }
@@ -81,7 +82,7 @@ fn record_poll_errors(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats
         out.push(
             MetricId::PollErrors,
             count as f64,
-            vec![
+            smallvec![
                 (attr::SOURCE, SmolStr::new_static(source.as_str())),
                 (attr::ERROR_TYPE, SmolStr::new_static(error_type.as_str())),
             ],

@@ -2,12 +2,14 @@
 //! message send failures) and, from telemetry, the cluster-wide shard and replica counts of a
 //! collection. Every metric here is cluster-scoped; `Out` routes it by the node's role.
 
+use smallvec::smallvec;
 use smol_str::SmolStr;
 
 use std::collections::BTreeMap;
 
-use super::out::{Attributes, Out};
+use super::out::Out;
 use super::util::{snake_case, unix_seconds};
+use super::Attributes;
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::{ClusterInfo, CollectionTelemetry, RaftInfo};
 use crate::snapshot::NodeSnapshot;
@@ -23,32 +25,32 @@ pub(super) fn record_raft(out: &mut Out, snapshot: &NodeSnapshot) {
     out.push(
         MetricId::ClusterEnabled,
         f64::from(u8::from(enabled)),
-        vec![],
+        smallvec![],
     );
     if !enabled {
         return;
     }
     if let Some(peers) = &cluster.peers {
-        out.push(MetricId::ClusterPeers, peers.len() as f64, vec![]);
+        out.push(MetricId::ClusterPeers, peers.len() as f64, smallvec![]);
     }
     if let Some(raft) = &cluster.raft_info {
         record_raft_info(out, cluster, raft);
     }
     if let Some(consensus) = &cluster.consensus_thread_status {
         if let Some(state) = &consensus.consensus_thread_status {
-            out.state_set(MetricId::ConsensusStatus, &snake_case(state), &vec![]);
+            out.state_set(MetricId::ConsensusStatus, &snake_case(state), &smallvec![]);
         }
         out.push_opt(
             MetricId::ConsensusLastUpdate,
             consensus.last_update.as_deref().and_then(unix_seconds),
-            vec![],
+            smallvec![],
         );
     }
     for (peer, failures) in cluster.message_send_failures.iter().flatten() {
         out.push_opt(
             MetricId::MessageSendFailures,
             failures.count,
-            vec![(attr::PEER_URI, SmolStr::new(peer))],
+            smallvec![(attr::PEER_URI, SmolStr::new(peer))],
         );
     }
 }
@@ -58,23 +60,23 @@ fn record_raft_info(out: &mut Out, cluster: &ClusterInfo, raft: &RaftInfo) {
         out.push(
             MetricId::ClusterLeader,
             f64::from(u8::from(leader == me)),
-            vec![],
+            smallvec![],
         );
     }
-    out.push_opt(MetricId::RaftTerm, raft.term, vec![]);
-    out.push_opt(MetricId::RaftCommit, raft.commit, vec![]);
+    out.push_opt(MetricId::RaftTerm, raft.term, smallvec![]);
+    out.push_opt(MetricId::RaftCommit, raft.commit, smallvec![]);
     out.push_opt(
         MetricId::RaftPendingOperations,
         raft.pending_operations,
-        vec![],
+        smallvec![],
     );
     if let Some(role) = &raft.role {
-        out.state_set(MetricId::RaftRole, &snake_case(role), &vec![]);
+        out.state_set(MetricId::RaftRole, &snake_case(role), &smallvec![]);
     }
     out.push_opt(
         MetricId::RaftVoter,
         raft.is_voter.map(|voter| f64::from(u8::from(voter))),
-        vec![],
+        smallvec![],
     );
 }
 

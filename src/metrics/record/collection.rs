@@ -5,9 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use super::out::{collection_base, with, Attributes, Out};
+use super::out::{collection_base, with, Out};
 use super::segments;
 use super::util::optimizer_state;
+use super::Attributes;
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::{
     CollectionDetail, CollectionParams, CollectionTelemetry, LocalShardTelemetry,

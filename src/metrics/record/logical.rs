@@ -106,7 +106,7 @@ fn counted_replica(shard: &DistributedShard) -> Option<&DistributedReplica> {
 }
 
 /// Replicas per peer and state: where the collection's shards live.
-fn record_placement(out: &mut Out, shards: &[DistributedShard], base: &super::out::Attributes) {
+fn record_placement(out: &mut Out, shards: &[DistributedShard], base: &super::Attributes) {
     let mut placement: BTreeMap<u64, BTreeMap<String, f64>> = BTreeMap::new();
     for replica in shards.iter().flat_map(|s| &s.replicas) {
         let (Some(peer), Some(state)) = (replica.peer_id, replica.state.as_deref()) else {

@@ -22,6 +22,7 @@ mod segments;
 mod server;
 mod util;
 
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 
 use super::registry::{attr, MetricId, MetricSelection, MetricSpec};
@@ -34,11 +35,18 @@ pub use agent::export_points;
 use out::Out;
 pub use util::hash_name;
 
+/// A point's attributes, as (key, value) pairs. Two are held inline — most points have one or
+/// two (the collection, plus a vector name, a state, a component) — so recording tens of
+/// thousands of points allocates nothing per point; values are `SmolStr`s, collection names
+/// held inline up to 23 bytes and shared beyond, so no name is copied per point
+/// (docs/performance.md).
+pub type Attributes = SmallVec<[(&'static str, SmolStr); 2]>;
+
 /// One data point: a metric, its attributes, its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
     pub metric: MetricId,
-    pub attributes: Vec<(&'static str, SmolStr)>,
+    pub attributes: Attributes,
     pub value: f64,
 }
 

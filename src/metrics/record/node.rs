@@ -1,6 +1,7 @@
 //! The node itself: `qdrant.up`, build info, uptime, readiness, collection count, allocator
 //! memory and the machine's size (from `/`, `/readyz` and telemetry).
 
+use smallvec::smallvec;
 use smol_str::SmolStr;
 
 use super::out::Out;
@@ -9,25 +10,25 @@ use crate::qdrant::models::Telemetry;
 use crate::snapshot::NodeSnapshot;
 
 pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot) {
-    out.push(MetricId::Up, f64::from(u8::from(snapshot.up)), vec![]);
+    out.push(MetricId::Up, f64::from(u8::from(snapshot.up)), smallvec![]);
     if let Some(app) = &snapshot.app {
         if let Some(version) = &app.version {
             let commit = app.commit.clone().unwrap_or_default();
             out.push(
                 MetricId::BuildInfo,
                 1.0,
-                vec![
+                smallvec![
                     (attr::VERSION, SmolStr::new(version)),
                     (attr::COMMIT, commit.into()),
                 ],
             );
         }
     }
-    out.push_opt(MetricId::Uptime, snapshot.uptime_seconds, vec![]);
+    out.push_opt(MetricId::Uptime, snapshot.uptime_seconds, smallvec![]);
     out.push_opt(
         MetricId::Ready,
         snapshot.ready.map(|ready| f64::from(u8::from(ready))),
-        vec![],
+        smallvec![],
     );
     if let Some(telemetry) = snapshot.telemetry.as_deref() {
         record_telemetry(out, telemetry);
@@ -40,28 +41,32 @@ fn record_telemetry(out: &mut Out, telemetry: &Telemetry) {
         out.push_opt(
             MetricId::CollectionCount,
             collections.number_of_collections,
-            vec![],
+            smallvec![],
         );
     }
     if let Some(memory) = &telemetry.memory {
-        out.push_opt(MetricId::MemoryActive, memory.active_bytes, vec![]);
-        out.push_opt(MetricId::MemoryAllocated, memory.allocated_bytes, vec![]);
-        out.push_opt(MetricId::MemoryMetadata, memory.metadata_bytes, vec![]);
-        out.push_opt(MetricId::MemoryResident, memory.resident_bytes, vec![]);
-        out.push_opt(MetricId::MemoryRetained, memory.retained_bytes, vec![]);
+        out.push_opt(MetricId::MemoryActive, memory.active_bytes, smallvec![]);
+        out.push_opt(
+            MetricId::MemoryAllocated,
+            memory.allocated_bytes,
+            smallvec![],
+        );
+        out.push_opt(MetricId::MemoryMetadata, memory.metadata_bytes, smallvec![]);
+        out.push_opt(MetricId::MemoryResident, memory.resident_bytes, smallvec![]);
+        out.push_opt(MetricId::MemoryRetained, memory.retained_bytes, smallvec![]);
     }
     if let Some(system) = telemetry.app.as_ref().and_then(|a| a.system.as_ref()) {
         const KIB: f64 = 1024.0;
-        out.push_opt(MetricId::SystemCpuCores, system.cores, vec![]);
+        out.push_opt(MetricId::SystemCpuCores, system.cores, smallvec![]);
         out.push_opt(
             MetricId::SystemMemorySize,
             system.ram_size.map(|k| k * KIB),
-            vec![],
+            smallvec![],
         );
         out.push_opt(
             MetricId::SystemDiskSize,
             system.disk_size.map(|k| k * KIB),
-            vec![],
+            smallvec![],
         );
     }
 }

@@ -3,18 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use smallvec::smallvec;
 use smol_str::SmolStr;
 
-use super::{ClusterRole, Point};
+use super::{Attributes, ClusterRole, Point};
 use crate::metrics::registry::{
     attr, Instrument, MetricId, MetricSelection, MetricSpec, Scope, ValueType,
 };
 use crate::source_id::SourceId;
-
-/// A point's attributes. Values are `SmolStr`s: names up to 23 bytes are held inline and
-/// longer ones shared, so the dozens of points of one collection copy no string
-/// (docs/performance.md).
-pub(super) type Attributes = Vec<(&'static str, SmolStr)>;
 
 pub(super) struct Out<'a> {
     /// Points on the node's resource.
@@ -117,7 +113,7 @@ impl<'a> Out<'a> {
 
 /// The collection attribute every per-collection point starts from.
 pub(super) fn collection_base(name: &str) -> Attributes {
-    vec![(attr::COLLECTION, SmolStr::new(name))]
+    smallvec![(attr::COLLECTION, SmolStr::new(name))]
 }
 
 /// `attributes` plus one more.

@@ -6,8 +6,9 @@ use smol_str::SmolStr;
 
 use std::collections::BTreeMap;
 
-use super::out::{collection_base, with, Attributes, Out};
+use super::out::{collection_base, with, Out};
 use super::util::unix_seconds;
+use super::Attributes;
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::{
     CollectionMemory, MemoryUsage, OptimizationsInfo, RunningOptimization, SnapshotDescription,

@@ -1,9 +1,11 @@
 //! REST and gRPC responses from telemetry: count and summed duration by method, route and
 //! status, node-wide and (with `per_collection=true`) per collection.
 
+use smallvec::smallvec;
 use smol_str::SmolStr;
 
-use super::out::{Attributes, Out};
+use super::out::Out;
+use super::Attributes;
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::{RequestsTelemetry, Responses};
 
@@ -68,13 +70,13 @@ fn endpoint_attributes(protocol: Protocol, endpoint: &str, status: &str) -> Attr
     match protocol {
         Protocol::Rest => {
             let (method, route) = endpoint.split_once(' ').unwrap_or(("", endpoint));
-            vec![
+            smallvec![
                 (attr::HTTP_METHOD, SmolStr::new(method)),
                 (attr::HTTP_ROUTE, SmolStr::new(route)),
                 (attr::HTTP_STATUS, SmolStr::new(status)),
             ]
         }
-        Protocol::Grpc => vec![
+        Protocol::Grpc => smallvec![
             (attr::RPC_METHOD, SmolStr::new(endpoint)),
             (attr::GRPC_STATUS, SmolStr::new(status)),
         ],

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::out::{with, Attributes, Out};
+use super::out::{with, Out};
+use super::Attributes;
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::CollectionDetail;
 

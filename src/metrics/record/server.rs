@@ -1,6 +1,7 @@
 //! Server-wide reads: issues (by type and, when one is named, collection), full-storage
 //! snapshots, and quotas (usage and limits from `/quotas`, exceeded from telemetry, 1.19+).
 
+use smallvec::smallvec;
 use smol_str::SmolStr;
 
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, collections: &[Stri
                 MetricId::StorageSnapshotSize,
                 MetricId::StorageSnapshotLastCreated,
             ],
-            &vec![],
+            &smallvec![],
         );
     }
     if let Some(quotas) = &snapshot.quotas {
@@ -41,7 +42,7 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, collections: &[Stri
             out.push(
                 MetricId::QuotaExceeded,
                 f64::from(u8::from(*state)),
-                vec![(attr::QUOTA_RESOURCE, SmolStr::new(resource))],
+                smallvec![(attr::QUOTA_RESOURCE, SmolStr::new(resource))],
             );
         }
     }
@@ -62,7 +63,7 @@ fn record_issues(out: &mut Out, report: &IssuesReport, collections: &[String]) {
         *counts.entry((kind, collection)).or_default() += 1.0;
     }
     for ((kind, collection), count) in counts {
-        let mut attributes = vec![(attr::ISSUE_TYPE, SmolStr::from(kind))];
+        let mut attributes = smallvec![(attr::ISSUE_TYPE, SmolStr::from(kind))];
         if !collection.is_empty() {
             attributes.push((attr::COLLECTION, collection.into()));
         }
@@ -77,24 +78,24 @@ fn record_quotas(out: &mut Out, quotas: &QuotaStatus) {
         out.push_opt(
             MetricId::QuotaMemoryUsage,
             percent(usage.resident_memory_percent),
-            vec![],
+            smallvec![],
         );
         out.push_opt(
             MetricId::QuotaDiskUsage,
             percent(usage.disk_usage_percent),
-            vec![],
+            smallvec![],
         );
     }
     if let Some(config) = quotas.config.as_ref().filter(|c| c.enabled == Some(true)) {
         out.push_opt(
             MetricId::QuotaMemoryLimit,
             percent(config.max_resident_memory_percent),
-            vec![],
+            smallvec![],
         );
         out.push_opt(
             MetricId::QuotaDiskLimit,
             percent(config.max_disk_usage_percent),
-            vec![],
+            smallvec![],
         );
     }
 }
