@@ -1,14 +1,20 @@
-//! How the agent uses the C allocator: one malloc arena.
+//! How the agent uses the C allocator: one malloc arena, trimmed every few polls.
 //!
 //! Each poll allocates and frees megabytes (responses, models, points, encoded requests)
 //! between long-lived data. glibc gives each thread that allocates its own arena, and the holes
 //! the polls leave in several arenas kept the agent's resident memory creeping: +10–40 MB over
 //! 500 polls of 1,000 collections (`tests/scale.rs`). Returning them after every poll
 //! (`malloc_trim`) held it down but cost a third of a poll's CPU: the next poll faulted every
-//! page back in. With a single arena the same holes are reused by the next poll, resident
-//! memory levels off after a few polls (flat at ~41 MB over 120 polls of 1,000 collections,
-//! measured on the release binary) and nothing is paid per poll. The agent's threads rarely
-//! allocate at the same moment, so sharing one arena costs no measurable contention.
+//! page back in. With a single arena the same holes are mostly reused by the next poll
+//! (resident memory flat at ~41 MB over 120 polls of 1,000 collections, release binary), but
+//! what stays resident is the highest any poll reached, and that still crept up over hundreds
+//! of polls (50 → 66 MiB from poll 250 to 500 in a CI run). So the heap is also trimmed every
+//! [`TRIM_EVERY`] polls: a bounded high-water mark for an eighth of the cost. The agent's
+//! threads rarely allocate at the same moment, so sharing one arena costs no measurable
+//! contention.
+
+/// Polls between two trims of the heap.
+pub const TRIM_EVERY: u64 = 8;
 
 /// Use one malloc arena for the whole process. Call before any thread is started.
 pub fn use_one_malloc_arena() {
@@ -23,6 +29,21 @@ pub fn use_one_malloc_arena() {
         // before other threads exist it races with nothing.
         unsafe {
             mallopt(M_ARENA_MAX, 1);
+        }
+    }
+}
+
+/// Return the heap's free memory to the system (`malloc_trim`).
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim only releases free memory of the process's own heap; it takes no
+        // pointers and is thread-safe.
+        unsafe {
+            malloc_trim(0);
         }
     }
 }

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::exporter::{Batch, ClusterSlot};
+use super::memory;
 use super::stats::NodeStats;
 use crate::config::{NodeSettings, Settings};
 use crate::metrics::{record, ClusterRole, Recorded};
@@ -46,6 +47,7 @@ impl NodeTask {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut state = NodeState::default();
         let mut stats = NodeStats::default();
+        let mut polls: u64 = 0;
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
@@ -65,6 +67,11 @@ impl NodeTask {
             let recorded = record(&snapshot, &stats.stats, &settings.record);
             stats.count_dropped(&self.node.instance, &recorded.dropped);
             self.hand_over(&snapshot, recorded);
+            drop(snapshot);
+            polls += 1;
+            if polls.is_multiple_of(memory::TRIM_EVERY) {
+                memory::release_free_memory();
+            }
         }
     }
 
