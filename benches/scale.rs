@@ -140,15 +140,6 @@ fn thread_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
-fn status_kb(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 // ---------------------------------------------------------------------------------------------
 // OTLP
 
@@ -301,7 +292,7 @@ async fn measure_agent(server: &FixtureServer, n: usize) -> AgentRow {
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let peak_rss_mb = status_kb(pid, "VmHWM:") as f64 / 1024.0;
+    let peak_rss_mb = support::proc_status_kib(pid, "VmHWM:") as f64 / 1024.0;
     let check_stat_ms = stat_ms(pid);
     let check_schedstat_ms = schedstat_ns(pid) as f64 / 1e6;
     drop(agent);

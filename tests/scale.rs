@@ -161,16 +161,6 @@ async fn a_first_poll_reads_everything_when_asked() {
     );
 }
 
-/// VmRSS of a process, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// No growth over a long run: the real agent polls a 1,000-collection node 500 times at a
 /// short interval, exporting every poll, having read every collection's per-collection data on
 /// the first poll; its resident memory levels off (slow and fast polls alike, per-collection
@@ -209,7 +199,7 @@ async fn rss_stops_growing_over_500_polls() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         // The receiver keeps what it decodes; only the agent's memory is measured.
         receiver.clear();
-        samples.push((polls(), rss_kib(pid)));
+        samples.push((polls(), support::proc_status_kib(pid, "VmRSS:")));
     }
     let _ = child.kill();
     let _ = child.wait();

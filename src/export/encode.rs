@@ -190,21 +190,18 @@ pub(super) fn encode_request(
     time_unix_nano: u64,
 ) -> Vec<u8> {
     let metrics = &layout.requests[request];
-    let data_len = |chunk: &MetricChunk| -> usize {
-        chunk
-            .points
-            .iter()
-            .map(|p| field_len(p.len as usize))
-            .sum::<usize>()
-            + sum_fields_len(chunk.spec)
-    };
-    let metric_len =
-        |chunk: &MetricChunk| metric_header_len(chunk.spec) + field_len(data_len(chunk));
+    // Each metric's `Gauge`/`Sum` body and whole `Metric`, computed once: the length prefixes
+    // come before the bytes they measure.
+    let (data_lens, metric_lens): (Vec<usize>, Vec<usize>) = metrics
+        .iter()
+        .map(|chunk| {
+            let points: usize = chunk.points.iter().map(|p| field_len(p.len as usize)).sum();
+            let data = points + sum_fields_len(chunk.spec);
+            (data, metric_header_len(chunk.spec) + field_len(data))
+        })
+        .unzip();
     let scope_metrics_len = field_len(layout.scope.len())
-        + metrics
-            .iter()
-            .map(|m| field_len(metric_len(m)))
-            .sum::<usize>();
+        + metric_lens.iter().map(|&len| field_len(len)).sum::<usize>();
     let resource_metrics_len = field_len(layout.resource.len()) + field_len(scope_metrics_len);
     let total = field_len(resource_metrics_len);
 
@@ -215,10 +212,10 @@ pub(super) fn encode_request(
     // ResourceMetrics.scope_metrics (2) → ScopeMetrics
     put_key_len(&mut buf, 2, scope_metrics_len);
     put_bytes(&mut buf, 1, &layout.scope);
-    for chunk in metrics {
+    for ((chunk, data_len), metric_len) in metrics.iter().zip(data_lens).zip(metric_lens) {
         let spec = chunk.spec;
         // ScopeMetrics.metrics (2) → Metric
-        put_key_len(&mut buf, 2, metric_len(chunk));
+        put_key_len(&mut buf, 2, metric_len);
         put_str(&mut buf, 1, spec.name);
         put_str(&mut buf, 2, spec.description);
         put_str(&mut buf, 3, spec.unit);
@@ -228,7 +225,7 @@ pub(super) fn encode_request(
         } else {
             7
         };
-        put_key_len(&mut buf, data_field, data_len(chunk));
+        put_key_len(&mut buf, data_field, data_len);
         for at in &chunk.points {
             let point = &layout.parts[at.part as usize][at.index as usize];
             // Gauge/Sum.data_points (1) → NumberDataPoint

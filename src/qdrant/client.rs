@@ -180,15 +180,6 @@ impl Client {
             .content_length()
             .is_none_or(|n| n > super::stream::STREAM_ABOVE);
         let envelope: Envelope<T> = if response.status().is_success() && large {
-            if response
-                .content_length()
-                .is_some_and(|n| n > self.max_response_bytes)
-            {
-                return Err(QdrantError::TooLarge {
-                    url,
-                    limit: self.max_response_bytes,
-                });
-            }
             super::stream::parse(&url, response, self.max_response_bytes, |e| {
                 self.transport_error(&url, e)
             })

@@ -53,6 +53,9 @@ pub async fn parse<T: DeserializeOwned + Send + 'static>(
         url: url.to_string(),
         limit: max_bytes,
     };
+    if response.content_length().is_some_and(|n| n > max_bytes) {
+        return Err(too_large());
+    }
     let (sender, chunks) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let parser = tokio::task::spawn_blocking(move || {
         let reader = BufReader::new(ChunkReader {
