@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use smol_str::SmolStr;
 
 use qdrant_otel_agent::config::{Compression, OtlpProtocol, OtlpSettings};
-use qdrant_otel_agent::export::ResourceExporter;
+use qdrant_otel_agent::export::{EncodedPoints, ResourceExporter};
 use qdrant_otel_agent::metrics::{Point, REGISTRY};
 
 const POINTS_PER_COLLECTION: usize = 30;
@@ -75,7 +75,7 @@ fn main() {
     println!("| collections | points | requests | publish (ms) | encode (ms) | encode+gzip (ms) | protobuf MB | gzip KB | peak RSS (MB) |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
-        let points = Arc::new(points(n));
+        let points = Arc::new(EncodedPoints::from(points(n).as_slice()));
         let settings = |compression| OtlpSettings {
             protocol: OtlpProtocol::HttpProtobuf,
             endpoint: "http://127.0.0.1:4318/v1/metrics".into(),

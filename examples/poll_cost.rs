@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use qdrant_otel_agent::agent::{build_clients, NodeStats};
 use qdrant_otel_agent::config::{self, ConfigSources};
-use qdrant_otel_agent::export::ResourceExporter;
-use qdrant_otel_agent::metrics::record;
+use qdrant_otel_agent::export::{EncodedPoints, ResourceExporter};
+use qdrant_otel_agent::metrics::record_into;
 use qdrant_otel_agent::sources::{poll_node, NodeState};
 
 const SET: &str = "qdrant-1.18.3/single";
@@ -66,6 +66,7 @@ fn main() {
         let mut exporter = ResourceExporter::new(settings.otlp.clone());
         let (mut state, mut stats) = (NodeState::default(), NodeStats::default());
         let mut costs = Vec::new();
+        let mut sizes = Vec::new();
         for _ in 0..polls {
             let mut phases = [Duration::ZERO; 4];
             let mut mark = cpu_time();
@@ -77,10 +78,20 @@ fn main() {
             let snapshot = poll_node(&client, "node", &settings.poll, &mut state).await;
             lap(0);
             stats.observe(&snapshot);
-            let recorded = record(&snapshot, &stats.stats, &settings.record);
+            // As the agent records: straight into encoded points, sized by the last poll.
+            let mut node = EncodedPoints::with_sizes(&sizes);
+            let mut cluster = EncodedPoints::new();
+            record_into(
+                &snapshot,
+                &stats.stats,
+                &settings.record,
+                &mut node,
+                &mut cluster,
+            );
+            sizes = node.sizes();
             drop(snapshot);
             lap(1);
-            let points = exporter.publish(Vec::new(), vec![Arc::new(recorded.node)]);
+            let points = exporter.publish(Vec::new(), vec![Arc::new(node)]);
             lap(2);
             // What an export sends: every request encoded (and gzipped, the default).
             let bodies = exporter.encode_bodies();

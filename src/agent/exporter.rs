@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::OtlpSettings;
 use crate::events::{ExportFailed, ExportRecovered};
-use crate::export::{ExportError, ResourceExporter};
+use crate::export::{EncodedPoints, ExportError, ResourceExporter};
 use crate::metrics::record::export_points;
 use crate::metrics::registry::MetricSelection;
 use crate::metrics::Point;
@@ -21,8 +21,9 @@ use crate::resource::KeyValue;
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     pub resource: Vec<KeyValue>,
-    /// Shared with the exporter, which encodes from them at each export.
-    pub points: Arc<Vec<Point>>,
+    /// Encoded as they were recorded; shared with the exporter, which frames them at each
+    /// export.
+    pub points: Arc<EncodedPoints>,
 }
 
 /// The cluster's slot: which node speaks for the cluster, and what it said last.
@@ -107,6 +108,7 @@ impl ExportTask {
             Some(selection) => export_points(health.failures, health.exported, selection),
             None => Vec::new(),
         };
+        let own = EncodedPoints::from(own.as_slice());
         exporter.publish(
             batch.resource.clone(),
             vec![Arc::clone(&batch.points), Arc::new(own)],

@@ -14,7 +14,8 @@ use super::exporter::{Batch, ClusterSlot};
 use super::memory;
 use super::stats::NodeStats;
 use crate::config::{NodeSettings, Settings};
-use crate::metrics::{record, ClusterRole, Recorded};
+use crate::export::EncodedPoints;
+use crate::metrics::{record_into, ClusterRole, RecordSummary};
 use crate::qdrant::Client;
 use crate::resource::{cluster_resource, node_resource, BaseAttributes, NodeIdentity};
 use crate::snapshot::NodeSnapshot;
@@ -48,6 +49,9 @@ impl NodeTask {
         let mut state = NodeState::default();
         let mut stats = NodeStats::default();
         let mut polls: u64 = 0;
+        // How many bytes the last poll's points took, per metric: the next poll's buffers are
+        // made that big at once.
+        let mut sizes = (Vec::new(), Vec::new());
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
@@ -64,9 +68,18 @@ impl NodeTask {
                 _ = shutdown.cancelled() => break,
             };
             stats.observe(&snapshot);
-            let recorded = record(&snapshot, &stats.stats, &settings.record);
-            stats.count_dropped(&self.node.instance, &recorded.dropped);
-            self.hand_over(&snapshot, recorded);
+            let mut node = EncodedPoints::with_sizes(&sizes.0);
+            let mut cluster = EncodedPoints::with_sizes(&sizes.1);
+            let summary = record_into(
+                &snapshot,
+                &stats.stats,
+                &settings.record,
+                &mut node,
+                &mut cluster,
+            );
+            stats.count_dropped(&self.node.instance, &summary.dropped);
+            sizes = (node.sizes(), cluster.sizes());
+            self.hand_over(&snapshot, &summary, node, cluster);
             drop(snapshot);
             polls += 1;
             if polls.is_multiple_of(memory::TRIM_EVERY) {
@@ -76,7 +89,13 @@ impl NodeTask {
     }
 
     /// Give the points to the export tasks; never waits for an export.
-    fn hand_over(&self, snapshot: &NodeSnapshot, recorded: Recorded) {
+    fn hand_over(
+        &self,
+        snapshot: &NodeSnapshot,
+        recorded: &RecordSummary,
+        node: EncodedPoints,
+        cluster: EncodedPoints,
+    ) {
         let clustered = recorded.cluster_role != ClusterRole::Standalone;
         let identity = NodeIdentity {
             instance: self.node.instance.clone(),
@@ -88,7 +107,7 @@ impl NodeTask {
         };
         self.exports.send_replace(Some(Arc::new(Batch {
             resource: node_resource(&self.base, &identity),
-            points: Arc::new(recorded.node),
+            points: Arc::new(node),
         })));
         let me = &self.node.instance;
         let leads = recorded.cluster_role == ClusterRole::Leader;
@@ -98,7 +117,7 @@ impl NodeTask {
                 slot.speaker = Some(me.clone());
                 slot.batch = Some(Arc::new(Batch {
                     resource: resource(),
-                    points: Arc::new(recorded.cluster),
+                    points: Arc::new(cluster),
                 }));
                 true
             } else if slot.speaker.as_ref() == Some(me) {

@@ -14,28 +14,41 @@ const LEN: u8 = 2;
 const I64: u8 = 1;
 const VARINT: u8 = 0;
 
-/// Where a published point is, and the length of its encoded `NumberDataPoint`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct PointRef {
-    part: u32,
-    index: u32,
-    len: u32,
+/// A run of consecutive encoded points of one metric in one published part.
+pub(super) struct Piece {
+    part: usize,
+    range: std::ops::Range<usize>,
 }
 
 /// Consecutive points of one metric inside one request.
 pub(super) struct MetricChunk {
     spec: &'static MetricSpec,
-    points: Vec<PointRef>,
+    pieces: Vec<Piece>,
+    /// The encoded size of its points (each a `data_points` field).
+    points_len: usize,
+}
+
+impl MetricChunk {
+    fn new(spec: &'static MetricSpec) -> MetricChunk {
+        MetricChunk {
+            spec,
+            pieces: Vec::new(),
+            points_len: 0,
+        }
+    }
 }
 
 /// Published points, ready to be encoded at each export.
 pub(super) struct Layout {
-    parts: Vec<Arc<Vec<Point>>>,
+    parts: Vec<Arc<EncodedPoints>>,
     /// The encoded `Resource` and `InstrumentationScope`: the same in every request.
     resource: Vec<u8>,
     scope: Vec<u8>,
     pub(super) requests: Vec<Vec<MetricChunk>>,
 }
+
+/// A `NumberDataPoint`'s two timestamps (fixed64 each, with their keys), written at export.
+const TIMESTAMPS_LEN: usize = 2 * 9;
 
 pub(super) fn goes_first(spec: &MetricSpec) -> bool {
     spec.name == "qdrant.up" || spec.name.starts_with("qdrant.agent.")
@@ -72,18 +85,8 @@ fn string_field_len(text: &str) -> usize {
 }
 
 /// A `KeyValue` holding a string `AnyValue`.
-fn attribute_len(key: &str, value: &str) -> usize {
+pub(super) fn attribute_len(key: &str, value: &str) -> usize {
     string_field_len(key) + field_len(field_len(value.len()))
-}
-
-/// An encoded `NumberDataPoint`: its attributes, start time, time and value (8 bytes each).
-fn point_len(point: &Point) -> usize {
-    let attributes: usize = point
-        .attributes
-        .iter()
-        .map(|(key, value)| field_len(attribute_len(key, value)))
-        .sum();
-    attributes + 3 * 9
 }
 
 /// A `Metric` without its data (name, description, unit).
@@ -100,40 +103,37 @@ fn sum_fields_len(spec: &MetricSpec) -> usize {
     }
 }
 
-/// Group the points by metric and pack them, in order, into as few requests as fit
-/// `max_bytes` each (a single data point larger than that still goes out, alone).
-pub(super) fn layout(
-    resource: &[KeyValue],
-    parts: Vec<Arc<Vec<Point>>>,
-    max_bytes: usize,
-) -> Layout {
-    let mut rows: Vec<Vec<PointRef>> = vec![Vec::new(); REGISTRY.len()];
-    for (part, points) in parts.iter().enumerate() {
-        for (index, point) in points.iter().enumerate() {
-            rows[point.metric as usize].push(PointRef {
-                part: part as u32,
-                index: index as u32,
-                len: point_len(point) as u32,
-            });
-        }
-    }
+/// The encoded `Resource` and `InstrumentationScope` every request starts with.
+fn encode_resource_and_scope(resource: &[KeyValue]) -> (Vec<u8>, Vec<u8>) {
     let resource = Resource {
         attributes: resource.to_vec(),
         ..Resource::default()
-    }
-    .encode_to_vec();
+    };
     let scope = InstrumentationScope {
         name: "qdrant-otel-agent".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         ..InstrumentationScope::default()
-    }
-    .encode_to_vec();
+    };
+    (resource.encode_to_vec(), scope.encode_to_vec())
+}
+
+/// Group the points by metric and pack them, in order, into as few requests as fit
+/// `max_bytes` each (a single data point larger than that still goes out, alone).
+pub(super) fn layout(
+    resource: &[KeyValue],
+    parts: Vec<Arc<EncodedPoints>>,
+    max_bytes: usize,
+) -> Layout {
+    let (resource, scope) = encode_resource_and_scope(resource);
     // `qdrant.up` and the agent's own metrics first: they go out in the first request.
     let (first, rest): (Vec<_>, Vec<_>) = REGISTRY
         .iter()
-        .zip(rows)
-        .filter(|(_, points)| !points.is_empty())
-        .partition(|(spec, _)| goes_first(spec));
+        .filter(|spec| {
+            parts
+                .iter()
+                .any(|part| !part.metric(spec.id as usize).is_empty())
+        })
+        .partition(|spec| goes_first(spec));
     // The fixed part of every request, with the three enclosing length prefixes at their
     // largest (5 bytes each).
     let fixed = 3 * (1 + 5) + field_len(resource.len()) + field_len(scope.len());
@@ -141,34 +141,48 @@ pub(super) fn layout(
     let mut requests = Vec::new();
     let mut current: Vec<MetricChunk> = Vec::new();
     let mut size = 0;
-    for (spec, points) in first.into_iter().chain(rest) {
+    for spec in first.into_iter().chain(rest) {
         // The metric's own fields, its and its data's key and length prefix at their largest.
         let overhead = metric_header_len(spec) + sum_fields_len(spec) + 2 * (1 + 5);
-        let mut chunk: Vec<PointRef> = Vec::new();
-        for point in points {
-            let cost = field_len(point.len as usize);
-            let open = if chunk.is_empty() { overhead } else { 0 };
-            if size > 0 && size + open + cost > budget {
-                if !chunk.is_empty() {
-                    current.push(MetricChunk {
-                        spec,
-                        points: std::mem::take(&mut chunk),
-                    });
+        let mut chunk = MetricChunk::new(spec);
+        for (part, points) in parts.iter().enumerate() {
+            let bytes = points.metric(spec.id as usize);
+            // The current piece: bytes[piece_start..offset].
+            let (mut piece_start, mut offset) = (0, 0);
+            for (body, end) in bodies(bytes) {
+                let cost = field_len(TIMESTAMPS_LEN + body.len());
+                let opens_chunk = chunk.pieces.is_empty() && piece_start == offset;
+                let open = if opens_chunk { overhead } else { 0 };
+                if size > 0 && size + open + cost > budget {
+                    if offset > piece_start {
+                        chunk.pieces.push(Piece {
+                            part,
+                            range: piece_start..offset,
+                        });
+                    }
+                    if !chunk.pieces.is_empty() {
+                        current.push(std::mem::replace(&mut chunk, MetricChunk::new(spec)));
+                    }
+                    requests.push(std::mem::take(&mut current));
+                    size = 0;
+                    piece_start = offset;
                 }
-                requests.push(std::mem::take(&mut current));
-                size = 0;
+                if chunk.pieces.is_empty() && piece_start == offset {
+                    size += overhead;
+                }
+                size += cost;
+                chunk.points_len += cost;
+                offset = end;
             }
-            if chunk.is_empty() {
-                size += overhead;
+            if offset > piece_start {
+                chunk.pieces.push(Piece {
+                    part,
+                    range: piece_start..offset,
+                });
             }
-            size += cost;
-            chunk.push(point);
         }
-        if !chunk.is_empty() {
-            current.push(MetricChunk {
-                spec,
-                points: chunk,
-            });
+        if !chunk.pieces.is_empty() {
+            current.push(chunk);
         }
     }
     if !current.is_empty() {
@@ -195,8 +209,7 @@ pub(super) fn encode_request(
     let (data_lens, metric_lens): (Vec<usize>, Vec<usize>) = metrics
         .iter()
         .map(|chunk| {
-            let points: usize = chunk.points.iter().map(|p| field_len(p.len as usize)).sum();
-            let data = points + sum_fields_len(chunk.spec);
+            let data = chunk.points_len + sum_fields_len(chunk.spec);
             (data, metric_header_len(chunk.spec) + field_len(data))
         })
         .unzip();
@@ -226,11 +239,18 @@ pub(super) fn encode_request(
             7
         };
         put_key_len(&mut buf, data_field, data_len);
-        for at in &chunk.points {
-            let point = &layout.parts[at.part as usize][at.index as usize];
-            // Gauge/Sum.data_points (1) → NumberDataPoint
-            put_key_len(&mut buf, 1, at.len as usize);
-            put_point(&mut buf, point, start_time_unix_nano, time_unix_nano);
+        for piece in &chunk.pieces {
+            let points = layout.parts[piece.part].metric(spec.id as usize);
+            for (body, _) in bodies(&points[piece.range.clone()]) {
+                // Gauge/Sum.data_points (1) → NumberDataPoint: start_time_unix_nano (2) and
+                // time_unix_nano (3), fixed64, then the recorded value and attributes.
+                put_key_len(&mut buf, 1, TIMESTAMPS_LEN + body.len());
+                put_key(&mut buf, 2, I64);
+                buf.extend_from_slice(&start_time_unix_nano.to_le_bytes());
+                put_key(&mut buf, 3, I64);
+                buf.extend_from_slice(&time_unix_nano.to_le_bytes());
+                buf.extend_from_slice(body);
+            }
         }
         if spec.instrument != Instrument::Gauge {
             // Sum.aggregation_temporality (2): cumulative; Sum.is_monotonic (3).
@@ -246,15 +266,15 @@ pub(super) fn encode_request(
     buf
 }
 
-/// A `NumberDataPoint`'s fields, in field-number order as prost writes them.
-fn put_point(buf: &mut Vec<u8>, point: &Point, start: u64, time: u64) {
-    // start_time_unix_nano (2), time_unix_nano (3): fixed64.
-    put_key(buf, 2, I64);
-    buf.extend_from_slice(&start.to_le_bytes());
-    put_key(buf, 3, I64);
-    buf.extend_from_slice(&time.to_le_bytes());
-    match number_value(point.spec(), point.value) {
-        // as_double (4): double; as_int (6): sfixed64.
+/// The encoded size of a `NumberDataPoint`'s value field.
+pub(super) const fn value_len() -> usize {
+    9
+}
+
+/// A `NumberDataPoint`'s value: as_double (4), a double, or as_int (6), an sfixed64 — the
+/// field prost writes after the timestamps.
+pub(super) fn put_value(buf: &mut Vec<u8>, spec: &MetricSpec, value: f64) {
+    match number_value(spec, value) {
         number_data_point::Value::AsDouble(value) => {
             put_key(buf, 4, I64);
             buf.extend_from_slice(&value.to_le_bytes());
@@ -264,14 +284,16 @@ fn put_point(buf: &mut Vec<u8>, point: &Point, start: u64, time: u64) {
             buf.extend_from_slice(&value.to_le_bytes());
         }
     }
-    for (key, value) in &point.attributes {
-        // attributes (7) → KeyValue { key (1), value (2) → AnyValue { string_value (1) } }
-        put_key_len(buf, 7, attribute_len(key, value));
-        put_str(buf, 1, key);
-        put_key_len(buf, 2, field_len(value.len()));
-        put_key_len(buf, 1, value.len());
-        buf.extend_from_slice(value.as_bytes());
-    }
+}
+
+/// One of a `NumberDataPoint`'s attributes (7): a `KeyValue` { key (1), value (2) →
+/// `AnyValue` { string_value (1) } }.
+pub(super) fn put_attribute(buf: &mut Vec<u8>, key: &str, value: &str) {
+    put_key_len(buf, 7, attribute_len(key, value));
+    put_str(buf, 1, key);
+    put_key_len(buf, 2, field_len(value.len()));
+    put_key_len(buf, 1, value.len());
+    buf.extend_from_slice(value.as_bytes());
 }
 
 fn put_key(buf: &mut Vec<u8>, field: u8, wire_type: u8) {

@@ -29,7 +29,6 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::{Compression, OtlpProtocol, OtlpSettings};
 use crate::metrics::registry::{Instrument, MetricSpec, ValueType, REGISTRY};
-use crate::metrics::Point;
 use crate::resource::KeyValue;
 
 /// The largest encoded (uncompressed) export request. The Collector's OTLP/gRPC receiver
@@ -51,6 +50,7 @@ const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.Metric
 mod encode;
 mod error;
 mod grpc;
+mod points;
 #[cfg(test)]
 mod tests;
 mod transport;
@@ -59,6 +59,8 @@ use encode::*;
 pub use error::ExportError;
 use error::*;
 use grpc::*;
+use points::bodies;
+pub use points::EncodedPoints;
 use transport::*;
 
 /// Exports one resource's points.
@@ -93,7 +95,7 @@ impl ResourceExporter {
     }
 
     /// Replace the exported points with these (shared, not copied); returns how many there are.
-    pub fn publish(&mut self, resource: Vec<KeyValue>, parts: Vec<Arc<Vec<Point>>>) -> usize {
+    pub fn publish(&mut self, resource: Vec<KeyValue>, parts: Vec<Arc<EncodedPoints>>) -> usize {
         let count = parts.iter().map(|part| part.len()).sum();
         self.published = Some(layout(&resource, parts, self.max_request_bytes));
         count

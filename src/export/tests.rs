@@ -1,7 +1,7 @@
 //! Unit tests of the encoder and the error wording.
 
 use super::*;
-use crate::metrics::{Attributes, MetricId};
+use crate::metrics::{Attributes, MetricId, Point};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value;
@@ -12,6 +12,10 @@ use smallvec::smallvec;
 use smol_str::SmolStr;
 
 use crate::resource::attribute;
+
+fn encoded(points: &[Point]) -> Arc<EncodedPoints> {
+    Arc::new(EncodedPoints::from(points))
+}
 
 fn point(metric: MetricId, collection: &str, value: f64) -> Point {
     Point {
@@ -68,7 +72,7 @@ fn large_exports_split_under_the_limit_with_up_first() {
     assert_eq!(exporter.request_count(), 0, "no points, no request");
 
     assert_eq!(
-        exporter.publish(resource, vec![Arc::new(points), Arc::new(up)]),
+        exporter.publish(resource, vec![encoded(&points), encoded(&up)]),
         20_001
     );
     let bodies = exporter.encode_bodies();
@@ -203,14 +207,14 @@ fn the_direct_encoder_writes_what_prost_writes() {
         attribute("host.port", any_value::Value::IntValue(6333)),
     ];
     let parts = vec![
-        Arc::new(vec![
+        encoded(&[
             gauge.clone(),
             counter.clone(),
             empty_value.clone(),
             fraction.clone(),
             level.clone(),
         ]),
-        Arc::new(vec![up.clone()]),
+        encoded(std::slice::from_ref(&up)),
     ];
     let layout = layout(&resource, parts, MAX_REQUEST_BYTES);
     assert_eq!(layout.requests.len(), 1);
@@ -280,7 +284,7 @@ async fn refused_connections_are_named_for_both_transports() {
         .local_addr()
         .unwrap()
         .port();
-    let up = Arc::new(vec![Point {
+    let up = encoded(&[Point {
         metric: MetricId::Up,
         attributes: Attributes::new(),
         value: 1.0,

@@ -6,5 +6,8 @@ pub mod record;
 pub mod registry;
 pub mod render;
 
-pub use record::{record, Attributes, ClusterRole, Point, RecordOptions, Recorded};
+pub use record::{
+    record, record_into, Attributes, ClusterRole, Point, PointSink, RecordOptions, RecordSummary,
+    Recorded,
+};
 pub use registry::{MetricId, MetricSpec, REGISTRY};

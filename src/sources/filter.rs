@@ -31,6 +31,11 @@ impl CollectionFilter {
         })
     }
 
+    /// No pattern at all: every collection is included.
+    pub fn is_everything(&self) -> bool {
+        self.include.is_none() && self.exclude.is_none()
+    }
+
     pub fn includes(&self, name: &str) -> bool {
         self.include.as_ref().is_none_or(|set| set.is_match(name))
             && !self.exclude.as_ref().is_some_and(|set| set.is_match(name))

@@ -25,7 +25,7 @@ mod util;
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 
-use super::registry::{attr, MetricId, MetricSelection, MetricSpec};
+use super::registry::{MetricId, MetricSelection, MetricSpec};
 use crate::qdrant::models::SegmentDetails;
 pub use crate::snapshot::ClusterRole;
 use crate::snapshot::{AgentStats, NodeSnapshot};
@@ -75,6 +75,26 @@ impl Recorded {
     }
 }
 
+/// Where recorded points go: a `Vec<Point>` ([`record`]: `once`, tests), or the exporter's
+/// encoded points (the agent), so that no poll holds its points twice.
+pub trait PointSink {
+    fn push(&mut self, point: Point);
+}
+
+impl PointSink for Vec<Point> {
+    fn push(&mut self, point: Point) {
+        Vec::push(self, point);
+    }
+}
+
+/// What recording a snapshot says besides its points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordSummary {
+    pub cluster_role: ClusterRole,
+    /// Impossible values left out (a negative count, a non-finite number): the source of each.
+    pub dropped: Vec<SourceId>,
+}
+
 /// What to emit: the enabled metrics, the included collections, and whether collection names
 /// are hashed.
 #[derive(Debug, Clone, Default)]
@@ -86,8 +106,28 @@ pub struct RecordOptions {
 
 /// Convert a snapshot into points.
 pub fn record(snapshot: &NodeSnapshot, stats: &AgentStats, options: &RecordOptions) -> Recorded {
+    let (mut node, mut cluster) = (Vec::new(), Vec::new());
+    let summary = record_into(snapshot, stats, options, &mut node, &mut cluster);
+    Recorded {
+        node,
+        cluster,
+        cluster_role: summary.cluster_role,
+        dropped: summary.dropped,
+    }
+}
+
+/// Convert a snapshot into points written to `node` (the node's resource) and `cluster` (the
+/// cluster's). Excluded collections are left out and names hashed here, before any point
+/// exists.
+pub fn record_into(
+    snapshot: &NodeSnapshot,
+    stats: &AgentStats,
+    options: &RecordOptions,
+    node: &mut dyn PointSink,
+    cluster: &mut dyn PointSink,
+) -> RecordSummary {
     let cluster_role = snapshot.cluster_role();
-    let mut out = Out::new(&options.selection, cluster_role);
+    let mut out = Out::new(options, cluster_role, node, cluster);
     node::record(&mut out, snapshot);
     if let Some(requests) = snapshot
         .telemetry
@@ -102,14 +142,9 @@ pub fn record(snapshot: &NodeSnapshot, stats: &AgentStats, options: &RecordOptio
     per_collection::record(&mut out, snapshot, &names);
     server::record(&mut out, snapshot, &names);
     agent::record(&mut out, snapshot, stats);
-    let (mut node, mut cluster, dropped) = (out.node, out.cluster, out.dropped);
-    apply_collection_options(&mut node, options);
-    apply_collection_options(&mut cluster, options);
-    Recorded {
-        node,
-        cluster,
+    RecordSummary {
         cluster_role,
-        dropped,
+        dropped: out.dropped,
     }
 }
 
@@ -134,24 +169,6 @@ fn record_collections(out: &mut Out, snapshot: &NodeSnapshot) -> Vec<String> {
         collections.keys().cloned().collect()
     } else {
         Vec::new()
-    }
-}
-
-/// Drop excluded collections and hash names, in one place for every metric.
-fn apply_collection_options(points: &mut Vec<Point>, options: &RecordOptions) {
-    points.retain(|point| {
-        point.attributes.iter().all(|(key, value)| {
-            *key != attr::COLLECTION || value.is_empty() || options.collections.includes(value)
-        })
-    });
-    if options.hash_collection_names {
-        for point in points.iter_mut() {
-            for (key, value) in point.attributes.iter_mut() {
-                if *key == attr::COLLECTION && !value.is_empty() {
-                    *value = SmolStr::from(hash_name(value));
-                }
-            }
-        }
     }
 }
 

@@ -1,37 +1,66 @@
-//! The point sink every recorder writes to: drops disabled metrics, routes cluster-scoped ones
-//! by the node's cluster role, and expands state sets and per-state counts.
+//! The point sink every recorder writes to: drops disabled metrics and excluded collections,
+//! hashes collection names when asked, routes cluster-scoped points by the node's cluster role
+//! to the node's or the cluster's [`PointSink`], and expands state sets and per-state counts.
 
 use std::collections::BTreeMap;
 
 use smallvec::smallvec;
 use smol_str::SmolStr;
 
-use super::{Attributes, ClusterRole, Point};
-use crate::metrics::registry::{
-    attr, Instrument, MetricId, MetricSelection, MetricSpec, Scope, ValueType,
-};
+use super::{hash_name, Attributes, ClusterRole, Point, PointSink, RecordOptions};
+use crate::metrics::registry::{attr, Instrument, MetricId, MetricSpec, Scope, ValueType};
 use crate::source_id::SourceId;
 
 pub(super) struct Out<'a> {
     /// Points on the node's resource.
-    pub(super) node: Vec<Point>,
+    node: &'a mut dyn PointSink,
     /// Points on the cluster's resource (the leader only).
-    pub(super) cluster: Vec<Point>,
+    cluster: &'a mut dyn PointSink,
     role: ClusterRole,
-    selection: &'a MetricSelection,
+    options: &'a RecordOptions,
+    /// Whether any collection is excluded or renamed (most setups: none is).
+    names_change: bool,
+    /// The last collection name decided and what it became (`None`: excluded): the points of a
+    /// collection come together, so each name is matched and hashed once, not once per point.
+    last_name: Option<(SmolStr, Option<SmolStr>)>,
     /// The sources of impossible values left out.
     pub(super) dropped: Vec<SourceId>,
 }
 
 impl<'a> Out<'a> {
-    pub(super) fn new(selection: &'a MetricSelection, role: ClusterRole) -> Out<'a> {
+    pub(super) fn new(
+        options: &'a RecordOptions,
+        role: ClusterRole,
+        node: &'a mut dyn PointSink,
+        cluster: &'a mut dyn PointSink,
+    ) -> Out<'a> {
         Out {
-            node: Vec::new(),
-            cluster: Vec::new(),
+            node,
+            cluster,
             role,
-            selection,
+            options,
+            names_change: options.hash_collection_names || !options.collections.is_everything(),
+            last_name: None,
             dropped: Vec::new(),
         }
+    }
+
+    /// What the collection called `name` is exported as; `None` when it is excluded.
+    fn exported_name(&mut self, name: &SmolStr) -> Option<SmolStr> {
+        if let Some((last, exported)) = &self.last_name {
+            if last == name {
+                return exported.clone();
+            }
+        }
+        let exported = self.options.collections.includes(name).then(|| {
+            if self.options.hash_collection_names {
+                SmolStr::from(hash_name(name))
+            } else {
+                name.clone()
+            }
+        });
+        self.last_name = Some((name.clone(), exported.clone()));
+        exported
     }
 
     /// Cluster mode is off: node-local and cluster-wide numbers are the same.
@@ -41,9 +70,20 @@ impl<'a> Out<'a> {
 
     /// Cluster-scoped points go to the cluster when this node is the leader, stay on the node
     /// when it is standalone, and are left to the leader by a follower.
-    pub(super) fn push(&mut self, metric: MetricId, value: f64, attributes: Attributes) {
-        if !self.selection.is_enabled(metric) {
+    pub(super) fn push(&mut self, metric: MetricId, value: f64, mut attributes: Attributes) {
+        if !self.options.selection.is_enabled(metric) {
             return;
+        }
+        if self.names_change {
+            let collection = attributes
+                .iter_mut()
+                .find(|(key, value)| *key == attr::COLLECTION && !value.is_empty());
+            if let Some((_, name)) = collection {
+                match self.exported_name(name) {
+                    Some(exported) => *name = exported,
+                    None => return,
+                }
+            }
         }
         let spec = MetricSpec::get(metric);
         // Counts, sizes and counters cannot be negative; nothing can be NaN or infinite.
@@ -53,8 +93,8 @@ impl<'a> Out<'a> {
             return;
         }
         let target = match (spec.scope, self.role) {
-            (Scope::Node, _) | (Scope::Cluster, ClusterRole::Standalone) => &mut self.node,
-            (Scope::Cluster, ClusterRole::Leader) => &mut self.cluster,
+            (Scope::Node, _) | (Scope::Cluster, ClusterRole::Standalone) => &mut *self.node,
+            (Scope::Cluster, ClusterRole::Leader) => &mut *self.cluster,
             (Scope::Cluster, ClusterRole::Follower) => return,
         };
         target.push(Point {
