@@ -23,9 +23,11 @@ pub struct AppInfo {
 
 mod segments;
 mod telemetry;
+mod vec_map;
 
 pub use segments::*;
 pub use telemetry::*;
+pub use vec_map::VecMap;
 
 /// `GET /collections`.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
-use super::{SegmentInfo, SegmentTelemetry, Telemetry};
+use super::{SegmentInfo, SegmentTelemetry, Telemetry, VecMap};
 
 /// collection name → its segments' statistics.
 pub type SegmentDetails = BTreeMap<String, CollectionDetail>;
@@ -21,18 +21,18 @@ pub type SegmentDetails = BTreeMap<String, CollectionDetail>;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CollectionDetail {
     /// vector name → indexed vectors.
-    pub indexed_vectors: BTreeMap<String, f64>,
+    pub indexed_vectors: VecMap<String, f64>,
     /// vector name → deleted, not yet vacuumed vectors.
-    pub deleted_vectors: BTreeMap<String, f64>,
+    pub deleted_vectors: VecMap<String, f64>,
     /// segment type → segments.
-    pub segments: BTreeMap<String, f64>,
+    pub segments: VecMap<String, f64>,
     /// Sum of segments' deferred points (1.18+), when reported.
     pub deferred_points: Option<f64>,
     /// (payload field, index type) → points covered.
-    pub payload_index_points: BTreeMap<(String, String), f64>,
+    pub payload_index_points: VecMap<(String, String), f64>,
     /// (vector name, search path) → (searches, total microseconds: summed as integers are, in
     /// any order, and turned into seconds when recorded).
-    pub searches: BTreeMap<(String, String), (f64, f64)>,
+    pub searches: VecMap<(String, String), (f64, f64)>,
 }
 
 /// A local shard's segments, summed while the response is parsed: each segment is read, added
@@ -58,10 +58,20 @@ impl ShardSegments {
 }
 
 impl CollectionDetail {
+    /// Give back the maps' spare room once they are summed: summaries stay until the next
+    /// slow poll.
+    fn shrink_to_fit(&mut self) {
+        self.indexed_vectors.shrink_to_fit();
+        self.deleted_vectors.shrink_to_fit();
+        self.segments.shrink_to_fit();
+        self.payload_index_points.shrink_to_fit();
+        self.searches.shrink_to_fit();
+    }
+
     fn merge(&mut self, other: &CollectionDetail) {
-        fn add<K: Ord + Clone>(into: &mut BTreeMap<K, f64>, from: &BTreeMap<K, f64>) {
+        fn add<K: Ord + Clone>(into: &mut VecMap<K, f64>, from: &VecMap<K, f64>) {
             for (key, n) in from {
-                *into.entry(key.clone()).or_default() += n;
+                *into.entry_or_default(key.clone()) += n;
             }
         }
         add(&mut self.indexed_vectors, &other.indexed_vectors);
@@ -72,7 +82,7 @@ impl CollectionDetail {
             *self.deferred_points.get_or_insert(0.0) += deferred;
         }
         for (key, (count, micros)) in &other.searches {
-            let entry = self.searches.entry(key.clone()).or_default();
+            let entry = self.searches.entry_or_default(key.clone());
             entry.0 += count;
             entry.1 += micros;
         }
@@ -94,6 +104,7 @@ pub(super) fn fold_segments<'de, D: Deserializer<'de>>(
             while let Some(segment) = seq.next_element::<SegmentTelemetry>()? {
                 summary.add(&segment);
             }
+            summary.detail.shrink_to_fit();
             Ok(Some(summary))
         }
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -125,6 +136,7 @@ pub fn collection_details(telemetry: &Telemetry) -> SegmentDetails {
             detail.merge(&shard.detail);
         }
         if saw_segments {
+            detail.shrink_to_fit();
             details.insert(name.clone(), detail);
         }
     }
@@ -133,7 +145,7 @@ pub fn collection_details(telemetry: &Telemetry) -> SegmentDetails {
 
 fn add_segment(detail: &mut CollectionDetail, info: &SegmentInfo) {
     let kind = info.segment_type.as_deref().unwrap_or("unknown");
-    *detail.segments.entry(kind.to_string()).or_default() += 1.0;
+    *detail.segments.entry_or_default(kind.to_string()) += 1.0;
     if let Some(deferred) = info.num_deferred_points {
         *detail.deferred_points.get_or_insert(0.0) += deferred;
     }
@@ -142,16 +154,15 @@ fn add_segment(detail: &mut CollectionDetail, info: &SegmentInfo) {
             let kind = index.data_type.clone().unwrap_or_default();
             *detail
                 .payload_index_points
-                .entry((field.clone(), kind))
-                .or_default() += points;
+                .entry_or_default((field.clone(), kind)) += points;
         }
     }
     for (vector, data) in info.vector_data.iter().flatten() {
         if let Some(n) = data.num_indexed_vectors {
-            *detail.indexed_vectors.entry(vector.clone()).or_default() += n;
+            *detail.indexed_vectors.entry_or_default(vector.clone()) += n;
         }
         if let Some(n) = data.num_deleted_vectors {
-            *detail.deleted_vectors.entry(vector.clone()).or_default() += n;
+            *detail.deleted_vectors.entry_or_default(vector.clone()) += n;
         }
     }
 }
@@ -173,8 +184,7 @@ fn add_searches(detail: &mut CollectionDetail, index: &BTreeMap<String, serde_js
             .unwrap_or(0.0);
         let entry = detail
             .searches
-            .entry((vector.clone(), path.clone()))
-            .or_default();
+            .entry_or_default((vector.clone(), path.clone()));
         entry.0 += count;
         entry.1 += micros;
     }

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use smol_str::SmolStr;
 
-use super::{peer_id, HardwareTelemetry, QuotaTelemetry, SnapshotTelemetry};
+use super::{peer_id, HardwareTelemetry, QuotaTelemetry, SnapshotTelemetry, VecMap};
 /// `GET /telemetry?details_level=N` (N = 3 or 4).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -82,7 +83,7 @@ impl CollectionTelemetry {
         self.shards
             .iter()
             .flatten()
-            .filter_map(|shard| shard.local.as_ref())
+            .filter_map(|shard| shard.local.as_deref())
     }
 }
 
@@ -117,7 +118,7 @@ pub struct CollectionParams {
 #[serde(untagged)]
 pub enum VectorsConfig {
     Single(VectorParams),
-    Named(BTreeMap<String, VectorParams>),
+    Named(VecMap<String, VectorParams>),
 }
 
 impl VectorsConfig {
@@ -143,9 +144,11 @@ pub struct VectorParams {
 pub struct ReplicaSetTelemetry {
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub id: Option<f64>,
-    pub local: Option<LocalShardTelemetry>,
+    /// Boxed: most shards of a large node are remote or absent, and a shard list is sized for
+    /// a few entries.
+    pub local: Option<Box<LocalShardTelemetry>>,
     /// peer id (as a decimal string key) → replica state (`Active`, `Dead`, …).
-    pub replicate_states: Option<BTreeMap<String, String>>,
+    pub replicate_states: Option<VecMap<SmolStr, SmolStr>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -163,7 +166,7 @@ pub struct LocalShardTelemetry {
     pub num_points: Option<f64>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub num_vectors: Option<f64>,
-    pub num_vectors_by_name: Option<BTreeMap<String, f64>>,
+    pub num_vectors_by_name: Option<VecMap<String, f64>>,
     /// Level 4: the shard's segments, summed as they are read (`qdrant::models::segments`).
     #[serde(deserialize_with = "super::segments::fold_segments")]
     pub segments: Option<super::ShardSegments>,
