@@ -89,6 +89,7 @@ fn main() {
                 &mut cluster,
             );
             sizes = node.sizes();
+            let bytes = node.byte_len();
             drop(snapshot);
             lap(1);
             let points = exporter.publish(Vec::new(), vec![Arc::new(node)]);
@@ -98,12 +99,12 @@ fn main() {
             assert!(!bodies.is_empty());
             drop(bodies);
             lap(3);
-            costs.push((phases, points));
+            costs.push((phases, points, bytes));
         }
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        for (i, (phases, points)) in costs.iter().enumerate() {
+        for (i, (phases, points, bytes)) in costs.iter().enumerate() {
             println!(
-                "poll {i:>3}: {:>6.1} ms CPU = poll {:>5.1} (agent + test server) + record {:>5.1} + publish {:>4.1} + encode {:>4.1}; {points} points",
+                "poll {i:>3}: {:>6.1} ms CPU = poll {:>5.1} (agent + test server) + record {:>5.1} + publish {:>4.1} + encode {:>4.1}; {points} points, {bytes} bytes encoded",
                 ms(phases.iter().sum()),
                 ms(phases[0]),
                 ms(phases[1]),

@@ -47,3 +47,43 @@ pub fn release_free_memory() {
         }
     }
 }
+
+/// The heap's bytes in use and its size (`mallinfo2`), for the debug log after each trim: a
+/// leak raises the first, fragmentation only the second.
+pub fn heap_usage() -> Option<(usize, usize)> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        /// glibc's `struct mallinfo2` (2.33+): ten `size_t` fields.
+        #[repr(C)]
+        struct MallInfo2 {
+            arena: usize,
+            ordblks: usize,
+            smblks: usize,
+            hblks: usize,
+            hblkhd: usize,
+            usmblks: usize,
+            fsmblks: usize,
+            uordblks: usize,
+            fordblks: usize,
+            keepcost: usize,
+        }
+        extern "C" {
+            fn mallinfo2() -> MallInfo2;
+        }
+        // SAFETY: mallinfo2 takes nothing and returns a plain struct by value.
+        let info = unsafe { mallinfo2() };
+        // Bytes in use: small chunks in the arena plus mmapped ones; heap size: the arena plus
+        // mmapped chunks.
+        let _ = (
+            info.ordblks,
+            info.smblks,
+            info.usmblks,
+            info.fsmblks,
+            info.fordblks,
+            info.keepcost,
+        );
+        Some((info.uordblks + info.hblkhd, info.arena + info.hblkhd))
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    None
+}

@@ -84,6 +84,14 @@ impl NodeTask {
             polls += 1;
             if polls.is_multiple_of(memory::TRIM_EVERY) {
                 memory::release_free_memory();
+                if let Some((in_use, size)) = memory::heap_usage() {
+                    tracing::debug!(
+                        polls,
+                        heap.in_use = in_use,
+                        heap.size = size,
+                        "Heap trimmed."
+                    );
+                }
             }
         }
     }
