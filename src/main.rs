@@ -49,11 +49,7 @@ fn main() -> ExitCode {
     }
     init_logging(&settings);
     agent::use_one_malloc_arena();
-    // One worker thread: a poll is mostly waiting on Qdrant, and a second worker only moved a
-    // poll's data between cores (a fifth of the CPU per poll at 1,000 collections,
-    // docs/performance.md). Large bodies are still parsed on the blocking pool.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
         .enable_all()
         .build()
     {
