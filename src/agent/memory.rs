@@ -1,17 +1,18 @@
-//! How the agent uses the C allocator: one malloc arena, trimmed every few polls.
+//! How the agent uses the C allocator: one malloc arena, trimmed every few polls, and what
+//! its heap holds (logged at debug level after each trim).
 //!
 //! Each poll allocates and frees megabytes (responses, models, points, encoded requests)
 //! between long-lived data. glibc gives each thread that allocates its own arena, and the holes
 //! the polls leave in several arenas kept the agent's resident memory creeping: +10–40 MB over
 //! 500 polls of 1,000 collections (`tests/scale.rs`). Returning them after every poll
 //! (`malloc_trim`) held it down but cost a third of a poll's CPU: the next poll faulted every
-//! page back in. With a single arena the same holes are mostly reused by the next poll
-//! (resident memory flat at ~41 MB over 120 polls of 1,000 collections, release binary), but
-//! what stays resident is the highest any poll reached, and that still crept up over hundreds
-//! of polls (50 → 66 MiB from poll 250 to 500 in a CI run). So the heap is also trimmed every
-//! [`TRIM_EVERY`] polls: a bounded high-water mark for an eighth of the cost. The agent's
-//! threads rarely allocate at the same moment, so sharing one arena costs no measurable
-//! contention.
+//! page back in. With a single arena the same holes are mostly reused by the next poll, but
+//! what stays resident is the highest any poll reached; trimming every [`TRIM_EVERY`] polls
+//! bounds that high-water mark for an eighth of the cost. The agent's threads rarely allocate
+//! at the same moment, so sharing one arena costs no measurable contention.
+//!
+//! The heap in use ([`heap_usage`]) tells a leak from the allocator keeping pages: it is flat
+//! over a long run once the per-collection state is full (docs/performance.md).
 
 /// Polls between two trims of the heap.
 pub const TRIM_EVERY: u64 = 8;
@@ -53,35 +54,27 @@ pub fn release_free_memory() {
 pub fn heap_usage() -> Option<(usize, usize)> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        /// glibc's `struct mallinfo2` (2.33+): ten `size_t` fields.
+        /// glibc's `struct mallinfo2` (2.33+): ten `size_t` fields, four of them read here.
         #[repr(C)]
         struct MallInfo2 {
             arena: usize,
-            ordblks: usize,
-            smblks: usize,
-            hblks: usize,
+            _ordblks: usize,
+            _smblks: usize,
+            _hblks: usize,
             hblkhd: usize,
-            usmblks: usize,
-            fsmblks: usize,
+            _usmblks: usize,
+            _fsmblks: usize,
             uordblks: usize,
-            fordblks: usize,
-            keepcost: usize,
+            _fordblks: usize,
+            _keepcost: usize,
         }
         extern "C" {
             fn mallinfo2() -> MallInfo2;
         }
         // SAFETY: mallinfo2 takes nothing and returns a plain struct by value.
         let info = unsafe { mallinfo2() };
-        // Bytes in use: small chunks in the arena plus mmapped ones; heap size: the arena plus
+        // In use: chunks handed out from the arena plus mmapped ones; size: the arena plus
         // mmapped chunks.
-        let _ = (
-            info.ordblks,
-            info.smblks,
-            info.usmblks,
-            info.fsmblks,
-            info.fordblks,
-            info.keepcost,
-        );
         Some((info.uordblks + info.hblkhd, info.arena + info.hblkhd))
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
