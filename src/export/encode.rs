@@ -151,7 +151,8 @@ pub(super) fn layout(
             let (mut piece_start, mut offset) = (0, 0);
             for (body, end) in bodies(bytes) {
                 let cost = field_len(TIMESTAMPS_LEN + body.len());
-                let opens_chunk = chunk.pieces.is_empty() && piece_start == offset;
+                // The first point of the metric in this request also pays the metric's fields.
+                let mut opens_chunk = chunk.pieces.is_empty() && piece_start == offset;
                 let open = if opens_chunk { overhead } else { 0 };
                 if size > 0 && size + open + cost > budget {
                     if offset > piece_start {
@@ -166,8 +167,9 @@ pub(super) fn layout(
                     requests.push(std::mem::take(&mut current));
                     size = 0;
                     piece_start = offset;
+                    opens_chunk = true;
                 }
-                if chunk.pieces.is_empty() && piece_start == offset {
+                if opens_chunk {
                     size += overhead;
                 }
                 size += cost;
