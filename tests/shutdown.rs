@@ -1,5 +1,5 @@
-//! The real binary: SIGTERM stops polling, flushes the last points and exits 0 within seconds;
-//! a slow node delays neither the others nor itself into overlapping polls.
+//! The real binary: SIGTERM stops polling, delivers the points not yet delivered and exits 0
+//! within seconds; a slow node delays neither the others nor itself into overlapping polls.
 
 mod harness;
 mod support;
@@ -41,15 +41,27 @@ async fn terminate(child: std::process::Child) -> (std::process::ExitStatus, Str
     (output.status, stderr, signalled.elapsed())
 }
 
+/// SIGTERM while the last points are undelivered (the Collector refused them, and with an
+/// hour's interval no poll replaces them): the final export delivers them, and the agent exits 0.
 #[tokio::test(flavor = "multi_thread")]
-async fn sigterm_flushes_and_exits_zero() {
+async fn sigterm_delivers_the_undelivered_points_and_exits_zero() {
     let server = FixtureServer::start("qdrant-1.18.3/single").await;
     let receiver = OtlpReceiver::start_http().await;
+    receiver.set_failing(true);
     let child = agent_command(&server.url(), &receiver.endpoint())
+        .env("QDRANT_OTEL_POLL__INTERVAL", "1h")
         .spawn()
         .expect("start the agent");
-    receiver.wait_for_requests(1, Duration::from_secs(30)).await;
-    let before = receiver.requests().len();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while receiver.attempts().is_empty() {
+        assert!(Instant::now() < deadline, "no export attempt within 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    receiver.set_failing(false);
+    assert!(
+        receiver.requests().is_empty(),
+        "the first export was refused"
+    );
 
     let (status, stderr, took) = terminate(child).await;
     assert_eq!(status.code(), Some(0), "exit code; stderr:\n{stderr}");
@@ -59,9 +71,36 @@ async fn sigterm_flushes_and_exits_zero() {
         !stderr.contains('\x1b'),
         "no colour codes when stderr is not a terminal"
     );
+    let points = last_export_for(&receiver.requests(), &server.addr().to_string());
+    let up = support::find_point(&points, "qdrant.up", &[]);
+    assert_eq!(up.value, 1.0, "the final export carried the refused poll");
     assert!(
-        receiver.requests().len() > before,
-        "the final flush exported the last points"
+        points
+            .iter()
+            .any(|p| p.metric == "qdrant.collection.points"),
+        "and all of it"
+    );
+}
+
+/// Points already delivered are not sent again at shutdown: the exporter let them go.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_sends_nothing_already_delivered() {
+    let server = FixtureServer::start("qdrant-1.18.3/single").await;
+    let receiver = OtlpReceiver::start_http().await;
+    let child = agent_command(&server.url(), &receiver.endpoint())
+        .env("QDRANT_OTEL_POLL__INTERVAL", "1h")
+        .spawn()
+        .expect("start the agent");
+    receiver.wait_for_requests(1, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let delivered = receiver.attempts().len();
+
+    let (status, stderr, _) = terminate(child).await;
+    assert_eq!(status.code(), Some(0), "exit code; stderr:\n{stderr}");
+    assert_eq!(
+        receiver.attempts().len(),
+        delivered,
+        "no export after SIGTERM: the poll's points were delivered"
     );
 }
 

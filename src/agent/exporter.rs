@@ -1,8 +1,10 @@
 //! One export task per resource (each node, and the cluster), decoupled from polling: a poll
-//! hands its newest points over a `watch` channel and goes on; the task exports whatever is
-//! newest when it is free, so a slow or hanging Collector delays only its own exports, and
-//! unsent points are replaced rather than queued. Each task owns its export statistics and
-//! adds them to the node's points itself.
+//! hands its newest points over a `watch` channel and goes on; the task takes whatever is
+//! newest out of the channel when it is free, so a slow or hanging Collector delays only its own
+//! exports, and unsent points are replaced rather than queued. Once delivered, points are let go:
+//! between polls nothing holds them, so a poll never has two generations of points in memory
+//! (docs/performance.md), and the final export at shutdown sends only points not yet delivered.
+//! Each task owns its export statistics and adds them to the node's points itself.
 
 use std::sync::Arc;
 
@@ -33,20 +35,47 @@ pub struct ClusterSlot {
     pub batch: Option<Arc<Batch>>,
 }
 
-/// What an export task reads from its channel.
+/// What an export task takes out of its channel.
 pub trait Latest: Send + Sync + 'static {
-    fn batch(&self) -> Option<Arc<Batch>>;
+    fn take_batch(&mut self) -> Option<Arc<Batch>>;
 }
 
 impl Latest for Option<Arc<Batch>> {
-    fn batch(&self) -> Option<Arc<Batch>> {
-        self.clone()
+    fn take_batch(&mut self) -> Option<Arc<Batch>> {
+        self.take()
     }
 }
 
 impl Latest for ClusterSlot {
-    fn batch(&self) -> Option<Arc<Batch>> {
-        self.batch.clone()
+    fn take_batch(&mut self) -> Option<Arc<Batch>> {
+        self.batch.take()
+    }
+}
+
+/// The export task's end of a channel: told of each new batch, and able to take it out.
+pub struct Handover<T> {
+    slot: watch::Sender<T>,
+    changes: watch::Receiver<T>,
+}
+
+impl<T: Latest> Handover<T> {
+    /// The export task's end of the channel `slot` sends on; made before any send, so that
+    /// none is missed.
+    pub fn new(slot: &watch::Sender<T>) -> Handover<T> {
+        Handover {
+            slot: slot.clone(),
+            changes: slot.subscribe(),
+        }
+    }
+
+    /// The newest batch, taken out of the channel (not a change: the poll side is not woken).
+    fn take(&self) -> Option<Arc<Batch>> {
+        let mut taken = None;
+        self.slot.send_if_modified(|latest| {
+            taken = latest.take_batch();
+            false
+        });
+        taken
     }
 }
 
@@ -71,12 +100,12 @@ struct Health {
 }
 
 impl ExportTask {
-    pub async fn run<T: Latest>(self, mut latest: watch::Receiver<T>, shutdown: CancellationToken) {
+    pub async fn run<T: Latest>(self, mut handover: Handover<T>, shutdown: CancellationToken) {
         let mut exporter = ResourceExporter::new(self.otlp.clone());
         let mut health = Health::default();
         loop {
             tokio::select! {
-                changed = latest.changed() => if changed.is_err() { break },
+                changed = handover.changes.changed() => if changed.is_err() { break },
                 _ = shutdown.cancelled() => break,
             }
             // The Collector asked to wait: the next attempt waits (polls go on in their own
@@ -87,19 +116,18 @@ impl ExportTask {
                     _ = shutdown.cancelled() => break,
                 }
             }
-            let Some(batch) = latest.borrow_and_update().batch() else {
+            let Some(batch) = handover.take() else {
                 continue;
             };
             let result = self.export(&mut exporter, &batch, &health).await;
             self.note(&mut health, result);
         }
-        // The newest points, if a poll handed them over while an export was under way.
-        if latest.has_changed().unwrap_or(false) {
-            if let Some(batch) = latest.borrow_and_update().batch() {
-                self.publish(&mut exporter, &batch, &health);
-            }
+        // The newest points, if a poll handed them over while an export was under way; else
+        // the exporter still holds the last points if they were not delivered.
+        if let Some(batch) = handover.take() {
+            self.publish(&mut exporter, &batch, &health);
         }
-        tracing::debug!(resource = %self.label, "Stopping: final export.");
+        tracing::debug!(resource = %self.label, "Stopping: final export of undelivered points.");
         exporter.shutdown().await;
     }
 

@@ -1,7 +1,7 @@
 //! The running nodes: one poll task and one export task per node, plus the cluster's export
 //! task. Nodes can be started and stopped while the agent runs (discovery); each node has its
 //! own cancellation tokens, children of the agent's, so that stopping one node ends its poll
-//! loop and lets its export task send its last points, while shutdown still stops them all.
+//! loop and lets its export task deliver its last points, while shutdown still stops them all.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::exporter::{ClusterSlot, ExportTask};
+use super::exporter::{ClusterSlot, ExportTask, Handover};
 use super::node::NodeTask;
 use super::{AgentError, SHUTDOWN_GRACE};
 use crate::config::{NodeSettings, Settings};
@@ -47,14 +47,14 @@ impl Fleet {
     ) -> Fleet {
         let exports_stop = CancellationToken::new();
         let mut exports = JoinSet::new();
-        let (cluster, cluster_latest) = watch::channel(ClusterSlot::default());
+        let (cluster, _) = watch::channel(ClusterSlot::default());
         exports.spawn(
             ExportTask {
                 label: settings.cluster_name.clone(),
                 otlp: settings.otlp.clone(),
                 own_metrics: None,
             }
-            .run(cluster_latest, exports_stop.clone()),
+            .run(Handover::new(&cluster), exports_stop.clone()),
         );
         Fleet {
             settings,
@@ -97,14 +97,14 @@ impl Fleet {
             poll: self.shutdown.child_token(),
             export: self.exports_stop.child_token(),
         };
-        let (node_exports, latest) = watch::channel(None);
+        let (node_exports, _) = watch::channel(None);
         self.exports.spawn(
             ExportTask {
                 label: node.instance.clone(),
                 otlp: self.settings.otlp.clone(),
                 own_metrics: Some(self.settings.record.selection.clone()),
             }
-            .run(latest, running.export.clone()),
+            .run(Handover::new(&node_exports), running.export.clone()),
         );
         let instance = node.instance.clone();
         let task = NodeTask {
@@ -119,7 +119,7 @@ impl Fleet {
         self.running.insert(instance, running);
     }
 
-    /// Stop polling the node; its export task sends its last points and ends.
+    /// Stop polling the node; its export task delivers its last points (if not yet) and ends.
     pub fn stop(&mut self, instance: &str) {
         let Some(running) = self.running.remove(instance) else {
             return;

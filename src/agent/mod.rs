@@ -1,7 +1,7 @@
 //! The scheduler: one poll task per Qdrant node (see `node`) and one export task per exported
 //! resource (see `exporter`), so that nodes never wait on each other and polls never wait on
-//! the Collector. On shutdown the poll tasks stop and the export tasks send the newest points
-//! once more, within a bounded grace period. With discovery (see `discovery`), the nodes are
+//! the Collector. On shutdown the poll tasks stop and the export tasks deliver the points not
+//! yet delivered, within a bounded grace period. With discovery (see `discovery`), the nodes are
 //! started and stopped as the cluster's membership changes (see `fleet`).
 
 mod discovery;

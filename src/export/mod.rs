@@ -70,7 +70,7 @@ pub struct ResourceExporter {
     /// The start time of every cumulative point: when this exporter was created.
     start_time_unix_nano: u64,
     max_request_bytes: usize,
-    /// The newest published points, laid out in requests.
+    /// The newest published points not yet delivered, laid out in requests.
     published: Option<Layout>,
 }
 
@@ -101,7 +101,9 @@ impl ResourceExporter {
         count
     }
 
-    /// Export the published points now: every request, in order, until one fails.
+    /// Export the published points now: every request, in order, until one fails. Once all
+    /// are delivered the exporter lets them go; after a failure it keeps them, for the next
+    /// flush (the final one at shutdown, unless newer points are published first).
     pub async fn flush(&mut self) -> Result<(), ExportError> {
         let Some(published) = &self.published else {
             return Ok(());
@@ -115,10 +117,11 @@ impl ResourceExporter {
             let body = encode_request(published, request, self.start_time_unix_nano, now);
             transport.send(body).await?;
         }
+        self.published = None;
         Ok(())
     }
 
-    /// Send the last published points once more, within the OTLP timeout, and stop.
+    /// Send the published points not yet delivered, within the OTLP timeout, and stop.
     pub async fn shutdown(mut self) {
         let bound = self.otlp.timeout;
         if let Err(error) = tokio::time::timeout(bound, self.flush())
