@@ -59,7 +59,6 @@ use encode::*;
 pub use error::ExportError;
 use error::*;
 use grpc::*;
-use points::bodies;
 pub use points::EncodedPoints;
 use transport::*;
 

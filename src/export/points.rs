@@ -1,24 +1,92 @@
 //! Points kept as OTLP protobuf from the moment they are recorded: [`EncodedPoints`] is the
 //! [`PointSink`] the agent records into. Each point becomes the bytes of its
 //! `NumberDataPoint` except the two timestamps (known only at export), grouped by metric, so
-//! an export only frames and copies them (`encode.rs`), and a poll's points take ~40 bytes
-//! each instead of a `Point`'s ~100 plus the layout the exporter built from them
-//! (docs/performance.md).
+//! an export only frames and copies them (`encode.rs`).
 //!
-//! Per metric, the points are one byte buffer: each point's body length as a varint, then the
-//! body — its value field, then its attributes — exactly the bytes prost writes after the
-//! timestamps.
+//! Per metric, the points are one byte buffer: each point is its stored length as a varint,
+//! its value field (always 9 bytes), a reference to its collection attribute (a varint: 0 for
+//! none, else 1 + its index in the collection table), then its other attributes. The
+//! collection attribute — most points' first and largest, ~32 bytes — is encoded once per
+//! collection in the table instead of once per point, which halves a poll's points in memory
+//! (docs/performance.md). Expanded, a point is exactly the bytes prost writes after the
+//! timestamps: value, then the attributes in order.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use smol_str::SmolStr;
 
 use super::encode::{attribute_len, field_len, put_attribute, put_value, value_len};
-use crate::metrics::registry::REGISTRY;
+use crate::metrics::registry::{attr, REGISTRY};
 use crate::metrics::{Point, PointSink};
 
 /// One resource's recorded points, encoded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodedPoints {
-    /// Indexed by [`MetricId`]: the metric's points, each `varint(len) body`.
+    /// Indexed by [`MetricId`]: the metric's points, in the stored form above.
     by_metric: Vec<Vec<u8>>,
     count: usize,
+    collections: CollectionTable,
+}
+
+/// Each collection's attribute, encoded once.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct CollectionTable {
+    /// The encoded attribute fields, one after the other.
+    bytes: Vec<u8>,
+    /// Where each collection's attribute lies in `bytes`.
+    spans: Vec<Range<u32>>,
+    /// A collection's reference (1 + its index) by name.
+    index: HashMap<SmolStr, u32>,
+    /// The last name looked up and its reference: a collection's points come together.
+    last: Option<(SmolStr, u32)>,
+}
+
+impl CollectionTable {
+    /// The reference of `name`'s attribute, encoding it the first time.
+    fn reference(&mut self, name: &SmolStr) -> u32 {
+        if let Some((last, reference)) = &self.last {
+            if last == name {
+                return *reference;
+            }
+        }
+        let reference = match self.index.get(name) {
+            Some(&reference) => reference,
+            None => {
+                let start = self.bytes.len() as u32;
+                put_attribute(&mut self.bytes, attr::COLLECTION, name);
+                self.spans.push(start..self.bytes.len() as u32);
+                let reference = self.spans.len() as u32;
+                self.index.insert(name.clone(), reference);
+                reference
+            }
+        };
+        self.last = Some((name.clone(), reference));
+        reference
+    }
+
+    /// The encoded attribute a reference stands for (empty for 0).
+    fn attribute(&self, reference: u64) -> &[u8] {
+        let span = (reference as usize)
+            .checked_sub(1)
+            .and_then(|index| self.spans.get(index));
+        span.and_then(|span| self.bytes.get(span.start as usize..span.end as usize))
+            .unwrap_or_default()
+    }
+}
+
+/// One stored point, in the three pieces its `NumberDataPoint` body is written from.
+pub(super) struct StoredPoint<'a> {
+    pub value: &'a [u8],
+    pub collection: &'a [u8],
+    pub rest: &'a [u8],
+}
+
+impl StoredPoint<'_> {
+    /// The length of the body it expands to.
+    pub fn body_len(&self) -> usize {
+        self.value.len() + self.collection.len() + self.rest.len()
+    }
 }
 
 impl Default for EncodedPoints {
@@ -32,6 +100,7 @@ impl EncodedPoints {
         EncodedPoints {
             by_metric: vec![Vec::new(); REGISTRY.len()],
             count: 0,
+            collections: CollectionTable::default(),
         }
     }
 
@@ -62,12 +131,39 @@ impl EncodedPoints {
 
     /// Bytes held (measurements).
     pub fn byte_len(&self) -> usize {
-        self.by_metric.iter().map(Vec::len).sum()
+        self.by_metric.iter().map(Vec::len).sum::<usize>() + self.collections.bytes.len()
     }
 
-    /// The encoded points of one metric.
+    /// The stored points of one metric.
     pub(super) fn metric(&self, metric: usize) -> &[u8] {
         &self.by_metric[metric]
+    }
+
+    /// The points stored in `bytes` (a run of one metric's points from [`Self::metric`]), with
+    /// the offset in `bytes` after each.
+    pub(super) fn points<'a>(
+        &'a self,
+        bytes: &'a [u8],
+    ) -> impl Iterator<Item = (StoredPoint<'a>, usize)> + 'a {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let mut rest = bytes.get(at..).filter(|rest| !rest.is_empty())?;
+            let before = rest.len();
+            // Written by `push` below: a varint always precedes a point of that length, which
+            // starts with its value and its collection's reference.
+            let len = prost::encoding::decode_varint(&mut rest).ok()? as usize;
+            let start = at + (before - rest.len());
+            let stored = bytes.get(start..start + len)?;
+            at = start + len;
+            let (value, mut attributes) = stored.split_at_checked(value_len())?;
+            let reference = prost::encoding::decode_varint(&mut attributes).ok()?;
+            let point = StoredPoint {
+                value,
+                collection: self.collections.attribute(reference),
+                rest: attributes,
+            };
+            Some((point, at))
+        })
     }
 }
 
@@ -84,33 +180,28 @@ impl From<&[Point]> for EncodedPoints {
 impl PointSink for EncodedPoints {
     fn push(&mut self, point: Point) {
         let spec = point.spec();
-        let body_len = value_len()
-            + point
-                .attributes
+        let mut attributes = &point.attributes[..];
+        // Only a first attribute can be taken out of line: the order is the body's.
+        let reference = match attributes.split_first() {
+            Some(((key, name), others)) if *key == attr::COLLECTION => {
+                attributes = others;
+                self.collections.reference(name)
+            }
+            _ => 0,
+        };
+        let stored_len = value_len()
+            + prost::encoding::encoded_len_varint(u64::from(reference))
+            + attributes
                 .iter()
                 .map(|(key, value)| field_len(attribute_len(key, value)))
                 .sum::<usize>();
         let buf = &mut self.by_metric[point.metric as usize];
-        prost::encoding::encode_varint(body_len as u64, buf);
+        prost::encoding::encode_varint(stored_len as u64, buf);
         put_value(buf, spec, point.value);
-        for (key, value) in &point.attributes {
+        prost::encoding::encode_varint(u64::from(reference), buf);
+        for (key, value) in attributes {
             put_attribute(buf, key, value);
         }
         self.count += 1;
     }
-}
-
-/// The bodies in `bytes` (a run of one metric's encoded points), with the offset after each.
-pub(super) fn bodies(bytes: &[u8]) -> impl Iterator<Item = (&[u8], usize)> {
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        let mut rest = bytes.get(at..).filter(|rest| !rest.is_empty())?;
-        let before = rest.len();
-        // Written by `push` above: a varint always precedes a body of that length.
-        let len = prost::encoding::decode_varint(&mut rest).ok()? as usize;
-        let start = at + (before - rest.len());
-        let body = bytes.get(start..start + len)?;
-        at = start + len;
-        Some((body, at))
-    })
 }

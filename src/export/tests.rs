@@ -199,6 +199,26 @@ fn the_direct_encoder_writes_what_prost_writes() {
         attributes: smallvec![("db.collection.name", SmolStr::new("x"))],
         value: 7.0,
     };
+    // The collection attribute is held once per collection: a name seen again after another
+    // (`long_name` after "x"), one followed by more attributes, and one not first (kept in
+    // line, in its place).
+    let again = point(MetricId::CollectionStatus, long_name, 1.0);
+    let vector = Point {
+        metric: MetricId::CollectionVectors,
+        attributes: smallvec![
+            ("db.collection.name", SmolStr::new("x")),
+            ("qdrant.vector.name", SmolStr::new("image")),
+        ],
+        value: 3.0,
+    };
+    let collection_second = Point {
+        metric: MetricId::CollectionVectors,
+        attributes: smallvec![
+            ("qdrant.vector.name", SmolStr::new("text")),
+            ("db.collection.name", SmolStr::new("x")),
+        ],
+        value: 4.0,
+    };
     let resource = vec![
         attribute(
             "service.name",
@@ -213,6 +233,9 @@ fn the_direct_encoder_writes_what_prost_writes() {
             empty_value.clone(),
             fraction.clone(),
             level.clone(),
+            again.clone(),
+            vector.clone(),
+            collection_second.clone(),
         ]),
         encoded(std::slice::from_ref(&up)),
     ];
@@ -223,7 +246,17 @@ fn the_direct_encoder_writes_what_prost_writes() {
 
     // Registry order, `qdrant.up` and the agent's metrics first, points in recorded order.
     let mut grouped: Vec<(MetricId, Vec<&Point>)> = Vec::new();
-    let all = [&gauge, &counter, &empty_value, &fraction, &level, &up];
+    let all = [
+        &gauge,
+        &counter,
+        &empty_value,
+        &fraction,
+        &level,
+        &again,
+        &vector,
+        &collection_second,
+        &up,
+    ];
     let (first, rest): (Vec<&MetricSpec>, Vec<&MetricSpec>) =
         REGISTRY.iter().partition(|s| goes_first(s));
     for spec in first.into_iter().chain(rest) {
