@@ -8,14 +8,27 @@
 //! (`malloc_trim`) held it down but cost a third of a poll's CPU: the next poll faulted every
 //! page back in. With a single arena the same holes are mostly reused by the next poll, but
 //! what stays resident is the highest any poll reached; trimming every [`TRIM_EVERY`] polls
-//! bounds that high-water mark for an eighth of the cost. The agent's threads rarely allocate
-//! at the same moment, so sharing one arena costs no measurable contention.
+//! bounds that high-water mark for an eighth of the cost, and a poll that leaves more than
+//! [`TRIM_ABOVE`] free in the heap (thousands of collections) is trimmed at once, so that the
+//! next poll starts from what is in use rather than from the last poll's peak. The agent's
+//! threads rarely allocate at the same moment, so sharing one arena costs no measurable
+//! contention.
 //!
 //! The heap in use ([`heap_usage`]) tells a leak from the allocator keeping pages: it is flat
 //! over a long run once the per-collection state is full (docs/performance.md).
 
 /// Polls between two trims of the heap.
 pub const TRIM_EVERY: u64 = 8;
+
+/// Free bytes in the heap after a poll above which it is trimmed at once. A poll of 1,000
+/// collections leaves ~6 MB free; one of 10,000, ~30 MB.
+pub const TRIM_ABOVE: usize = 16 << 20;
+
+/// Whether a poll, the `polls`-th, should end with a trim, given the heap's `usage`.
+pub fn trim_due(polls: u64, usage: Option<(usize, usize)>) -> bool {
+    let free = usage.map_or(0, |(in_use, size)| size.saturating_sub(in_use));
+    polls.is_multiple_of(TRIM_EVERY) || free > TRIM_ABOVE
+}
 
 /// Use one malloc arena for the whole process. Call before any thread is started.
 pub fn use_one_malloc_arena() {
@@ -79,4 +92,19 @@ pub fn heap_usage() -> Option<(usize, usize)> {
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_every_few_polls_or_when_much_is_free() {
+        const MB: usize = 1 << 20;
+        assert!(trim_due(TRIM_EVERY, None));
+        assert!(trim_due(2 * TRIM_EVERY, Some((3 * MB, 9 * MB))));
+        assert!(!trim_due(3, Some((3 * MB, 9 * MB))), "1,000 collections");
+        assert!(trim_due(3, Some((20 * MB, 50 * MB))), "10,000 collections");
+        assert!(!trim_due(3, None), "no heap figures: only every few polls");
+    }
 }

@@ -82,7 +82,7 @@ impl NodeTask {
             self.hand_over(&snapshot, &summary, node, cluster);
             drop(snapshot);
             polls += 1;
-            if polls.is_multiple_of(memory::TRIM_EVERY) {
+            if memory::trim_due(polls, memory::heap_usage()) {
                 memory::release_free_memory();
                 if let Some((in_use, size)) = memory::heap_usage() {
                     tracing::debug!(

@@ -16,7 +16,7 @@ use std::ops::Range;
 
 use smol_str::SmolStr;
 
-use super::encode::{attribute_len, field_len, put_attribute, put_value, value_len};
+use super::encode::{attribute_len, field_len, put_attribute, put_value, put_varint, value_len};
 use crate::metrics::registry::{attr, REGISTRY};
 use crate::metrics::{Point, PointSink};
 
@@ -196,9 +196,9 @@ impl PointSink for EncodedPoints {
                 .map(|(key, value)| field_len(attribute_len(key, value)))
                 .sum::<usize>();
         let buf = &mut self.by_metric[point.metric as usize];
-        prost::encoding::encode_varint(stored_len as u64, buf);
+        put_varint(buf, stored_len as u64);
         put_value(buf, spec, point.value);
-        prost::encoding::encode_varint(u64::from(reference), buf);
+        put_varint(buf, u64::from(reference));
         for (key, value) in attributes {
             put_attribute(buf, key, value);
         }

@@ -379,3 +379,23 @@ fn error_bodies_become_one_short_line() {
         BODY_EXCERPT_CHARS + 1
     );
 }
+
+#[test]
+fn varints_are_written_as_prost_writes_them() {
+    for value in [
+        0,
+        1,
+        127,
+        128,
+        300,
+        16_383,
+        16_384,
+        u64::from(u32::MAX),
+        u64::MAX,
+    ] {
+        let (mut ours, mut prosts) = (Vec::new(), Vec::new());
+        put_varint(&mut ours, value);
+        prost::encoding::encode_varint(value, &mut prosts);
+        assert_eq!(ours, prosts, "{value}");
+    }
+}
