@@ -150,7 +150,7 @@ pub(super) fn layout(
             // The current piece: bytes[piece_start..offset].
             let (mut piece_start, mut offset) = (0, 0);
             for (point, end) in points.points(bytes) {
-                let cost = field_len(TIMESTAMPS_LEN + point.body_len());
+                let cost = field_len(TIMESTAMPS_LEN + point.body_len);
                 // The first point of the metric in this request also pays the metric's fields.
                 let mut opens_chunk = chunk.pieces.is_empty() && piece_start == offset;
                 let open = if opens_chunk { overhead } else { 0 };
@@ -247,14 +247,12 @@ pub(super) fn encode_request(
             for (point, _) in part.points(bytes) {
                 // Gauge/Sum.data_points (1) → NumberDataPoint: start_time_unix_nano (2) and
                 // time_unix_nano (3), fixed64, then the recorded value and attributes.
-                put_key_len(&mut buf, 1, TIMESTAMPS_LEN + point.body_len());
+                put_key_len(&mut buf, 1, TIMESTAMPS_LEN + point.body_len);
                 put_key(&mut buf, 2, I64);
                 buf.extend_from_slice(&start_time_unix_nano.to_le_bytes());
                 put_key(&mut buf, 3, I64);
                 buf.extend_from_slice(&time_unix_nano.to_le_bytes());
-                buf.extend_from_slice(point.value);
-                buf.extend_from_slice(point.collection);
-                buf.extend_from_slice(point.rest);
+                point.write_body(&mut buf);
             }
         }
         if spec.instrument != Instrument::Gauge {

@@ -3,20 +3,24 @@
 //! `NumberDataPoint` except the two timestamps (known only at export), grouped by metric, so
 //! an export only frames and copies them (`encode.rs`).
 //!
-//! Per metric, the points are one byte buffer: each point is its stored length as a varint,
-//! its value field (always 9 bytes), a reference to its collection attribute (a varint: 0 for
-//! none, else 1 + its index in the collection table), then its other attributes. The
-//! collection attribute — most points' first and largest, ~32 bytes — is encoded once per
-//! collection in the table instead of once per point, which halves a poll's points in memory
-//! (docs/performance.md). Expanded, a point is exactly the bytes prost writes after the
-//! timestamps: value, then the attributes in order.
+//! Per metric, the points are one byte buffer: each point is its stored length and the length
+//! of the body it expands to (varints, so that an export lays requests out without expanding
+//! anything), its value field (always 9 bytes), then one varint per attribute: the index of
+//! that attribute (key and value), encoded once, in the attribute table. A poll's points repeat
+//! few distinct attributes — each collection's name, a handful of states, vector names — so an
+//! attribute takes a byte or two per point instead of its ~20–40 encoded bytes
+//! (docs/performance.md).
+//! Expanded, a point is exactly the bytes prost writes after the timestamps: value, then the
+//! attributes in order.
 
 use std::collections::HashMap;
-use std::ops::Range;
+use std::hash::BuildHasherDefault;
 
+use rustc_hash::FxHasher;
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 
-use super::encode::{attribute_len, field_len, put_attribute, put_value, put_varint, value_len};
+use super::encode::{put_attribute, put_value, put_varint, value_len};
 use crate::metrics::registry::{attr, REGISTRY};
 use crate::metrics::{Point, PointSink};
 
@@ -26,67 +30,143 @@ pub struct EncodedPoints {
     /// Indexed by [`MetricId`]: the metric's points, in the stored form above.
     by_metric: Vec<Vec<u8>>,
     count: usize,
-    collections: CollectionTable,
+    attributes: AttributeTable,
 }
 
-/// Each collection's attribute, encoded once.
+type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Each distinct attribute of the points, encoded once.
 #[derive(Debug, Clone, PartialEq, Default)]
-struct CollectionTable {
-    /// The encoded attribute fields, one after the other.
+struct AttributeTable {
+    /// The encoded `KeyValue` fields, one after the other.
     bytes: Vec<u8>,
-    /// Where each collection's attribute lies in `bytes`.
-    spans: Vec<Range<u32>>,
-    /// A collection's reference (1 + its index) by name.
-    index: HashMap<SmolStr, u32>,
-    /// The last name looked up and its reference: a collection's points come together.
-    last: Option<(SmolStr, u32)>,
+    /// Where each attribute lies in `bytes`, by index.
+    spans: Vec<(u32, u32)>,
+    /// Per key (a few dozen at most), its values' indexes.
+    by_key: Vec<(&'static str, Values)>,
+    /// The last collection looked up and its index: a collection's points come together, so
+    /// most points find theirs without a lookup.
+    last_collection: Option<(SmolStr, u32)>,
 }
 
-impl CollectionTable {
-    /// The reference of `name`'s attribute, encoding it the first time.
-    fn reference(&mut self, name: &SmolStr) -> u32 {
-        if let Some((last, reference)) = &self.last {
-            if last == name {
-                return *reference;
-            }
+/// One key's values and their indexes: a short list while there are few (states, vector
+/// names: compared faster than hashed), a hash map beyond (collections).
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Values {
+    few: Vec<(SmolStr, u32)>,
+    many: FxHashMap<SmolStr, u32>,
+}
+
+/// Values a key keeps in a list before they move to a hash map.
+const FEW_VALUES: usize = 16;
+
+impl Values {
+    fn get(&self, value: &str) -> Option<u32> {
+        if self.many.is_empty() {
+            self.few
+                .iter()
+                .find(|(known, _)| known.as_str() == value)
+                .map(|(_, index)| *index)
+        } else {
+            self.many.get(value).copied()
         }
-        let reference = match self.index.get(name) {
-            Some(&reference) => reference,
-            None => {
-                let start = self.bytes.len() as u32;
-                put_attribute(&mut self.bytes, attr::COLLECTION, name);
-                self.spans.push(start..self.bytes.len() as u32);
-                let reference = self.spans.len() as u32;
-                self.index.insert(name.clone(), reference);
-                reference
-            }
-        };
-        self.last = Some((name.clone(), reference));
-        reference
     }
 
-    /// The encoded attribute a reference stands for (empty for 0).
-    fn attribute(&self, reference: u64) -> &[u8] {
-        let span = (reference as usize)
-            .checked_sub(1)
-            .and_then(|index| self.spans.get(index));
-        span.and_then(|span| self.bytes.get(span.start as usize..span.end as usize))
+    fn insert(&mut self, value: SmolStr, index: u32) {
+        if self.many.is_empty() && self.few.len() < FEW_VALUES {
+            self.few.push((value, index));
+        } else {
+            self.many.extend(self.few.drain(..));
+            self.many.insert(value, index);
+        }
+    }
+}
+
+impl AttributeTable {
+    /// The index of the attribute `key` = `value`, encoding it the first time, and its
+    /// encoded length.
+    fn index(&mut self, key: &'static str, value: &SmolStr) -> (u32, usize) {
+        let index = self.find_or_add(key, value);
+        (index, self.attribute(u64::from(index)).len())
+    }
+
+    fn find_or_add(&mut self, key: &'static str, value: &SmolStr) -> u32 {
+        let is_collection = key == attr::COLLECTION;
+        if is_collection {
+            if let Some((last, index)) = &self.last_collection {
+                if last == value {
+                    return *index;
+                }
+            }
+        }
+        let position = match self.by_key.iter().position(|(k, _)| *k == key) {
+            Some(position) => position,
+            None => {
+                self.by_key.push((key, Values::default()));
+                self.by_key.len() - 1
+            }
+        };
+        let values = &mut self.by_key[position].1;
+        let index = match values.get(value) {
+            Some(index) => index,
+            None => {
+                let start = self.bytes.len() as u32;
+                put_attribute(&mut self.bytes, key, value);
+                self.spans.push((start, self.bytes.len() as u32));
+                let index = self.spans.len() as u32 - 1;
+                values.insert(value.clone(), index);
+                index
+            }
+        };
+        if is_collection {
+            self.last_collection = Some((value.clone(), index));
+        }
+        index
+    }
+
+    /// The encoded attribute at `index` (empty if there is none: never, for what `push` wrote).
+    fn attribute(&self, index: u64) -> &[u8] {
+        let span = self.spans.get(index as usize);
+        span.and_then(|&(start, end)| self.bytes.get(start as usize..end as usize))
             .unwrap_or_default()
     }
 }
 
-/// One stored point, in the three pieces its `NumberDataPoint` body is written from.
+/// One stored point: its value field and its attributes' indexes.
 pub(super) struct StoredPoint<'a> {
-    pub value: &'a [u8],
-    pub collection: &'a [u8],
-    pub rest: &'a [u8],
+    /// The length of the body it expands to.
+    pub body_len: usize,
+    value: &'a [u8],
+    indexes: &'a [u8],
+    table: &'a AttributeTable,
 }
 
-impl StoredPoint<'_> {
-    /// The length of the body it expands to.
-    pub fn body_len(&self) -> usize {
-        self.value.len() + self.collection.len() + self.rest.len()
+impl<'a> StoredPoint<'a> {
+    fn attributes(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let (mut indexes, table) = (self.indexes, self.table);
+        std::iter::from_fn(move || {
+            let index = take_varint(&mut indexes)?;
+            Some(table.attribute(index))
+        })
     }
+
+    /// Append the body: the value field, then the attributes.
+    pub fn write_body(&self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(self.value);
+        for attribute in self.attributes() {
+            buf.extend_from_slice(attribute);
+        }
+    }
+}
+
+/// Read a varint written by `put_varint`; `None` at the end (or on a truncated one).
+fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let (&first, rest) = bytes.split_first()?;
+    if first < 0x80 {
+        *bytes = rest;
+        return Some(u64::from(first));
+    }
+    prost::encoding::decode_varint(bytes).ok()
 }
 
 impl Default for EncodedPoints {
@@ -100,7 +180,7 @@ impl EncodedPoints {
         EncodedPoints {
             by_metric: vec![Vec::new(); REGISTRY.len()],
             count: 0,
-            collections: CollectionTable::default(),
+            attributes: AttributeTable::default(),
         }
     }
 
@@ -131,7 +211,7 @@ impl EncodedPoints {
 
     /// Bytes held (measurements).
     pub fn byte_len(&self) -> usize {
-        self.by_metric.iter().map(Vec::len).sum::<usize>() + self.collections.bytes.len()
+        self.by_metric.iter().map(Vec::len).sum::<usize>() + self.attributes.bytes.len()
     }
 
     /// The stored points of one metric.
@@ -147,20 +227,21 @@ impl EncodedPoints {
     ) -> impl Iterator<Item = (StoredPoint<'a>, usize)> + 'a {
         let mut at = 0;
         std::iter::from_fn(move || {
-            let mut rest = bytes.get(at..).filter(|rest| !rest.is_empty())?;
+            let mut rest = bytes.get(at..)?;
             let before = rest.len();
             // Written by `push` below: a varint always precedes a point of that length, which
-            // starts with its value and its collection's reference.
-            let len = prost::encoding::decode_varint(&mut rest).ok()? as usize;
+            // starts with its body's length and its value.
+            let len = take_varint(&mut rest)? as usize;
             let start = at + (before - rest.len());
-            let stored = bytes.get(start..start + len)?;
+            let mut stored = bytes.get(start..start + len)?;
             at = start + len;
-            let (value, mut attributes) = stored.split_at_checked(value_len())?;
-            let reference = prost::encoding::decode_varint(&mut attributes).ok()?;
+            let body_len = take_varint(&mut stored)? as usize;
+            let (value, indexes) = stored.split_at_checked(value_len())?;
             let point = StoredPoint {
+                body_len,
                 value,
-                collection: self.collections.attribute(reference),
-                rest: attributes,
+                indexes,
+                table: &self.attributes,
             };
             Some((point, at))
         })
@@ -179,29 +260,25 @@ impl From<&[Point]> for EncodedPoints {
 
 impl PointSink for EncodedPoints {
     fn push(&mut self, point: Point) {
-        let spec = point.spec();
-        let mut attributes = &point.attributes[..];
-        // Only a first attribute can be taken out of line: the order is the body's.
-        let reference = match attributes.split_first() {
-            Some(((key, name), others)) if *key == attr::COLLECTION => {
-                attributes = others;
-                self.collections.reference(name)
+        // Each index a varint: a few bytes in all, kept inline.
+        let mut indexes: SmallVec<[u8; 16]> = SmallVec::new();
+        let mut body_len = value_len();
+        for (key, value) in &point.attributes {
+            let (mut index, len) = self.attributes.index(key, value);
+            body_len += len;
+            while index >= 0x80 {
+                indexes.push(index as u8 | 0x80);
+                index >>= 7;
             }
-            _ => 0,
-        };
-        let stored_len = value_len()
-            + prost::encoding::encoded_len_varint(u64::from(reference))
-            + attributes
-                .iter()
-                .map(|(key, value)| field_len(attribute_len(key, value)))
-                .sum::<usize>();
-        let buf = &mut self.by_metric[point.metric as usize];
-        put_varint(buf, stored_len as u64);
-        put_value(buf, spec, point.value);
-        put_varint(buf, u64::from(reference));
-        for (key, value) in attributes {
-            put_attribute(buf, key, value);
+            indexes.push(index as u8);
         }
+        let buf = &mut self.by_metric[point.metric as usize];
+        let stored_len =
+            prost::encoding::encoded_len_varint(body_len as u64) + value_len() + indexes.len();
+        put_varint(buf, stored_len as u64);
+        put_varint(buf, body_len as u64);
+        put_value(buf, point.spec(), point.value);
+        buf.extend_from_slice(&indexes);
         self.count += 1;
     }
 }

@@ -199,9 +199,10 @@ fn the_direct_encoder_writes_what_prost_writes() {
         attributes: smallvec![("db.collection.name", SmolStr::new("x"))],
         value: 7.0,
     };
-    // The collection attribute is held once per collection: a name seen again after another
-    // (`long_name` after "x"), one followed by more attributes, and one not first (kept in
-    // line, in its place).
+    // Each attribute is held once, in a table: a name seen again after another (`long_name`
+    // after "x"), a collection followed by another attribute, one not first (expanded in its
+    // place), and more values of one key than its short list holds (20 collections, then the
+    // fourth again).
     let again = point(MetricId::CollectionStatus, long_name, 1.0);
     let vector = Point {
         metric: MetricId::CollectionVectors,
@@ -219,6 +220,10 @@ fn the_direct_encoder_writes_what_prost_writes() {
         ],
         value: 4.0,
     };
+    let mut many: Vec<Point> = (0..20)
+        .map(|i| point(MetricId::CollectionPoints, &format!("c{i}"), f64::from(i)))
+        .collect();
+    many.push(point(MetricId::CollectionPoints, "c3", 33.0));
     let resource = vec![
         attribute(
             "service.name",
@@ -227,16 +232,21 @@ fn the_direct_encoder_writes_what_prost_writes() {
         attribute("host.port", any_value::Value::IntValue(6333)),
     ];
     let parts = vec![
-        encoded(&[
-            gauge.clone(),
-            counter.clone(),
-            empty_value.clone(),
-            fraction.clone(),
-            level.clone(),
-            again.clone(),
-            vector.clone(),
-            collection_second.clone(),
-        ]),
+        encoded(
+            &[
+                gauge.clone(),
+                counter.clone(),
+                empty_value.clone(),
+                fraction.clone(),
+                level.clone(),
+                again.clone(),
+                vector.clone(),
+                collection_second.clone(),
+            ]
+            .into_iter()
+            .chain(many.iter().cloned())
+            .collect::<Vec<_>>(),
+        ),
         encoded(std::slice::from_ref(&up)),
     ];
     let layout = layout(&resource, parts, MAX_REQUEST_BYTES);
@@ -246,7 +256,7 @@ fn the_direct_encoder_writes_what_prost_writes() {
 
     // Registry order, `qdrant.up` and the agent's metrics first, points in recorded order.
     let mut grouped: Vec<(MetricId, Vec<&Point>)> = Vec::new();
-    let all = [
+    let all: Vec<&Point> = [
         &gauge,
         &counter,
         &empty_value,
@@ -255,8 +265,11 @@ fn the_direct_encoder_writes_what_prost_writes() {
         &again,
         &vector,
         &collection_second,
-        &up,
-    ];
+    ]
+    .into_iter()
+    .chain(&many)
+    .chain([&up])
+    .collect();
     let (first, rest): (Vec<&MetricSpec>, Vec<&MetricSpec>) =
         REGISTRY.iter().partition(|s| goes_first(s));
     for spec in first.into_iter().chain(rest) {
