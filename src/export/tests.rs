@@ -204,22 +204,22 @@ fn the_direct_encoder_writes_what_prost_writes() {
     // place), and more values of one key than its short list holds (20 collections, then the
     // fourth again).
     let again = point(MetricId::CollectionStatus, long_name, 1.0);
-    let vector = Point {
+    let vectors = |attributes: [(&'static str, &str); 2], value| Point {
         metric: MetricId::CollectionVectors,
-        attributes: smallvec![
-            ("db.collection.name", SmolStr::new("x")),
-            ("qdrant.vector.name", SmolStr::new("image")),
-        ],
-        value: 3.0,
+        attributes: attributes
+            .into_iter()
+            .map(|(key, value)| (key, SmolStr::new(value)))
+            .collect(),
+        value,
     };
-    let collection_second = Point {
-        metric: MetricId::CollectionVectors,
-        attributes: smallvec![
-            ("qdrant.vector.name", SmolStr::new("text")),
-            ("db.collection.name", SmolStr::new("x")),
-        ],
-        value: 4.0,
-    };
+    let vector = vectors(
+        [("db.collection.name", "x"), ("qdrant.vector.name", "image")],
+        3.0,
+    );
+    let collection_second = vectors(
+        [("qdrant.vector.name", "text"), ("db.collection.name", "x")],
+        4.0,
+    );
     let mut many: Vec<Point> = (0..20)
         .map(|i| point(MetricId::CollectionPoints, &format!("c{i}"), f64::from(i)))
         .collect();
