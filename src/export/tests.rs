@@ -163,11 +163,9 @@ fn reference_request(
     }
 }
 
-#[test]
-fn the_direct_encoder_writes_what_prost_writes() {
+/// Points of every kind the encoder meets, in recorded order (`qdrant.up` aside).
+fn sample_points() -> Vec<Point> {
     let long_name = "a-collection-name-longer-than-23-bytes.v2 ✓ 名前";
-    let gauge = point(MetricId::CollectionPoints, long_name, 41.6);
-    let empty_value = point(MetricId::CollectionPoints, "", 0.0);
     let counter = Point {
         metric: MetricId::PollErrors,
         attributes: smallvec![
@@ -175,11 +173,6 @@ fn the_direct_encoder_writes_what_prost_writes() {
             ("error.type", SmolStr::new_static("timeout")),
         ],
         value: -2.0,
-    };
-    let up = Point {
-        metric: MetricId::Up,
-        attributes: Attributes::new(),
-        value: 1.0,
     };
     let double = REGISTRY
         .iter()
@@ -199,11 +192,6 @@ fn the_direct_encoder_writes_what_prost_writes() {
         attributes: smallvec![("db.collection.name", SmolStr::new("x"))],
         value: 7.0,
     };
-    // Each attribute is held once, in a table: a name seen again after another (`long_name`
-    // after "x"), a collection followed by another attribute, one not first (expanded in its
-    // place), and more values of one key than its short list holds (20 collections, then the
-    // fourth again).
-    let again = point(MetricId::CollectionStatus, long_name, 1.0);
     let vectors = |attributes: [(&'static str, &str); 2], value| Point {
         metric: MetricId::CollectionVectors,
         attributes: attributes
@@ -212,18 +200,40 @@ fn the_direct_encoder_writes_what_prost_writes() {
             .collect(),
         value,
     };
-    let vector = vectors(
-        [("db.collection.name", "x"), ("qdrant.vector.name", "image")],
-        3.0,
-    );
-    let collection_second = vectors(
-        [("qdrant.vector.name", "text"), ("db.collection.name", "x")],
-        4.0,
-    );
-    let mut many: Vec<Point> = (0..20)
-        .map(|i| point(MetricId::CollectionPoints, &format!("c{i}"), f64::from(i)))
-        .collect();
-    many.push(point(MetricId::CollectionPoints, "c3", 33.0));
+    // Each attribute is held once, in a table: a name seen again after another (`long_name`
+    // after "x"), a collection followed by another attribute, one not first (expanded in its
+    // place), and more values of one key than its short list holds (20 collections, then the
+    // fourth again).
+    let mut points = vec![
+        point(MetricId::CollectionPoints, long_name, 41.6),
+        counter,
+        point(MetricId::CollectionPoints, "", 0.0),
+        fraction,
+        level,
+        point(MetricId::CollectionStatus, long_name, 1.0),
+        vectors(
+            [("db.collection.name", "x"), ("qdrant.vector.name", "image")],
+            3.0,
+        ),
+        vectors(
+            [("qdrant.vector.name", "text"), ("db.collection.name", "x")],
+            4.0,
+        ),
+    ];
+    points
+        .extend((0..20).map(|i| point(MetricId::CollectionPoints, &format!("c{i}"), f64::from(i))));
+    points.push(point(MetricId::CollectionPoints, "c3", 33.0));
+    points
+}
+
+#[test]
+fn the_direct_encoder_writes_what_prost_writes() {
+    let recorded = sample_points();
+    let up = Point {
+        metric: MetricId::Up,
+        attributes: Attributes::new(),
+        value: 1.0,
+    };
     let resource = vec![
         attribute(
             "service.name",
@@ -231,24 +241,7 @@ fn the_direct_encoder_writes_what_prost_writes() {
         ),
         attribute("host.port", any_value::Value::IntValue(6333)),
     ];
-    let parts = vec![
-        encoded(
-            &[
-                gauge.clone(),
-                counter.clone(),
-                empty_value.clone(),
-                fraction.clone(),
-                level.clone(),
-                again.clone(),
-                vector.clone(),
-                collection_second.clone(),
-            ]
-            .into_iter()
-            .chain(many.iter().cloned())
-            .collect::<Vec<_>>(),
-        ),
-        encoded(std::slice::from_ref(&up)),
-    ];
+    let parts = vec![encoded(&recorded), encoded(std::slice::from_ref(&up))];
     let layout = layout(&resource, parts, MAX_REQUEST_BYTES);
     assert_eq!(layout.requests.len(), 1);
     let (start, time) = (1_700_000_000_000_000_000, 1_700_000_015_123_456_789);
@@ -256,20 +249,7 @@ fn the_direct_encoder_writes_what_prost_writes() {
 
     // Registry order, `qdrant.up` and the agent's metrics first, points in recorded order.
     let mut grouped: Vec<(MetricId, Vec<&Point>)> = Vec::new();
-    let all: Vec<&Point> = [
-        &gauge,
-        &counter,
-        &empty_value,
-        &fraction,
-        &level,
-        &again,
-        &vector,
-        &collection_second,
-    ]
-    .into_iter()
-    .chain(&many)
-    .chain([&up])
-    .collect();
+    let all: Vec<&Point> = recorded.iter().chain([&up]).collect();
     let (first, rest): (Vec<&MetricSpec>, Vec<&MetricSpec>) =
         REGISTRY.iter().partition(|s| goes_first(s));
     for spec in first.into_iter().chain(rest) {
