@@ -43,43 +43,10 @@ struct AttributeTable {
     /// Where each attribute lies in `bytes`, by index.
     spans: Vec<(u32, u32)>,
     /// Per key (a few dozen at most), its values' indexes.
-    by_key: Vec<(&'static str, Values)>,
+    by_key: Vec<(&'static str, FxHashMap<SmolStr, u32>)>,
     /// The last collection looked up and its index: a collection's points come together, so
     /// most points find theirs without a lookup.
     last_collection: Option<(SmolStr, u32)>,
-}
-
-/// One key's values and their indexes: a short list while there are few (states, vector
-/// names: compared faster than hashed), a hash map beyond (collections).
-#[derive(Debug, Clone, PartialEq, Default)]
-struct Values {
-    few: Vec<(SmolStr, u32)>,
-    many: FxHashMap<SmolStr, u32>,
-}
-
-/// Values a key keeps in a list before they move to a hash map.
-const FEW_VALUES: usize = 16;
-
-impl Values {
-    fn get(&self, value: &str) -> Option<u32> {
-        if self.many.is_empty() {
-            self.few
-                .iter()
-                .find(|(known, _)| known.as_str() == value)
-                .map(|(_, index)| *index)
-        } else {
-            self.many.get(value).copied()
-        }
-    }
-
-    fn insert(&mut self, value: SmolStr, index: u32) {
-        if self.many.is_empty() && self.few.len() < FEW_VALUES {
-            self.few.push((value, index));
-        } else {
-            self.many.extend(self.few.drain(..));
-            self.many.insert(value, index);
-        }
-    }
 }
 
 impl AttributeTable {
@@ -102,13 +69,13 @@ impl AttributeTable {
         let position = match self.by_key.iter().position(|(k, _)| *k == key) {
             Some(position) => position,
             None => {
-                self.by_key.push((key, Values::default()));
+                self.by_key.push((key, FxHashMap::default()));
                 self.by_key.len() - 1
             }
         };
         let values = &mut self.by_key[position].1;
-        let index = match values.get(value) {
-            Some(index) => index,
+        let index = match values.get(value.as_str()) {
+            Some(&index) => index,
             None => {
                 let start = self.bytes.len() as u32;
                 put_attribute(&mut self.bytes, key, value);

@@ -202,8 +202,7 @@ fn sample_points() -> Vec<Point> {
     };
     // Each attribute is held once, in a table: a name seen again after another (`long_name`
     // after "x"), a collection followed by another attribute, one not first (expanded in its
-    // place), and more values of one key than its short list holds (20 collections, then the
-    // fourth again).
+    // place), and 20 collections, then the fourth again.
     let mut points = vec![
         point(MetricId::CollectionPoints, long_name, 41.6),
         counter,
