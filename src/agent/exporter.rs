@@ -105,6 +105,7 @@ impl ExportTask {
         let mut health = Health::default();
         loop {
             tokio::select! {
+                // Never closed while this task holds its own sender to take batches with.
                 changed = handover.changes.changed() => if changed.is_err() { break },
                 _ = shutdown.cancelled() => break,
             }

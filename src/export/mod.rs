@@ -157,7 +157,7 @@ impl ResourceExporter {
             .collect()
     }
 
-    /// How many requests the published points make (tests, diagnostics).
+    /// How many requests the published points not yet delivered make (tests, diagnostics).
     pub fn request_count(&self) -> usize {
         self.published.as_ref().map_or(0, |p| p.requests.len())
     }
