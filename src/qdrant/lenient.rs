@@ -6,6 +6,7 @@
 use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use smol_str::SmolStr;
 
 /// A number; a numeric string is read as its number; anything else is absent.
 pub fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
@@ -18,14 +19,19 @@ pub fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>,
         })
 }
 
-/// A string; a number or boolean is read as its text; anything else is absent.
-pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+/// A string (a `String`, or a `SmolStr` for short ones kept many times over); a number or
+/// boolean is read as its text; anything else is absent.
+pub fn text<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: From<SmolStr>,
+{
     deserializer
         .deserialize_any(Leaf(Kind::Text))
         .map(|v| match v {
-            Value::Text(t) => Some(t),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Flag(b) => Some(b.to_string()),
+            Value::Text(t) => Some(T::from(t)),
+            Value::Number(n) => Some(T::from(SmolStr::from(n.to_string()))),
+            Value::Flag(b) => Some(T::from(SmolStr::from(b.to_string()))),
             Value::None => None,
         })
 }
@@ -50,7 +56,8 @@ enum Kind {
 
 enum Value {
     Number(f64),
-    Text(String),
+    /// Short strings (most) are held inline, without allocating.
+    Text(SmolStr),
     Flag(bool),
     None,
 }
@@ -81,10 +88,10 @@ impl<'de> Visitor<'de> for Leaf {
         Ok(Value::Number(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Text(v.to_string()))
+        Ok(Value::Text(SmolStr::new(v)))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Text(v))
+        Ok(Value::Text(SmolStr::from(v)))
     }
     fn visit_none<E: de::Error>(self) -> Result<Value, E> {
         Ok(Value::None)

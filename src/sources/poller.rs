@@ -158,11 +158,11 @@ impl Poll {
         let (duration, telemetry) = fast.telemetry;
         self.report(state, calls.telemetry_source(), duration, &telemetry);
         match telemetry {
-            Ok(telemetry) => {
+            Ok(mut telemetry) => {
                 self.snapshot.uptime_seconds = telemetry::uptime_seconds(&telemetry, read_at);
                 let complete = telemetry::has_collections(&telemetry);
                 if calls.detail {
-                    state.slow.detail = Some(Arc::new(collection_details(&telemetry)));
+                    state.slow.detail = Some(Arc::new(collection_details(&mut telemetry)));
                 }
                 self.snapshot.telemetry = Some(Arc::new(telemetry));
                 !complete

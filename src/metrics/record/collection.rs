@@ -11,7 +11,7 @@ use super::util::optimizer_state;
 use super::Attributes;
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::{
-    CollectionDetail, CollectionParams, CollectionTelemetry, LocalShardTelemetry,
+    CollectionParams, CollectionSegments, CollectionTelemetry, LocalShardTelemetry,
     OperationDurations, SegmentDetails, Telemetry, VectorsConfig,
 };
 
@@ -35,9 +35,9 @@ pub(super) fn record(
                 .as_ref()
                 .and_then(|c| c.params.as_ref())
                 .is_some_and(has_single_unnamed_vector);
-            record_local_shards(out, &locals, detail, single_unnamed_vector, &base);
+            record_local_shards(out, &locals, detail.as_ref(), single_unnamed_vector, &base);
         }
-        if let Some(detail) = detail {
+        if let Some(detail) = &detail {
             segments::record(out, detail, &base);
         }
         if let Some(params) = collection.config.as_ref().and_then(|c| c.params.as_ref()) {
@@ -68,7 +68,7 @@ fn sum(
 fn record_local_shards(
     out: &mut Out,
     locals: &[&LocalShardTelemetry],
-    detail: Option<&CollectionDetail>,
+    detail: Option<&CollectionSegments>,
     single_unnamed_vector: bool,
     base: &Attributes,
 ) {
@@ -148,7 +148,7 @@ fn record_local_states(out: &mut Out, locals: &[&LocalShardTelemetry], base: &At
 fn record_local_counters(
     out: &mut Out,
     locals: &[&LocalShardTelemetry],
-    detail: Option<&CollectionDetail>,
+    detail: Option<&CollectionSegments>,
     base: &Attributes,
 ) {
     out.push_opt(
@@ -157,7 +157,7 @@ fn record_local_counters(
         base.clone(),
     );
     let deferred = sum(locals, |l| l.update_queue.as_ref()?.deferred_points)
-        .or_else(|| detail.and_then(|d| d.deferred_points));
+        .or_else(|| detail.and_then(|d| d.deferred_points()));
     out.push_opt(MetricId::DeferredPoints, deferred, base.clone());
     out.push_opt(
         MetricId::OptimizedPoints,

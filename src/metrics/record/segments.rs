@@ -6,15 +6,16 @@ use std::collections::BTreeMap;
 use super::out::{with, Out};
 use super::Attributes;
 use crate::metrics::registry::{attr, MetricId};
-use crate::qdrant::models::CollectionDetail;
+use crate::qdrant::models::{CollectionSegments, Stat};
 
-pub(super) fn record(out: &mut Out, detail: &CollectionDetail, base: &Attributes) {
-    for (metric, by_vector) in [
-        (MetricId::CollectionIndexedVectors, &detail.indexed_vectors),
-        (MetricId::CollectionDeletedVectors, &detail.deleted_vectors),
+pub(super) fn record(out: &mut Out, detail: &CollectionSegments, base: &Attributes) {
+    for (metric, stat) in [
+        (MetricId::CollectionIndexedVectors, Stat::IndexedVectors),
+        (MetricId::CollectionDeletedVectors, Stat::DeletedVectors),
     ] {
-        for (vector, n) in by_vector {
-            out.push(metric, *n, with(base, attr::VECTOR_NAME, vector));
+        for vector in detail.stats(stat) {
+            let attributes = with(base, attr::VECTOR_NAME, vector.first.clone());
+            out.push(metric, vector.value, attributes);
         }
     }
     // Known segment types are always reported so a type that drops to zero reads 0, not absent.
@@ -22,8 +23,8 @@ pub(super) fn record(out: &mut Out, detail: &CollectionDetail, base: &Attributes
         .into_iter()
         .map(|t| (t, 0.0))
         .collect();
-    for (kind, n) in &detail.segments {
-        *segments.entry(kind).or_default() += n;
+    for kind in detail.stats(Stat::Segments) {
+        *segments.entry(kind.first.as_str()).or_default() += kind.value;
     }
     for (kind, n) in segments {
         out.push(
@@ -32,18 +33,18 @@ pub(super) fn record(out: &mut Out, detail: &CollectionDetail, base: &Attributes
             with(base, attr::SEGMENT_TYPE, kind),
         );
     }
-    for ((field, kind), points) in &detail.payload_index_points {
-        let attributes = with(base, attr::PAYLOAD_FIELD, field);
+    for index in detail.stats(Stat::PayloadIndexPoints) {
+        let attributes = with(base, attr::PAYLOAD_FIELD, index.first.clone());
         out.push(
             MetricId::PayloadIndexPoints,
-            *points,
-            with(&attributes, attr::PAYLOAD_TYPE, kind),
+            index.value,
+            with(&attributes, attr::PAYLOAD_TYPE, index.second.clone()),
         );
     }
-    for ((vector, path), (count, micros)) in &detail.searches {
-        let attributes = with(base, attr::VECTOR_NAME, vector);
-        let attributes = with(&attributes, attr::SEARCH_PATH, path);
-        out.push(MetricId::Searches, *count, attributes.clone());
-        out.push(MetricId::SearchDuration, micros / 1e6, attributes);
+    for search in detail.stats(Stat::Searches) {
+        let attributes = with(base, attr::VECTOR_NAME, search.first.clone());
+        let attributes = with(&attributes, attr::SEARCH_PATH, search.second.clone());
+        out.push(MetricId::Searches, search.value, attributes.clone());
+        out.push(MetricId::SearchDuration, search.micros / 1e6, attributes);
     }
 }

@@ -21,10 +21,12 @@ pub struct AppInfo {
     pub commit: Option<String>,
 }
 
+mod details;
 mod segments;
 mod telemetry;
 mod vec_map;
 
+pub use details::{CollectionSegments, SegmentDetails, Stat, StatValue};
 pub use segments::*;
 pub use telemetry::*;
 pub use vec_map::VecMap;

@@ -6,33 +6,33 @@
 //! per collection) is kept until the next slow poll, not the whole parsed response (megabytes
 //! at thousands of collections), and fast polls do not sum it again.
 
-use std::collections::BTreeMap;
-
 use std::fmt;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use smol_str::SmolStr;
 
-use super::{SegmentInfo, SegmentTelemetry, Telemetry, VecMap};
+use super::{CollectionTelemetry, SearchField, SegmentInfo, SegmentTelemetry, Telemetry, VecMap};
+use super::{SegmentDetails, Stat};
 
-/// collection name → its segments' statistics.
-pub type SegmentDetails = BTreeMap<String, CollectionDetail>;
-
-/// Segment-level statistics of one collection (this node's local shards), summed.
+/// Segment-level statistics of one collection (this node's local shards), summed. Kept until
+/// the next slow poll for every collection, so its names are `SmolStr`: the short names of
+/// vectors, segment types, fields and search paths are held inline rather than as tens of
+/// thousands of small allocations (which pinned heap pages: docs/performance.md).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CollectionDetail {
     /// vector name → indexed vectors.
-    pub indexed_vectors: VecMap<String, f64>,
+    pub indexed_vectors: VecMap<SmolStr, f64>,
     /// vector name → deleted, not yet vacuumed vectors.
-    pub deleted_vectors: VecMap<String, f64>,
+    pub deleted_vectors: VecMap<SmolStr, f64>,
     /// segment type → segments.
-    pub segments: VecMap<String, f64>,
+    pub segments: VecMap<SmolStr, f64>,
     /// Sum of segments' deferred points (1.18+), when reported.
     pub deferred_points: Option<f64>,
     /// (payload field, index type) → points covered.
-    pub payload_index_points: VecMap<(String, String), f64>,
+    pub payload_index_points: VecMap<(SmolStr, SmolStr), f64>,
     /// (vector name, search path) → (searches, total microseconds: summed as integers are, in
     /// any order, and turned into seconds when recorded).
-    pub searches: VecMap<(String, String), (f64, f64)>,
+    pub searches: VecMap<(SmolStr, SmolStr), (f64, f64)>,
 }
 
 /// A local shard's segments, summed while the response is parsed: each segment is read, added
@@ -58,14 +58,38 @@ impl ShardSegments {
 }
 
 impl CollectionDetail {
-    /// Give back the maps' spare room once they are summed: summaries stay until the next
-    /// slow poll.
-    fn shrink_to_fit(&mut self) {
-        self.indexed_vectors.shrink_to_fit();
-        self.deleted_vectors.shrink_to_fit();
-        self.segments.shrink_to_fit();
-        self.payload_index_points.shrink_to_fit();
-        self.searches.shrink_to_fit();
+    /// How many statistics it holds (deferred points aside).
+    pub fn len(&self) -> usize {
+        self.indexed_vectors.len()
+            + self.deleted_vectors.len()
+            + self.segments.len()
+            + self.payload_index_points.len()
+            + self.searches.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Each statistic, by kind then label: `(kind, label, second label or "", value,
+    /// microseconds)`.
+    pub fn for_each(&self, mut f: impl FnMut(Stat, &SmolStr, &SmolStr, f64, f64)) {
+        let none = SmolStr::default();
+        for (stat, map) in [
+            (Stat::IndexedVectors, &self.indexed_vectors),
+            (Stat::DeletedVectors, &self.deleted_vectors),
+            (Stat::Segments, &self.segments),
+        ] {
+            for (label, n) in map {
+                f(stat, label, &none, *n, 0.0);
+            }
+        }
+        for ((field, kind), points) in &self.payload_index_points {
+            f(Stat::PayloadIndexPoints, field, kind, *points, 0.0);
+        }
+        for ((vector, path), (count, micros)) in &self.searches {
+            f(Stat::Searches, vector, path, *count, *micros);
+        }
     }
 
     fn merge(&mut self, other: &CollectionDetail) {
@@ -92,10 +116,10 @@ impl CollectionDetail {
 /// `segments` of a local shard, summed as the list is read (`null` reads as absent).
 pub(super) fn fold_segments<'de, D: Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<ShardSegments>, D::Error> {
+) -> Result<Option<Box<ShardSegments>>, D::Error> {
     struct Fold;
     impl<'de> Visitor<'de> for Fold {
-        type Value = Option<ShardSegments>;
+        type Value = Option<Box<ShardSegments>>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a list of segments")
         }
@@ -104,8 +128,7 @@ pub(super) fn fold_segments<'de, D: Deserializer<'de>>(
             while let Some(segment) = seq.next_element::<SegmentTelemetry>()? {
                 summary.add(&segment);
             }
-            summary.detail.shrink_to_fit();
-            Ok(Some(summary))
+            Ok(Some(Box::new(summary)))
         }
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
@@ -120,32 +143,43 @@ pub(super) fn fold_segments<'de, D: Deserializer<'de>>(
     deserializer.deserialize_option(Fold)
 }
 
-/// Sum each collection's segment statistics over its local shards; collections without any
-/// segment information are left out.
-pub fn collection_details(telemetry: &Telemetry) -> SegmentDetails {
-    let mut details = BTreeMap::new();
-    for collection in telemetry.collection_list() {
-        let Some(name) = &collection.id else { continue };
-        let mut detail = CollectionDetail::default();
-        let mut saw_segments = false;
-        for shard in collection
-            .local_shards()
-            .filter_map(|l| l.segments.as_ref())
-        {
-            saw_segments |= shard.saw_segments;
-            detail.merge(&shard.detail);
-        }
-        if saw_segments {
-            detail.shrink_to_fit();
-            details.insert(name.clone(), detail);
+/// Sum each collection's segment statistics over its local shards, taking them out of the
+/// parsed telemetry (nothing reads them there afterwards): a collection with one local shard
+/// hands its summary over as it is. Collections without any segment information are left out.
+pub fn collection_details(telemetry: &mut Telemetry) -> SegmentDetails {
+    let summed: Vec<Option<CollectionDetail>> =
+        telemetry.collection_list_mut().map(take_summary).collect();
+    let summaries: Vec<(&str, CollectionDetail)> = telemetry
+        .collection_list()
+        .zip(summed)
+        .filter_map(|(collection, detail)| Some((collection.id.as_deref()?, detail?)))
+        .collect();
+    SegmentDetails::from_summaries(&summaries)
+}
+
+/// A collection's local shards' summaries, summed; `None` when no segment was described.
+fn take_summary(collection: &mut CollectionTelemetry) -> Option<CollectionDetail> {
+    let mut summed: Option<CollectionDetail> = None;
+    let mut saw_segments = false;
+    for shard in collection.local_shards_mut() {
+        let Some(segments) = shard.segments.take() else {
+            continue;
+        };
+        saw_segments |= segments.saw_segments;
+        match &mut summed {
+            None => summed = Some(segments.detail),
+            Some(detail) => detail.merge(&segments.detail),
         }
     }
-    details
+    summed.filter(|_| saw_segments)
 }
 
 fn add_segment(detail: &mut CollectionDetail, info: &SegmentInfo) {
-    let kind = info.segment_type.as_deref().unwrap_or("unknown");
-    *detail.segments.entry_or_default(kind.to_string()) += 1.0;
+    let kind = info
+        .segment_type
+        .clone()
+        .unwrap_or_else(|| SmolStr::new_static("unknown"));
+    *detail.segments.entry_or_default(kind) += 1.0;
     if let Some(deferred) = info.num_deferred_points {
         *detail.deferred_points.get_or_insert(0.0) += deferred;
     }
@@ -168,20 +202,17 @@ fn add_segment(detail: &mut CollectionDetail, info: &SegmentInfo) {
 }
 
 /// One vector index's search statistics: `index_name` plus one entry per search path.
-fn add_searches(detail: &mut CollectionDetail, index: &BTreeMap<String, serde_json::Value>) {
-    let vector = index
-        .get("index_name")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string();
-    for (path, stats) in index {
-        let Some(count) = stats.get("count").and_then(serde_json::Value::as_f64) else {
+fn add_searches(detail: &mut CollectionDetail, index: &VecMap<SmolStr, SearchField>) {
+    let vector = match index.get("index_name") {
+        Some(SearchField::Name(name)) => name.clone(),
+        _ => SmolStr::default(),
+    };
+    for (path, field) in index {
+        let SearchField::Stats(stats) = field else {
             continue;
         };
-        let micros = stats
-            .get("total_duration_micros")
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(0.0);
+        let Some(count) = stats.count else { continue };
+        let micros = stats.total_duration_micros.unwrap_or(0.0);
         let entry = detail
             .searches
             .entry_or_default((vector.clone(), path.clone()));
@@ -196,7 +227,7 @@ mod tests {
 
     #[test]
     fn segments_are_summed_over_local_shards() {
-        let telemetry: Telemetry = serde_json::from_value(serde_json::json!({
+        let mut telemetry: Telemetry = serde_json::from_value(serde_json::json!({
             "collections": {"collections": [{
                 "id": "docs",
                 "shards": [
@@ -216,17 +247,61 @@ mod tests {
                                                  {"local": {"segments": []}}]}]}
         }))
         .unwrap();
-        let details = collection_details(&telemetry);
+        let details = collection_details(&mut telemetry);
         assert_eq!(
             details.len(),
             1,
             "a collection without segments is left out"
         );
-        let docs = &details["docs"];
-        assert_eq!(docs.segments["indexed"], 2.0);
-        assert_eq!(docs.segments["plain"], 1.0);
-        assert_eq!(docs.indexed_vectors[""], 15.0);
-        assert_eq!(docs.deleted_vectors[""], 1.0);
-        assert_eq!(docs.deferred_points, Some(5.0));
+        let docs = details.get("docs").expect("docs has segments");
+        let stats = |stat| -> Vec<(String, f64)> {
+            docs.stats(stat)
+                .map(|s| (s.first.to_string(), s.value))
+                .collect()
+        };
+        let pair = |name: &str, n: f64| (name.to_string(), n);
+        assert_eq!(
+            stats(Stat::Segments),
+            [pair("indexed", 2.0), pair("plain", 1.0)]
+        );
+        assert_eq!(stats(Stat::IndexedVectors), [pair("", 15.0)]);
+        assert_eq!(stats(Stat::DeletedVectors), [pair("", 1.0)]);
+        assert_eq!(docs.deferred_points(), Some(5.0));
+    }
+
+    #[test]
+    fn searches_are_summed_per_vector_and_path_and_odd_fields_skipped() {
+        let mut telemetry: Telemetry = serde_json::from_value(serde_json::json!({
+            "collections": {"collections": [{"id": "docs", "shards": [{"local": {"segments": [
+                {"info": {"segment_type": "plain"}, "vector_index_searches": [
+                    {"index_name": "text",
+                     "unfiltered_plain": {"count": 3, "total_duration_micros": 30},
+                     "filtered_plain": {"count": "2", "avg_duration_micros": 1.5},
+                     "unfiltered_hnsw": {"total_duration_micros": 9},
+                     "weird": [1, 2], "flag": true, "none": null, "n": 4}
+                ]},
+                {"info": {"segment_type": "plain"}, "vector_index_searches": [
+                    {"unfiltered_plain": {"count": 1, "total_duration_micros": 5}},
+                    {"index_name": "text", "unfiltered_plain": {"count": 1}}
+                ]}
+            ]}}]}]}
+        }))
+        .unwrap();
+        let details = collection_details(&mut telemetry);
+        let docs = details.get("docs").expect("docs has segments");
+        let searches: Vec<(&str, &str, f64, f64)> = docs
+            .stats(Stat::Searches)
+            .map(|s| (s.first.as_str(), s.second.as_str(), s.value, s.micros))
+            .collect();
+        assert_eq!(
+            searches,
+            [
+                ("", "unfiltered_plain", 1.0, 5.0),
+                ("text", "filtered_plain", 2.0, 0.0),
+                ("text", "unfiltered_plain", 4.0, 30.0),
+            ],
+            "a path without a count is skipped, a count written as text is read, and an \
+             index without a name is the unnamed vector"
+        );
     }
 }

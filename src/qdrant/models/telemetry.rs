@@ -30,6 +30,15 @@ impl Telemetry {
             .into_iter()
             .flatten()
     }
+
+    /// The collections listed in full, to take parts out of.
+    pub fn collection_list_mut(&mut self) -> impl Iterator<Item = &mut CollectionTelemetry> {
+        self.collections
+            .as_mut()
+            .and_then(|c| c.collections.as_deref_mut())
+            .into_iter()
+            .flatten()
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -84,6 +93,13 @@ impl CollectionTelemetry {
             .iter()
             .flatten()
             .filter_map(|shard| shard.local.as_deref())
+    }
+
+    pub(super) fn local_shards_mut(&mut self) -> impl Iterator<Item = &mut LocalShardTelemetry> {
+        self.shards
+            .iter_mut()
+            .flatten()
+            .filter_map(|shard| shard.local.as_deref_mut())
     }
 }
 
@@ -168,8 +184,9 @@ pub struct LocalShardTelemetry {
     pub num_vectors: Option<f64>,
     pub num_vectors_by_name: Option<VecMap<String, f64>>,
     /// Level 4: the shard's segments, summed as they are read (`qdrant::models::segments`).
+    /// Boxed: absent at level 3 (fast polls), and the largest part of a shard when present.
     #[serde(deserialize_with = "super::segments::fold_segments")]
-    pub segments: Option<super::ShardSegments>,
+    pub segments: Option<Box<super::ShardSegments>>,
     pub optimizations: Option<OptimizerTelemetry>,
     pub update_queue: Option<UpdateQueueInfo>,
 }
@@ -200,20 +217,79 @@ pub struct UpdateQueueInfo {
     pub deferred_points: Option<f64>,
 }
 
+/// One segment of a level-4 shard: read, summed into the shard's summary and dropped
+/// (`segments.rs`). Its maps are small and short-lived, so keys are `SmolStr` (inline, no
+/// allocation for the short names segments use).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct SegmentTelemetry {
     pub info: Option<SegmentInfo>,
     /// Per vector index: `index_name` and, per search path (`unfiltered_hnsw`,
     /// `filtered_plain`, …), the count and total duration of searches.
-    pub vector_index_searches: Option<Vec<BTreeMap<String, serde_json::Value>>>,
+    pub vector_index_searches: Option<Vec<VecMap<SmolStr, SearchField>>>,
+}
+
+/// A field of a vector index's search statistics: its name, one search path's statistics, or
+/// something else (skipped in place).
+#[derive(Debug, Clone)]
+pub enum SearchField {
+    Name(SmolStr),
+    Stats(OperationDurations),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for SearchField {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Field;
+        impl<'de> serde::de::Visitor<'de> for Field {
+            type Value = SearchField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an index name or search statistics")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SearchField, E> {
+                Ok(SearchField::Name(SmolStr::new(v)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<SearchField, A::Error> {
+                let stats = OperationDurations::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(SearchField::Stats(stats))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<SearchField, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(SearchField::Other)
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SearchField, E> {
+                Ok(SearchField::Other)
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SearchField, E> {
+                Ok(SearchField::Other)
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SearchField, E> {
+                Ok(SearchField::Other)
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SearchField, E> {
+                Ok(SearchField::Other)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<SearchField, E> {
+                Ok(SearchField::Other)
+            }
+        }
+        deserializer.deserialize_any(Field)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct SegmentInfo {
     #[serde(deserialize_with = "crate::qdrant::lenient::text")]
-    pub segment_type: Option<String>,
+    pub segment_type: Option<SmolStr>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub num_points: Option<f64>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
@@ -223,16 +299,16 @@ pub struct SegmentInfo {
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub num_deleted_vectors: Option<f64>,
     /// vector name → per-vector counts.
-    pub vector_data: Option<BTreeMap<String, SegmentVectorData>>,
+    pub vector_data: Option<VecMap<SmolStr, SegmentVectorData>>,
     /// payload field → indexed type and points.
-    pub index_schema: Option<BTreeMap<String, PayloadIndexInfo>>,
+    pub index_schema: Option<VecMap<SmolStr, PayloadIndexInfo>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct PayloadIndexInfo {
     #[serde(deserialize_with = "crate::qdrant::lenient::text")]
-    pub data_type: Option<String>,
+    pub data_type: Option<SmolStr>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub points: Option<f64>,
 }
