@@ -38,12 +38,12 @@ impl Spread {
         budget: usize,
         read_all: bool,
     ) -> Vec<(String, Kind)> {
-        let pairs: Vec<(String, Kind)> = names
-            .iter()
-            .flat_map(|name| kinds.iter().map(|kind| (name.clone(), *kind)))
-            .collect();
-        if read_all || pairs.len() <= budget {
-            return pairs;
+        // Pair `i` of the walk is (names[i / kinds.len()], kinds[i % kinds.len()]): the walk
+        // is indexed, not built, so a poll's cost does not grow with the collections.
+        let total = names.len() * kinds.len();
+        let pair = |i: usize| (names[i / kinds.len()].clone(), kinds[i % kinds.len()]);
+        if read_all || total <= budget {
+            return (0..total).map(pair).collect();
         }
         let mut chosen: Vec<(String, Kind)> = Vec::with_capacity(budget);
         if kinds.contains(&Kind::Optimizations) {
@@ -55,18 +55,19 @@ impl Spread {
                     .map(|name| (name.clone(), Kind::Optimizations)),
             );
         }
-        let start = self.cursor % pairs.len();
+        let start = self.cursor % total;
         let mut taken = 0;
-        for pair in pairs.iter().cycle().skip(start).take(pairs.len()) {
+        for i in (start..total).chain(0..start) {
             if chosen.len() >= budget {
                 break;
             }
             taken += 1;
-            if !chosen.contains(pair) {
-                chosen.push(pair.clone());
+            let (name, kind) = (&names[i / kinds.len()], kinds[i % kinds.len()]);
+            if !chosen.iter().any(|(n, k)| n == name && *k == kind) {
+                chosen.push(pair(i));
             }
         }
-        self.cursor = (start + taken) % pairs.len();
+        self.cursor = (start + taken) % total;
         chosen
     }
 
@@ -177,6 +178,14 @@ mod tests {
         assert_eq!(chosen[0], ("c0500".to_string(), Kind::Optimizations));
         assert_eq!(chosen[1], ("c0900".to_string(), Kind::Optimizations));
         assert_eq!(chosen.len(), 16);
+    }
+
+    #[test]
+    fn no_names_or_no_endpoints_choose_nothing() {
+        let mut spread = Spread::default();
+        let busy = BTreeSet::new();
+        assert!(spread.choose(&[], &Kind::ALL, &busy, 16, false).is_empty());
+        assert!(spread.choose(&names(100), &[], &busy, 16, false).is_empty());
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! segments by type, deferred points, payload index coverage and searches by path, per
 //! collection over this node's local shards.
 //!
-//! Summed once, when a slow poll reads level 4, so that only this summary (a few hundred bytes
-//! per collection) is kept until the next slow poll, not the whole parsed response (megabytes
-//! at thousands of collections), and fast polls do not sum it again.
+//! Summed once, when a slow poll reads level 4, so that only this summary is kept until the
+//! next slow poll ([`SegmentDetails`], ~200 bytes per collection in a few flat buffers), not the
+//! whole parsed response (megabytes at thousands of collections), and fast polls do not sum it
+//! again.
 
 use std::fmt;
 
@@ -14,10 +15,10 @@ use smol_str::SmolStr;
 use super::{CollectionTelemetry, SearchField, SegmentInfo, SegmentTelemetry, Telemetry, VecMap};
 use super::{SegmentDetails, Stat};
 
-/// Segment-level statistics of one collection (this node's local shards), summed. Kept until
-/// the next slow poll for every collection, so its names are `SmolStr`: the short names of
-/// vectors, segment types, fields and search paths are held inline rather than as tens of
-/// thousands of small allocations (which pinned heap pages: docs/performance.md).
+/// Segment-level statistics of a local shard, or of a collection's local shards, summed while a
+/// level-4 response is read (and kept flat, as [`SegmentDetails`], once it is). Its names are
+/// `SmolStr`: the short names of vectors, segment types, fields and search paths are held
+/// inline, not allocated once per segment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CollectionDetail {
     /// vector name → indexed vectors.
