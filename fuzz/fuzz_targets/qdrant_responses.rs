@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(version) = app.as_ref().and_then(|a| a.version.as_deref()) {
         let _ = Version::parse(version);
     }
-    let telemetry: Option<Telemetry> = parse(data);
+    let mut telemetry: Option<Telemetry> = parse(data);
 
     // Per-collection responses are keyed by the names `/collections` gave (or one made-up name).
     let mut names: Vec<String> = parse::<CollectionsList>(data)
@@ -82,7 +82,7 @@ fuzz_target!(|data: &[u8]| {
         app,
         ready: Some(data.len() % 2 == 0),
         detail: telemetry
-            .as_ref()
+            .as_mut()
             .map(|t| Arc::new(collection_details(t))),
         telemetry: telemetry.map(Arc::new),
         collections,

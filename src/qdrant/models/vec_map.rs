@@ -69,21 +69,24 @@ impl<K: Ord, V> VecMap<K, V> {
     }
 }
 
+impl<K: Ord, V> VecMap<K, V> {
+    /// Sorted by key, in place; of a repeated key, the last value is kept (as a `BTreeMap`
+    /// does).
+    fn from_pairs(mut pairs: Vec<(K, V)>) -> Self {
+        // Reversed, then sorted stably: of one key's pairs the last comes first, and `dedup`
+        // keeps the first of a run.
+        pairs.reverse();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, kept| later.0 == kept.0);
+        pairs.shrink_to_fit();
+        VecMap(pairs)
+    }
+}
+
 impl<K: Ord, V> FromIterator<(K, V)> for VecMap<K, V> {
     /// Sorted by key; of a repeated key, the last value is kept (as a `BTreeMap` does).
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
-        let mut pairs: Vec<(K, V)> = pairs.into_iter().collect();
-        // Stable: the pairs of one key stay in their order, and the last one is kept.
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut kept: Vec<(K, V)> = Vec::with_capacity(pairs.len());
-        for pair in pairs {
-            match kept.last_mut() {
-                Some(last) if last.0 == pair.0 => *last = pair,
-                _ => kept.push(pair),
-            }
-        }
-        kept.shrink_to_fit();
-        VecMap(kept)
+        VecMap::from_pairs(pairs.into_iter().collect())
     }
 }
 
@@ -118,11 +121,12 @@ impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Deserialize<'de> for V
                 f.write_str("a map")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                // Most of these maps hold one to four entries.
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(4).min(64));
                 while let Some(pair) = map.next_entry()? {
                     pairs.push(pair);
                 }
-                Ok(pairs.into_iter().collect())
+                Ok(VecMap::from_pairs(pairs))
             }
         }
         deserializer.deserialize_map(Pairs(PhantomData))
@@ -136,13 +140,21 @@ mod tests {
 
     #[test]
     fn reads_and_iterates_as_a_btree_map_does() {
+        for json in [
+            r#"{"b": 2, "a": 1, "c": 3, "a": 4}"#,
+            r#"{"x": 1, "x": 2, "a": 0, "x": 3, "b": 5, "a": 6}"#,
+            r#"{}"#,
+        ] {
+            let map: VecMap<String, f64> = serde_json::from_str(json).unwrap();
+            let btree: BTreeMap<String, f64> = serde_json::from_str(json).unwrap();
+            assert_eq!(
+                map.iter().collect::<Vec<_>>(),
+                btree.iter().collect::<Vec<_>>(),
+                "{json}"
+            );
+        }
         let json = r#"{"b": 2, "a": 1, "c": 3, "a": 4}"#;
         let map: VecMap<String, f64> = serde_json::from_str(json).unwrap();
-        let btree: BTreeMap<String, f64> = serde_json::from_str(json).unwrap();
-        assert_eq!(
-            map.iter().collect::<Vec<_>>(),
-            btree.iter().collect::<Vec<_>>()
-        );
         assert_eq!(map["a"], 4.0);
         assert_eq!(map.get("z"), None);
     }
