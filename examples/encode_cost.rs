@@ -2,6 +2,9 @@
 //! stamped, encoded to protobuf and gzipped, as an HTTP export would send them.
 //! `cargo run --release --example encode_cost -- 1000 10000`
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,13 +55,7 @@ fn gzip(body: &[u8], level: flate2::Compression) -> Vec<u8> {
 }
 
 fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
+    support::proc_status_kib(std::process::id(), "VmHWM:") as f64 / 1024.0
 }
 
 fn median(mut times: Vec<Duration>) -> f64 {
