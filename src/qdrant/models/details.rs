@@ -114,11 +114,10 @@ impl SegmentDetails {
             });
         }
         details.labels.shrink_to_fit();
-        let names = std::mem::take(&mut details.names);
+        let names = &details.names;
         details
             .collections
-            .sort_unstable_by(|a, b| slice(&names, a.name).cmp(slice(&names, b.name)));
-        details.names = names;
+            .sort_unstable_by(|a, b| slice(names, a.name).cmp(slice(names, b.name)));
         details
     }
 
