@@ -152,6 +152,51 @@ async fn three_sidecar_agents_one_node_each() {
     check_exports(&receiver, &servers);
 }
 
+/// The configured `cluster.name` is the `qdrant.cluster.name` attribute of every per-node
+/// cluster point (its Prometheus label `qdrant_cluster_name` is what the raft rules and the
+/// dashboards group by, so clusters sharing one job stay apart), equal to the node resource's
+/// attribute of the same name.
+#[tokio::test(flavor = "multi_thread")]
+async fn per_node_cluster_points_name_their_cluster() {
+    let servers = start_nodes().await;
+    let receiver = OtlpReceiver::start_http().await;
+    let urls: Vec<String> = servers.iter().map(FixtureServer::url).collect();
+    let settings = harness::settings(&[
+        ("QDRANT_URL", &urls.join(",")),
+        ("QDRANT_OTEL_CLUSTER__NAME", "prod-eu"),
+        ("QDRANT_OTEL_POLL__INTERVAL", "300ms"),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "250ms"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+    ]);
+    let agent = harness::RunningAgent::start(settings);
+    receiver.wait_for_requests(4, Duration::from_secs(20)).await;
+    agent.stop().await;
+    let points = flatten(&receiver.requests());
+    for server in &servers {
+        let raft: Vec<&FlatPoint> = on_resource(&points, &instance(server))
+            .into_iter()
+            .filter(|p| p.metric.starts_with("qdrant.cluster."))
+            .collect();
+        assert!(
+            raft.iter()
+                .any(|p| p.metric == "qdrant.cluster.raft.commit"),
+            "{}: no raft commit",
+            instance(server)
+        );
+        for point in raft {
+            for labels in [&point.attributes, &point.resource] {
+                assert_eq!(
+                    labels.get("qdrant.cluster.name").map(String::as_str),
+                    Some("prod-eu"),
+                    "{} on {}",
+                    point.metric,
+                    instance(server)
+                );
+            }
+        }
+    }
+}
+
 /// Make a node report `role` in `/cluster` and telemetry.
 fn set_role(server: &FixtureServer, role: &str, leader: u64) {
     let mut cluster: serde_json::Value =

@@ -185,13 +185,14 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
         },
         otlp,
         resource_attributes,
-        cluster_name,
+        cluster_name: cluster_name.clone(),
         log_level: raw.log.normalized_level(),
         log_format,
         record: RecordOptions {
             selection,
             collections,
             hash_collection_names: raw.privacy.hash_collection_names,
+            cluster_name: cluster_name.into(),
         },
     }
 }

@@ -28,7 +28,12 @@ pub fn render_metrics_doc() -> String {
          `db.system.name` (`qdrant`), `qdrant.version`, and when clustered `qdrant.peer.id` and \
          `qdrant.cluster.name`. Metrics of scope *cluster* are emitted once per cluster by the \
          agent polling the raft leader, on a resource whose `service.instance.id` is the \
-         cluster name (on a single node, on the node's resource).\n\n",
+         cluster name (on a single node, on the node's resource). The per-node cluster \
+         metrics (`qdrant.cluster.*`, source `cluster`) also carry `qdrant.cluster.name` as a \
+         data-point attribute, the configured `cluster.name` (default `qdrant-cluster`): the \
+         Prometheus label `qdrant_cluster_name` that tells apart the nodes of clusters sharing \
+         one `service.name` (one job), since resource attributes other than `service.name` \
+         and `service.instance.id` only reach `target_info`.\n\n",
     );
     doc.push_str(
         "**Node-local or cluster-wide.** The *Scope* column says which. Node-scoped collection \

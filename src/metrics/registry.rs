@@ -51,6 +51,9 @@ pub mod attr {
     pub const GRPC_STATUS: &str = "rpc.grpc.status_code";
     pub const PEER_URI: &str = "qdrant.peer.uri";
     pub const PEER_ID: &str = "qdrant.peer.id";
+    /// The agent's `cluster.name`, on every per-node cluster metric: tells apart the nodes of
+    /// clusters that share one `service.name` (one Prometheus job).
+    pub const CLUSTER_NAME: &str = "qdrant.cluster.name";
     pub const SOURCE: &str = "qdrant.agent.source";
     pub const TRANSFER_DIRECTION: &str = "qdrant.transfer.direction";
     pub const PAYLOAD_FIELD: &str = "qdrant.payload.field";
@@ -235,27 +238,27 @@ registry! {
         "Sum of gRPC response times since start; divide its rate by the rate of qdrant.grpc.responses for the mean latency.";
 
     // --- cluster, as seen by this node -----------------------------------------------------
-    ClusterEnabled: "qdrant.cluster.enabled", Gauge, Int, "", [], [], Cluster, V1_15, Node, true,
+    ClusterEnabled: "qdrant.cluster.enabled", Gauge, Int, "", [CLUSTER_NAME], [], Cluster, V1_15, Node, true,
         "1 if the node runs in distributed (cluster) mode.";
-    ClusterPeers: "qdrant.cluster.peers", Gauge, Int, "{peer}", [], [], Cluster, V1_15, Node, true,
+    ClusterPeers: "qdrant.cluster.peers", Gauge, Int, "{peer}", [CLUSTER_NAME], [], Cluster, V1_15, Node, true,
         "Peers in the cluster, as known to this node.";
-    RaftTerm: "qdrant.cluster.raft.term", Gauge, Int, "{term}", [], [], Cluster, V1_15, Node, true,
+    RaftTerm: "qdrant.cluster.raft.term", Gauge, Int, "{term}", [CLUSTER_NAME], [], Cluster, V1_15, Node, true,
         "Current raft term.";
-    RaftCommit: "qdrant.cluster.raft.commit", Gauge, Int, "{operation}", [], [], Cluster, V1_15, Node, true,
+    RaftCommit: "qdrant.cluster.raft.commit", Gauge, Int, "{operation}", [CLUSTER_NAME], [], Cluster, V1_15, Node, true,
         "Index of the last committed raft operation; a node lagging behind the leader has a lower value.";
-    RaftPendingOperations: "qdrant.cluster.raft.pending_operations", Gauge, Int, "{operation}", [], [], Cluster, V1_15, Node, true,
+    RaftPendingOperations: "qdrant.cluster.raft.pending_operations", Gauge, Int, "{operation}", [CLUSTER_NAME], [], Cluster, V1_15, Node, true,
         "Raft operations waiting to be applied.";
-    RaftRole: "qdrant.cluster.raft.role", Gauge, Int, "", [STATE], ["leader", "follower", "candidate", "pre_candidate"], Cluster, V1_15, Node, true,
+    RaftRole: "qdrant.cluster.raft.role", Gauge, Int, "", [CLUSTER_NAME, STATE], ["leader", "follower", "candidate", "pre_candidate"], Cluster, V1_15, Node, true,
         "Raft role of the node: 1 for the current role, 0 for the others.";
-    RaftVoter: "qdrant.cluster.raft.voter", Gauge, Int, "", [], [], Cluster, V1_15, Node, true,
+    RaftVoter: "qdrant.cluster.raft.voter", Gauge, Int, "", [CLUSTER_NAME], [], Cluster, V1_15, Node, true,
         "1 if the node is a voting member of the raft group.";
-    ConsensusStatus: "qdrant.cluster.consensus.status", Gauge, Int, "", [STATE], ["working", "stopped", "stopped_with_err"], Cluster, V1_15, Node, true,
+    ConsensusStatus: "qdrant.cluster.consensus.status", Gauge, Int, "", [CLUSTER_NAME, STATE], ["working", "stopped", "stopped_with_err"], Cluster, V1_15, Node, true,
         "State of the node's consensus thread: 1 for the current state, 0 for the others.";
-    ConsensusLastUpdate: "qdrant.cluster.consensus.last_update", Gauge, Double, "s", [], [], Cluster, V1_15, Node, true,
+    ConsensusLastUpdate: "qdrant.cluster.consensus.last_update", Gauge, Double, "s", [CLUSTER_NAME], [], Cluster, V1_15, Node, true,
         "Unix time of the consensus thread's last update.";
-    ClusterLeader: "qdrant.cluster.leader", Gauge, Int, "", [], [], Cluster, V1_15, Node, true,
+    ClusterLeader: "qdrant.cluster.leader", Gauge, Int, "", [CLUSTER_NAME], [], Cluster, V1_15, Node, true,
         "1 if this node is the raft leader, else 0.";
-    MessageSendFailures: "qdrant.cluster.message_send.failures", Counter, Int, "{failure}", [PEER_URI], [], Cluster, V1_15, Node, true,
+    MessageSendFailures: "qdrant.cluster.message_send.failures", Counter, Int, "{failure}", [CLUSTER_NAME, PEER_URI], [], Cluster, V1_15, Node, true,
         "Failed attempts of this node to send consensus messages, by destination peer.";
 
     // --- collections (this node's local shards) -------------------------------------------
@@ -449,6 +452,19 @@ mod tests {
                 spec.attributes.contains(&attr::STATE),
                 "{}: a state set lists its states and has the `state` attribute",
                 spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn per_node_cluster_metrics_name_their_cluster() {
+        for spec in REGISTRY {
+            assert_eq!(
+                spec.source == SourceId::Cluster && spec.scope == Scope::Node,
+                spec.attributes.first() == Some(&attr::CLUSTER_NAME),
+                "{}: the per-node cluster metrics, and only they, carry {} (first)",
+                spec.name,
+                attr::CLUSTER_NAME
             );
         }
     }

@@ -26,6 +26,7 @@ use smallvec::SmallVec;
 use smol_str::SmolStr;
 
 use super::registry::{MetricId, MetricSelection, MetricSpec};
+use crate::config::DEFAULT_CLUSTER_NAME;
 use crate::qdrant::models::SegmentDetails;
 pub use crate::snapshot::ClusterRole;
 use crate::snapshot::{AgentStats, NodeSnapshot};
@@ -95,13 +96,26 @@ pub struct RecordSummary {
     pub dropped: Vec<SourceId>,
 }
 
-/// What to emit: the enabled metrics, the included collections, and whether collection names
-/// are hashed.
-#[derive(Debug, Clone, Default)]
+/// What to emit: the enabled metrics, the included collections, whether collection names
+/// are hashed, and the cluster name the per-node cluster metrics carry.
+#[derive(Debug, Clone)]
 pub struct RecordOptions {
     pub selection: MetricSelection,
     pub collections: CollectionFilter,
     pub hash_collection_names: bool,
+    /// `cluster.name`: the `qdrant.cluster.name` attribute of every per-node cluster metric.
+    pub cluster_name: SmolStr,
+}
+
+impl Default for RecordOptions {
+    fn default() -> Self {
+        RecordOptions {
+            selection: MetricSelection::default(),
+            collections: CollectionFilter::default(),
+            hash_collection_names: false,
+            cluster_name: SmolStr::new_static(DEFAULT_CLUSTER_NAME),
+        }
+    }
 }
 
 /// Convert a snapshot into points.

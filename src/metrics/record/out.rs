@@ -63,6 +63,12 @@ impl<'a> Out<'a> {
         exported
     }
 
+    /// The attributes every per-node cluster point starts from: the configured cluster name,
+    /// so that the nodes of clusters sharing one job stay apart.
+    pub(super) fn cluster_base(&self) -> Attributes {
+        smallvec![(attr::CLUSTER_NAME, self.options.cluster_name.clone())]
+    }
+
     /// Cluster mode is off: node-local and cluster-wide numbers are the same.
     pub(super) fn is_standalone(&self) -> bool {
         self.role == ClusterRole::Standalone
