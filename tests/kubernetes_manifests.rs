@@ -527,11 +527,15 @@ fn agent_containers_identity_resources_and_security() {
                 .find(|(k, _)| k == "QDRANT_API_KEY")
                 .map(|(_, e)| e)
                 .unwrap_or_else(|| panic!("{origin}: QDRANT_API_KEY"));
-            assert_eq!(
-                key["valueFrom"]["secretKeyRef"]["optional"].as_bool(),
-                Some(true),
-                "{origin}: the key Secret is optional"
-            );
+            // The Helm values read the Secret the chart creates, required on purpose (see
+            // helm_values_read_the_key_the_chart_creates_and_never_run_keyless below).
+            if !origin.contains("/helm/") {
+                assert_eq!(
+                    key["valueFrom"]["secretKeyRef"]["optional"].as_bool(),
+                    Some(true),
+                    "{origin}: the key Secret is optional"
+                );
+            }
             let resources = &container["resources"];
             assert_eq!(
                 resources["requests"]["cpu"].as_str(),
@@ -626,5 +630,109 @@ fn deployment_docs_link_every_manifest_directory() {
         "external_labels",
     ] {
         assert!(docs.contains(promise), "docs/deployment.md: {promise}");
+    }
+}
+
+/// The keys of the Secret `<fullname>-apikey` the official chart renders for a release with
+/// these values set (qdrant/qdrant-helm, charts/qdrant: templates/secret.yaml renders it only
+/// when `apiKey` or `readOnlyApiKey` is set; the `qdrant.secret` helper in
+/// templates/_helpers.tpl writes `api-key` only with `apiKey`, `read-only-api-key` only with
+/// `readOnlyApiKey`, and `local.yaml`). `None`: no Secret at all.
+fn chart_api_key_secret(api_key: bool, read_only_api_key: bool) -> Option<Vec<&'static str>> {
+    let mut keys = Vec::new();
+    if api_key {
+        keys.push("api-key");
+    }
+    if read_only_api_key {
+        keys.push("read-only-api-key");
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    keys.push("local.yaml");
+    Some(keys)
+}
+
+/// What the kubelet gives the sidecar for a `secretKeyRef` against the chart's Secret:
+/// the key, no variable (optional and missing: the agent runs without a key), or a container
+/// that does not start (required and missing: CreateContainerConfigError, visible).
+#[derive(Debug, PartialEq)]
+enum KeyOutcome {
+    Key,
+    RunsWithoutKey,
+    DoesNotStart,
+}
+
+fn key_outcome(secret_ref: &Value, secret: Option<&[&str]>, secret_name: &str) -> KeyOutcome {
+    let found = str_of(secret_ref, "name") == secret_name
+        && secret.is_some_and(|keys| keys.contains(&str_of(secret_ref, "key")));
+    if found {
+        KeyOutcome::Key
+    } else if secret_ref["optional"].as_bool() == Some(true) {
+        KeyOutcome::RunsWithoutKey
+    } else {
+        KeyOutcome::DoesNotStart
+    }
+}
+
+/// Issue 17: the Helm values read `read-only-api-key` with `optional: true`, so a release with
+/// only `apiKey` (the chart's Secret then has no `read-only-api-key`) ran the sidecar without a
+/// key against a keyed Qdrant: every poll refused. The sidecar must get a key from a release
+/// with only `apiKey`, and whenever the chart keys Qdrant it must either get a key or fail to
+/// start, never run keyless.
+#[test]
+fn helm_values_read_the_key_the_chart_creates_and_never_run_keyless() {
+    let path = root().join(DEPLOY).join("helm/values-sidecar.yaml");
+    let values = &documents(&path)[0];
+    // A release named `qdrant`: the chart's fullname is `qdrant`, its Secret `qdrant-apikey`.
+    let secret_name = "qdrant-apikey";
+    let containers = seq(&values["sidecarContainers"]);
+    let agent = containers
+        .iter()
+        .find(|c| str_of(c, "image").contains("qdrant-otel-agent"))
+        .expect("the agent sidecar");
+    let secret_ref = env_of(agent)
+        .into_iter()
+        .find(|(name, _)| name == "QDRANT_API_KEY")
+        .map(|(_, e)| e["valueFrom"]["secretKeyRef"].clone())
+        .expect("QDRANT_API_KEY from a Secret");
+    assert_eq!(
+        str_of(&secret_ref, "name"),
+        secret_name,
+        "the chart's Secret"
+    );
+
+    let only_api_key = chart_api_key_secret(true, false);
+    assert_eq!(
+        key_outcome(&secret_ref, only_api_key.as_deref(), secret_name),
+        KeyOutcome::Key,
+        "a release with only apiKey: the Secret has {only_api_key:?}, the sidecar reads {:?}",
+        str_of(&secret_ref, "key")
+    );
+    for (api_key, read_only) in [(true, false), (false, true), (true, true)] {
+        let secret = chart_api_key_secret(api_key, read_only);
+        let outcome = key_outcome(&secret_ref, secret.as_deref(), secret_name);
+        assert_ne!(
+            outcome,
+            KeyOutcome::RunsWithoutKey,
+            "apiKey={api_key} readOnlyApiKey={read_only} (Secret keys {secret:?}): the sidecar \
+             would poll a keyed Qdrant without a key (key {:?}, optional {:?})",
+            str_of(&secret_ref, "key"),
+            secret_ref["optional"]
+        );
+    }
+
+    // The file says how to switch to the read-only key and what to do without a key.
+    let text = read(&path);
+    for promise in [
+        "read-only-api-key",
+        "readOnlyApiKey",
+        "delete the QDRANT_API_KEY entry",
+    ] {
+        assert!(
+            text.contains(promise),
+            "{}: does not explain {promise}",
+            relative(&path)
+        );
     }
 }
