@@ -24,16 +24,16 @@ up: ## Start the local stack (Qdrant, agent, Collector, Prometheus :9091, Grafan
 down: ## Stop the local stack
 	docker compose down
 
-test: ## Run every test (fetches Prometheus and vmagent for the e2e test, kubernetes-validate, first)
+test: ## Run every test (builds the Collector and Prometheus 3 for the e2e tests, fetches kubernetes-validate, first)
 	./scripts/fetch-e2e-servers.sh
 	./scripts/fetch-test-tools.sh
 	cargo test --all-targets
 
-e2e: ## Run only the end-to-end test (agent → vmagent → Prometheus → dashboard queries)
+e2e: ## Run only the end-to-end tests (agent → Collector → Prometheus 3 → dashboards and rules; agent → Prometheus OTLP)
 	./scripts/fetch-e2e-servers.sh
-	cargo test --test e2e_prometheus
+	cargo test --test e2e_prometheus --test e2e_otlp_direct --test collector_configs
 
-demo: ## See it work without Docker: a RECORDED Qdrant → agent → vmagent → Prometheus (:9091)
+demo: ## See it work without Docker: a RECORDED Qdrant → agent → Collector → Prometheus 3 (:9091)
 	./scripts/demo.sh
 
 docs: ## Regenerate docs/metrics.md from the metric registry

@@ -1,50 +1,45 @@
 #!/usr/bin/env bash
-# Fetch the real third-party servers the end-to-end test runs, without installing anything
-# system-wide: Prometheus + promtool from Debian bookworm's `prometheus` package (2.42) and
-# vmagent from Debian trixie's `victoria-metrics` package (1.112; bookworm's 1.79 has no OTLP
-# receiver). The .debs are fetched with apt-get download and unpacked with dpkg -x into
-# target/e2e-bin/. Idempotent: does nothing when the binaries are already there.
+# Build the real third-party servers the end-to-end and rule tests run, from their Go modules at
+# the versions pinned in tests/e2e/servers/go.mod (compose.yaml and deploy/ pin their images to
+# the same releases; tests/stack_files.rs checks it):
+#   otelcol     an OpenTelemetry Collector with exactly the components the shipped configs use
+#               (tests/e2e/servers/otelcol/main.go; contrib release in go.mod)
+#   prometheus  Prometheus 3 (github.com/prometheus/prometheus/cmd/prometheus)
+#   promtool    its rule and metrics checker
+# into target/e2e-bin/. Needs Go 1.21 or newer (a Go older than go.mod's fetches the right
+# toolchain from the Go module proxy by itself). A cold build takes about 6 minutes on 2 cores
+# and ~2 GB under Go's caches ($(go env GOMODCACHE), $(go env GOCACHE)); afterwards the script
+# does nothing until go.mod, go.sum, the Collector's main.go or this script change (a stamp
+# file holds their hash).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+src=tests/e2e/servers
 out=target/e2e-bin
-if [ -x "$out/prometheus" ] && [ -x "$out/promtool" ] && [ -x "$out/vmagent" ]; then
-  echo "fetch-e2e-servers: $out already has prometheus, promtool and vmagent"
+if ! command -v go >/dev/null 2>&1; then
+  [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "fetch-e2e-servers: Go is not installed: install Go 1.21 or newer (https://go.dev/doc/install)" >&2
+  exit 1
+fi
+stamp=$(cat "$src/go.mod" "$src/go.sum" "$src/otelcol/main.go" "$0" | sha256sum | cut -d' ' -f1)
+if [ -x "$out/otelcol" ] && [ -x "$out/prometheus" ] && [ -x "$out/promtool" ] \
+   && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
+  echo "fetch-e2e-servers: $out is up to date (otelcol, prometheus, promtool)"
   exit 0
 fi
 mkdir -p "$out"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-# The machine's own Debian mirror (the only package host it may reach), from active lines only.
-mirror=$(grep -hE '^[[:space:]]*(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
-  | grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ' || true)
-mirror=${mirror:-http://deb.debian.org/debian}
-mirror=${mirror%/}
-
-# A throw-away apt configuration: both suites, our own lists and cache, nothing system-wide.
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-cat > "$work/sources.list" <<SOURCES
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main
-SOURCES
-apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
-          -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "APT::Default-Release=")
-echo "fetch-e2e-servers: apt-get update (private lists, $mirror bookworm + trixie)"
-# -o APT::Sandbox::User=root: the private directories are not readable by _apt.
-apt_opts+=(-o "APT::Sandbox::User=root")
-apt-get "${apt_opts[@]}" update -qq
-cd "$work"
-echo "fetch-e2e-servers: downloading prometheus/bookworm and victoria-metrics/trixie"
-apt-get "${apt_opts[@]}" download -qq prometheus/bookworm victoria-metrics/trixie
-for deb in ./*.deb; do dpkg -x "$deb" "$work/root"; done
-cd - >/dev/null
-find_bin() { find "$work/root/usr/bin" "$work/root/usr/sbin" -type f -name "$1" -perm -u+x 2>/dev/null | head -n1 || true; }
-prometheus=$(find_bin prometheus); promtool=$(find_bin promtool)
-vmagent=$(find_bin vmagent); [ -n "$vmagent" ] || vmagent=$(find_bin 'victoria-metrics-vmagent')
-for pair in "prometheus:$prometheus" "promtool:$promtool" "vmagent:$vmagent"; do
-  name=${pair%%:*}; path=${pair#*:}
-  if [ -z "$path" ]; then echo "fetch-e2e-servers: $name not found in the packages" >&2; exit 1; fi
-  cp "$path" "$out/$name"
-done
+rm -f "$out/.stamp"
+# Prometheus 3.X.Y is the Go module version v0.3XX.Y: 0.314.0 → 3.14.0.
+module_version=$(cd "$src" && go list -m -f '{{.Version}}' github.com/prometheus/prometheus)
+prometheus_version=$(echo "$module_version" | sed -E 's/^v0\.3([0-9]{2})\.([0-9]+).*/3.\1.\2/; s/^3\.0([0-9])/3.\1/')
+ldflags="-s -w -X github.com/prometheus/common/version.Version=$prometheus_version"
+ldflags+=" -X github.com/prometheus/common/version.Branch=module-$module_version"
+start=$(date +%s)
+echo "fetch-e2e-servers: building otelcol, prometheus $prometheus_version and promtool from Go modules (a cold build takes ~6 min)"
+(cd "$src" && go build -trimpath -ldflags "$ldflags" -o "../../../$out/" ./otelcol \
+   github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool)
+echo "$stamp" > "$out/.stamp"
+"$out/otelcol" --version
 "$out/prometheus" --version 2>&1 | head -n1
-"$out/vmagent" -version 2>&1 | head -n1
-echo "fetch-e2e-servers: done ($out)"
+echo "fetch-e2e-servers: done in $(( $(date +%s) - start )) s ($out)"

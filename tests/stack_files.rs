@@ -97,7 +97,7 @@ fn compose_services_images_ports_and_dependencies() {
         services["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"].as_str(),
         "one optional API key for Qdrant and the agent"
     );
-    let collector = yaml("otel-collector/config.yaml");
+    let collector = collector_config_as_compose_runs_it();
     let otlp_http = collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
         .as_str()
         .unwrap();
@@ -149,27 +149,46 @@ fn collector_pipelines_reference_defined_components() {
             );
         }
     }
-    let config = yaml("otel-collector/config.yaml");
-    let pipeline = &config["service"]["pipelines"]["metrics"];
-    assert_eq!(strings(&pipeline["receivers"]), ["otlp", "prometheus"]);
-    assert_eq!(
-        strings(&pipeline["processors"]),
-        ["memory_limiter", "batch"]
-    );
-    assert_eq!(strings(&pipeline["exporters"]), ["prometheus"]);
+    // The agent's metrics and Qdrant's own /metrics go through two pipelines to two
+    // exporters: one exporter keeps one target_info per job/instance, and the scrape's would
+    // replace the agent's (tests/e2e_prometheus.rs runs the join docs/deployment.md gives).
+    let config = collector_config_as_compose_runs_it();
+    let pipelines = &config["service"]["pipelines"];
+    for (pipeline, receivers, exporters, endpoint) in [
+        ("metrics", ["otlp"], ["prometheus"], "0.0.0.0:8889"),
+        (
+            "metrics/qdrant",
+            ["prometheus"],
+            ["prometheus/qdrant"],
+            "0.0.0.0:8890",
+        ),
+    ] {
+        let pipeline = &pipelines[pipeline];
+        assert_eq!(strings(&pipeline["receivers"]), receivers);
+        assert_eq!(
+            strings(&pipeline["processors"]),
+            ["memory_limiter", "batch"]
+        );
+        assert_eq!(strings(&pipeline["exporters"]), exporters);
+        assert_eq!(
+            config["exporters"][exporters[0]]["endpoint"].as_str(),
+            Some(endpoint)
+        );
+    }
     assert!(
         !config["exporters"]["debug"].is_null(),
         "debug exporter defined"
-    );
-    assert_eq!(
-        config["exporters"]["prometheus"]["endpoint"].as_str(),
-        Some("0.0.0.0:8889")
     );
     assert!(config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]
         .as_str()
         .unwrap()
         .ends_with(":4317"));
     assert_eq!(strings(&config["service"]["extensions"]), ["health_check"]);
+}
+
+/// `otel-collector/config.yaml` with every `${env:…}` at its default, as compose runs it.
+fn collector_config_as_compose_runs_it() -> Value {
+    serde_yaml::from_str(&expand_env(&read("otel-collector/config.yaml"), &[])).unwrap()
 }
 
 #[test]
@@ -179,8 +198,72 @@ fn prometheus_scrapes_the_collector_with_honor_labels() {
     assert_eq!(job["honor_labels"].as_bool(), Some(true));
     assert_eq!(
         strings(&job["static_configs"][0]["targets"]),
-        ["otel-collector:8889"]
+        ["otel-collector:8889", "otel-collector:8890"]
     );
+}
+
+/// The Collector and Prometheus images that compose.yaml and deploy/ run are the releases the
+/// end-to-end tests build from their Go modules (tests/e2e/servers/go.mod).
+#[test]
+fn images_are_the_releases_the_tests_run() {
+    let go_mod = read("tests/e2e/servers/go.mod");
+    let version_of = |module: &str| -> String {
+        go_mod
+            .lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(&format!("{module} ")))
+            .unwrap_or_else(|| panic!("go.mod requires no {module}"))
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let contrib = version_of(
+        "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver",
+    );
+    let collector_image = format!(
+        "otel/opentelemetry-collector-contrib:{}",
+        contrib.trim_start_matches('v')
+    );
+    // Prometheus 3.X.Y is the Go module version v0.3XX.Y.
+    let module = version_of("github.com/prometheus/prometheus");
+    let (minor, patch) = module
+        .strip_prefix("v0.3")
+        .and_then(|rest| rest.split_once('.'))
+        .unwrap_or_else(|| panic!("{module} is not a Prometheus 3 module version"));
+    let prometheus_image = format!(
+        "prom/prometheus:v3.{}.{patch}",
+        minor.trim_start_matches('0').max("0")
+    );
+    let compose = yaml("compose.yaml");
+    let services = &compose["services"];
+    assert_eq!(
+        services["otel-collector"]["image"].as_str(),
+        Some(collector_image.as_str())
+    );
+    assert_eq!(
+        services["prometheus"]["image"].as_str(),
+        Some(prometheus_image.as_str())
+    );
+    let mut manifests = Vec::new();
+    for entry in std::fs::read_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes/collector-gateway"),
+    )
+    .unwrap()
+    {
+        manifests.push(entry.unwrap().path());
+    }
+    for path in manifests {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for image in text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("image: "))
+        {
+            if image.starts_with("otel/") {
+                assert_eq!(image, collector_image, "{}", path.display());
+            }
+        }
+    }
 }
 
 #[test]
@@ -232,7 +315,9 @@ fn grafana_provisioning_points_at_the_dashboards() {
                 "{name}: panel {} has no unit",
                 panel["title"]
             );
-            assert_eq!(panel["datasource"]["uid"], "prometheus");
+            // The data source comes from the `datasource` variable (issue 17; the whole rule
+            // in dashboards_take_the_datasource_from_a_variable).
+            assert_eq!(panel["datasource"]["uid"], "${datasource}");
         }
         let variables: Vec<&str> = dashboard["templating"]["list"]
             .as_array()
@@ -529,7 +614,8 @@ fn collector_scrape_of_qdrant_sends_the_api_key_when_set() {
         }
     }
 
-    // Qdrant Cloud: https, the host from the environment, never the compose service name.
+    // Qdrant Cloud: https, each node from the environment (never the load-balanced cluster
+    // URL: cloud_example_scrapes_each_node_not_the_cluster_url), never the compose service name.
     let cloud_text = read("otel-collector/cloud-example.yaml");
     assert!(
         !cloud_text.contains("qdrant:6333"),
@@ -538,7 +624,10 @@ fn collector_scrape_of_qdrant_sends_the_api_key_when_set() {
     let cloud: Value = serde_yaml::from_str(&expand_env(
         &cloud_text,
         &[
-            ("QDRANT_HOST", "abc.cloud.qdrant.io"),
+            (
+                "QDRANT_SCRAPE_TARGETS",
+                r#"["node-0-abc.cloud.qdrant.io:6333","node-1-abc.cloud.qdrant.io:6333"]"#,
+            ),
             ("QDRANT_API_KEY", KEY),
         ],
     ))
@@ -547,7 +636,10 @@ fn collector_scrape_of_qdrant_sends_the_api_key_when_set() {
     assert_eq!(scrape["scheme"].as_str(), Some("https"));
     assert_eq!(
         strings(&scrape["static_configs"][0]["targets"]),
-        ["abc.cloud.qdrant.io:6333"]
+        [
+            "node-0-abc.cloud.qdrant.io:6333",
+            "node-1-abc.cloud.qdrant.io:6333"
+        ]
     );
 
     // compose passes the one optional key to the Collector, as to the agent and Qdrant.
@@ -590,4 +682,439 @@ fn promtool_check_scrape_config(what: &str, scrape: &Value) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+// ---- Issue 17: cloud example per node, dashboard data source variable, p95 windows, commit
+// lag within a cluster, Collector names of Qdrant's counters. ----
+
+/// Every `grafana/dashboards/*.json`: (file name, parsed dashboard).
+fn issue17_dashboards() -> Vec<(String, serde_json::Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("grafana/dashboards");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no dashboards in {}", dir.display());
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let dashboard = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, dashboard)
+        })
+        .collect()
+}
+
+/// Every (panel title, target expr) of a dashboard.
+fn issue17_exprs(dashboard: &serde_json::Value) -> Vec<(String, String)> {
+    let mut exprs = Vec::new();
+    for panel in dashboard["panels"].as_array().into_iter().flatten() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            if let Some(expr) = target["expr"].as_str() {
+                let title = panel["title"].as_str().unwrap_or("?").to_string();
+                exprs.push((title, expr.to_string()));
+            }
+        }
+    }
+    exprs
+}
+
+/// Qdrant Cloud (docs/deployment.md): never the load-balanced cluster URL, each node by its own
+/// endpoint. The cloud example's scrape of `/metrics` takes the nodes from
+/// QDRANT_SCRAPE_TARGETS, and its header tells the agent to poll the same nodes.
+#[test]
+fn cloud_example_scrapes_each_node_not_the_cluster_url() {
+    let text = read("otel-collector/cloud-example.yaml");
+    let cluster = "xyz-example.eu-central-1-0.aws.cloud.qdrant.io";
+    let nodes: Vec<String> = (0..3).map(|i| format!("node-{i}-{cluster}:6333")).collect();
+    let list = format!(
+        "[{}]",
+        nodes
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let env = [
+        ("QDRANT_SCRAPE_TARGETS", list.as_str()),
+        ("QDRANT_API_KEY", "test-key"),
+        ("OTLP_ENDPOINT", "https://otlp.example.com"),
+        ("OTLP_AUTH_HEADER", "Basic dGVzdA=="),
+    ];
+    let config: Value = serde_yaml::from_str(&expand_env(&text, &env)).unwrap();
+    let scrape = qdrant_scrape(&config);
+    assert_eq!(scrape["scheme"].as_str(), Some("https"));
+    let targets: Vec<String> = scrape["static_configs"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| strings(&c["targets"]))
+        .collect();
+    assert_eq!(
+        targets, nodes,
+        "the cloud example scrapes the nodes of QDRANT_SCRAPE_TARGETS, one target each, \
+         not the cluster URL: {targets:?}"
+    );
+    assert!(
+        !text.contains("${env:QDRANT_HOST"),
+        "the cloud example still builds a target from the cluster host QDRANT_HOST"
+    );
+
+    // The header's example: the Collector's targets and the agent's QDRANT_URL name the same
+    // nodes (same host:port, so both sources share `instance`), by their node endpoints.
+    let line = |prefix: &str| {
+        text.lines()
+            .filter_map(|l| l.trim_start_matches('#').trim().strip_prefix(prefix))
+            .next()
+            .unwrap_or_else(|| panic!("cloud example header has no {prefix} example"))
+            .to_string()
+    };
+    let scrape_example: Vec<String> = line("QDRANT_SCRAPE_TARGETS=")
+        .split("\\\"")
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect();
+    let agent_example: Vec<String> = line("QDRANT_URL=")
+        .split(',')
+        .map(|u| u.trim().trim_start_matches("https://").to_string())
+        .collect();
+    assert!(!scrape_example.is_empty(), "{scrape_example:?}");
+    assert_eq!(
+        scrape_example, agent_example,
+        "the agent polls what the Collector scrapes"
+    );
+    for node in &scrape_example {
+        assert!(
+            node.starts_with("node-"),
+            "{node}: not a node endpoint (node-<n>-<cluster host>)"
+        );
+    }
+    assert!(
+        read("docs/deployment.md").contains("QDRANT_SCRAPE_TARGETS"),
+        "docs/deployment.md describes the cloud example's per-node targets"
+    );
+}
+
+/// Every dashboard takes its Prometheus data source from a `datasource` variable (type
+/// `datasource`, query `prometheus`, first, so the other variables can use it); every panel,
+/// target and query variable uses `{"type": "prometheus", "uid": "${datasource}"}` and nothing
+/// names a fixed uid. The provisioned data source is Prometheus and the default, which is what
+/// the variable preselects.
+#[test]
+fn dashboards_take_the_datasource_from_a_variable() {
+    const WANTED: &str = r#"{"type":"prometheus","uid":"${datasource}"}"#;
+    let wanted: serde_json::Value = serde_json::from_str(WANTED).unwrap();
+    for (name, dashboard) in issue17_dashboards() {
+        let variables = dashboard["templating"]["list"].as_array().unwrap();
+        let variable = variables
+            .iter()
+            .position(|v| v["name"] == "datasource")
+            .unwrap_or_else(|| panic!("{name}: no `datasource` variable"));
+        assert_eq!(variable, 0, "{name}: the datasource variable comes first");
+        let variable = &variables[variable];
+        assert_eq!(variable["type"], "datasource", "{name}");
+        assert_eq!(variable["query"], "prometheus", "{name}");
+
+        // Every `datasource` anywhere in the dashboard is the variable.
+        let mut found = Vec::new();
+        fn walk(value: &serde_json::Value, path: String, found: &mut Vec<(String, String)>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (key, child) in map {
+                        if key == "datasource" {
+                            found.push((path.clone(), child.to_string()));
+                        } else {
+                            walk(child, format!("{path}/{key}"), found);
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    for (i, child) in items.iter().enumerate() {
+                        walk(child, format!("{path}/{i}"), found);
+                    }
+                }
+                _ => {}
+            }
+        }
+        walk(&dashboard, String::new(), &mut found);
+        for (path, datasource) in &found {
+            let parsed: serde_json::Value = serde_json::from_str(datasource).unwrap();
+            assert_eq!(
+                parsed, wanted,
+                "{name}: {path} uses datasource {datasource}, not the variable"
+            );
+        }
+        // …and every panel, target and query variable has one.
+        for panel in dashboard["panels"].as_array().unwrap() {
+            let title = panel["title"].as_str().unwrap_or("?");
+            assert_eq!(panel["datasource"], wanted, "{name} / {title}");
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                assert_eq!(target["datasource"], wanted, "{name} / {title}: a target");
+            }
+        }
+        for variable in variables.iter().filter(|v| v["type"] == "query") {
+            assert_eq!(
+                variable["datasource"], wanted,
+                "{name}: variable {}",
+                variable["name"]
+            );
+        }
+    }
+    let provisioned = &yaml("grafana/provisioning/datasources/prometheus.yaml")["datasources"][0];
+    assert_eq!(provisioned["type"].as_str(), Some("prometheus"));
+    assert_eq!(
+        provisioned["isDefault"].as_bool(),
+        Some(true),
+        "the variable preselects the default data source: the provisioned one must be it"
+    );
+}
+
+/// A PromQL duration (`90s`, `5m`, `1h30m`) in seconds; `None` for anything else (variables).
+fn issue17_duration_seconds(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            "w" => 7.0 * 86400.0,
+            "y" => 365.0 * 86400.0,
+            _ => return None,
+        };
+        total += number * factor;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}
+
+/// Every `rate(`, `irate(` or `increase(` of a plain selector in `expr`: (metric, window text).
+fn issue17_rates(expr: &str) -> Vec<(String, String)> {
+    let mut rates = Vec::new();
+    let bytes = expr.as_bytes();
+    let name_byte = |i: usize| bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_';
+    for function in ["rate(", "increase("] {
+        let mut from = 0;
+        while let Some(found) = expr[from..].find(function) {
+            let start = from + found;
+            from = start + function.len();
+            // `irate(` counts with `rate(`; any other longer name (`xrate(`) does not.
+            let name_start = if function == "rate(" && start > 0 && bytes[start - 1] == b'i' {
+                start - 1
+            } else {
+                start
+            };
+            if name_start > 0 && name_byte(name_start - 1) {
+                continue;
+            }
+            let inner = expr[from..].trim_start();
+            let name_len = inner
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(inner.len());
+            let metric = &inner[..name_len];
+            let mut after = &inner[name_len..];
+            if after.starts_with('{') {
+                let close = after.find('}').expect("unclosed selector");
+                after = &after[close + 1..];
+            }
+            let after = after.trim_start();
+            let window = after
+                .strip_prefix('[')
+                .and_then(|w| w.split_once(']'))
+                .map(|(w, _)| w.trim().to_string())
+                .unwrap_or_else(|| panic!("{function} without a range selector: {expr}"));
+            rates.push((metric.to_string(), window));
+        }
+    }
+    rates
+}
+
+/// Qdrant's own `/metrics` series (names not starting with `qdrant_`) change once per Collector
+/// scrape, every 60 s, while Prometheus samples the Collector every 15 s; with Prometheus 3's
+/// left-open range selectors a 1 m window holds no change about a quarter of the time. Every
+/// rate over them needs a fixed window of at least 2 × 60 s (docs/dashboards.md, "Latency
+/// quantiles").
+#[test]
+fn rates_over_qdrant_metrics_series_span_a_collector_scrape() {
+    let mut checked = 0;
+    for (name, dashboard) in issue17_dashboards() {
+        for (title, expr) in issue17_exprs(&dashboard) {
+            for (metric, window) in issue17_rates(&expr) {
+                if metric.starts_with("qdrant_") {
+                    continue;
+                }
+                checked += 1;
+                let seconds = issue17_duration_seconds(&window).unwrap_or_else(|| {
+                    panic!(
+                        "{name} / {title}: rate over Qdrant's /metrics series {metric} with the \
+                         window [{window}]; use a fixed window of at least 2m (the Collector \
+                         scrapes /metrics every 60 s): {expr}"
+                    )
+                });
+                assert!(
+                    seconds >= 120.0,
+                    "{name} / {title}: rate over {metric} with [{window}], under 2m: {expr}"
+                );
+            }
+        }
+    }
+    assert!(
+        checked >= 2,
+        "the p95 panels over Qdrant's histograms were found"
+    );
+    // The parser itself.
+    assert_eq!(
+        issue17_rates("sum(irate(a_b{x=\"y\"}[5m])) / rate(qdrant_c[$__rate_interval])"),
+        [
+            ("a_b".to_string(), "5m".to_string()),
+            ("qdrant_c".to_string(), "$__rate_interval".to_string())
+        ]
+    );
+    assert_eq!(issue17_duration_seconds("1m30s"), Some(90.0));
+    assert_eq!(issue17_duration_seconds("$__rate_interval"), None);
+}
+
+/// Per-node raft series (`qdrant_cluster_*`) carry `qdrant_cluster_name`, the agent's
+/// `cluster.name`: an aggregation or match of them across nodes (one without `instance`) keeps
+/// `qdrant_cluster_name` next to `job`, so two clusters sharing a job are never compared with
+/// each other (the commit lag panel).
+#[test]
+fn raft_panels_compare_nodes_within_their_cluster() {
+    let metrics = documented_scopes();
+    let mut checked = 0;
+    for (name, dashboard) in issue17_dashboards() {
+        for (title, expr) in issue17_exprs(&dashboard) {
+            let (with_braces, _) = selectors(&expr, &metrics);
+            let per_node_raft = with_braces.iter().any(|(metric, _)| {
+                metric.starts_with("qdrant_cluster_")
+                    && metrics.get(*metric).map(String::as_str) == Some("node")
+            });
+            if !per_node_raft {
+                continue;
+            }
+            for keyword in ["by (", "on ("] {
+                for grouping in expr.split(keyword).skip(1) {
+                    let labels: Vec<&str> = grouping
+                        .split(')')
+                        .next()
+                        .unwrap()
+                        .split(',')
+                        .map(str::trim)
+                        .collect();
+                    if labels.contains(&"instance") {
+                        continue;
+                    }
+                    checked += 1;
+                    assert!(
+                        labels.contains(&"job") && labels.contains(&"qdrant_cluster_name"),
+                        "{name} / {title}: `{keyword}{})` compares nodes across clusters of one \
+                         job; group by (job, qdrant_cluster_name): {expr}",
+                        labels.join(", ")
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        checked >= 2,
+        "the commit lag panel's max by and on were checked"
+    );
+}
+
+/// docs/comparison.md names Qdrant's `/metrics` families as they land in Prometheus through
+/// the shipped Collector: its prometheus exporter appends `_total` to every monotonic sum
+/// whose name lacks it (contrib's pkg/translator/prometheus, "Counter: Append `_total`"), so a
+/// counter Qdrant serves without `_total` is listed with it, never under its bare name.
+#[test]
+fn comparison_doc_names_qdrant_counters_as_the_collector_exports_them() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut counters = std::collections::BTreeSet::new();
+    for version in std::fs::read_dir(&fixtures).unwrap() {
+        let version = version.unwrap().path();
+        if !version.is_dir() {
+            continue;
+        }
+        for setup in std::fs::read_dir(&version).unwrap() {
+            let metrics = setup.unwrap().path().join("metrics.txt");
+            let Ok(text) = std::fs::read_to_string(&metrics) else {
+                continue;
+            };
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("# TYPE ") {
+                    if let Some((name, "counter")) = rest.split_once(' ') {
+                        counters.insert(name.to_string());
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        counters.iter().any(|c| !c.ends_with("_total")),
+        "the fixtures have counters without _total: {counters:?}"
+    );
+
+    // The backticked names in the first column of the table.
+    let doc = read("docs/comparison.md");
+    let listed: Vec<String> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split('|').nth(1))
+        .flat_map(|cell| {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    fn glob(pattern: &str, name: &str) -> bool {
+        match pattern.split_once('*') {
+            None => pattern == name,
+            Some((prefix, suffix)) => {
+                name.len() >= prefix.len() + suffix.len()
+                    && name.starts_with(prefix)
+                    && name.ends_with(suffix)
+            }
+        }
+    }
+    for counter in &counters {
+        let exported = if counter.ends_with("_total") {
+            counter.clone()
+        } else {
+            format!("{counter}_total")
+        };
+        assert!(
+            listed.iter().any(|p| glob(p, &exported)),
+            "docs/comparison.md does not list {exported} (Qdrant's counter {counter} through \
+             the Collector)"
+        );
+        if exported != *counter {
+            let bare: Vec<&String> = listed.iter().filter(|p| glob(p, counter)).collect();
+            assert!(
+                bare.is_empty(),
+                "docs/comparison.md lists the counter {counter} as {bare:?}: through the \
+                 Collector it is {exported}"
+            );
+        }
+    }
 }

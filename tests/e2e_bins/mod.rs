@@ -1,5 +1,6 @@
-//! The third-party servers in `target/e2e-bin/` (Prometheus, promtool, vmagent), fetched by
-//! `scripts/fetch-e2e-servers.sh` (`make test` runs it first).
+//! The third-party servers in `target/e2e-bin/` (the OpenTelemetry Collector, Prometheus 3 and
+//! promtool), built from their Go modules by `scripts/fetch-e2e-servers.sh` (`make test` runs
+//! it first).
 //!
 //! Without them a plain `cargo test` skips the tests that need them, saying so; under CI (the
 //! `CI` environment variable is set, as CI systems and `.ci/run` do) a missing server fails the
