@@ -12,7 +12,8 @@
 # does nothing until go.mod, go.sum, the Collector's main.go or this script change (a stamp
 # file holds their hash).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$self")/.."
 src=tests/e2e/servers
 out=target/e2e-bin
 if ! command -v go >/dev/null 2>&1; then
@@ -22,7 +23,7 @@ if ! command -v go >/dev/null 2>&1; then
   echo "fetch-e2e-servers: Go is not installed: install Go 1.21 or newer (https://go.dev/doc/install)" >&2
   exit 1
 fi
-stamp=$(cat "$src/go.mod" "$src/go.sum" "$src/otelcol/main.go" "$0" | sha256sum | cut -d' ' -f1)
+stamp=$(cat "$src/go.mod" "$src/go.sum" "$src/otelcol/main.go" "$self" | sha256sum | cut -d' ' -f1)
 if [ -x "$out/otelcol" ] && [ -x "$out/prometheus" ] && [ -x "$out/promtool" ] \
    && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
   echo "fetch-e2e-servers: $out is up to date (otelcol, prometheus, promtool)"
@@ -37,7 +38,7 @@ ldflags="-s -w -X github.com/prometheus/common/version.Version=$prometheus_versi
 ldflags+=" -X github.com/prometheus/common/version.Branch=module-$module_version"
 start=$(date +%s)
 echo "fetch-e2e-servers: building otelcol, prometheus $prometheus_version and promtool from Go modules (a cold build takes ~6 min)"
-(cd "$src" && go build -trimpath -ldflags "$ldflags" -o "../../../$out/" ./otelcol \
+(cd "$src" && go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "../../../$out/" ./otelcol \
    github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool)
 echo "$stamp" > "$out/.stamp"
 "$out/otelcol" --version
