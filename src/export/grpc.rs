@@ -39,7 +39,11 @@ impl GrpcTransport {
             .connect_lazy();
         let mut client = tonic::client::Grpc::new(channel);
         if otlp.compression == Compression::Gzip {
-            client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+            // A Collector (grpc-go) answers a gzip request with a gzip response; without
+            // `accept_compressed` tonic rejects that answer after the points were accepted.
+            client = client
+                .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+                .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         }
         Ok(GrpcTransport {
             client,
