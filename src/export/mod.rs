@@ -53,6 +53,8 @@ mod grpc;
 mod points;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_delivery;
 mod transport;
 
 use encode::*;
@@ -61,6 +63,41 @@ use error::*;
 use grpc::*;
 pub use points::EncodedPoints;
 use transport::*;
+
+/// What the Collector said of a request it accepted only in part, or accepted with a warning
+/// (an OTLP partial success). Such a request is delivered: it is not sent again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialSuccess {
+    /// The data points it rejected (0 for a warning).
+    pub rejected: u64,
+    /// Its message, on one line and cut short (may be empty).
+    pub message: String,
+}
+
+impl PartialSuccess {
+    /// What a response says, if anything: `None` for a plain success.
+    fn of(answer: ExportMetricsServiceResponse) -> Option<PartialSuccess> {
+        let partial = answer.partial_success?;
+        let rejected = u64::try_from(partial.rejected_data_points).unwrap_or(0);
+        let message = one_line_excerpt(&partial.error_message);
+        (rejected > 0 || !message.is_empty()).then_some(PartialSuccess { rejected, message })
+    }
+
+    /// Two answers of one export: the rejections add up, the latest message stands.
+    fn merge(earlier: Option<PartialSuccess>, later: PartialSuccess) -> PartialSuccess {
+        match earlier {
+            Some(earlier) => PartialSuccess {
+                rejected: earlier.rejected + later.rejected,
+                message: if later.message.is_empty() {
+                    earlier.message
+                } else {
+                    later.message
+                },
+            },
+            None => later,
+        }
+    }
+}
 
 /// Exports one resource's points.
 pub struct ResourceExporter {
@@ -71,6 +108,10 @@ pub struct ResourceExporter {
     max_request_bytes: usize,
     /// The newest published points not yet delivered, laid out in requests.
     published: Option<Layout>,
+    /// How many of the published requests are delivered (they are not sent again).
+    delivered: usize,
+    /// What the Collector said of delivered requests it accepted in part, not yet taken.
+    partial: Option<PartialSuccess>,
 }
 
 impl ResourceExporter {
@@ -90,6 +131,8 @@ impl ResourceExporter {
             start_time_unix_nano: unix_nanos(SystemTime::now()),
             max_request_bytes,
             published: None,
+            delivered: 0,
+            partial: None,
         }
     }
 
@@ -97,12 +140,16 @@ impl ResourceExporter {
     pub fn publish(&mut self, resource: Vec<KeyValue>, parts: Vec<Arc<EncodedPoints>>) -> usize {
         let count = parts.iter().map(|part| part.len()).sum();
         self.published = Some(layout(&resource, parts, self.max_request_bytes));
+        self.delivered = 0;
         count
     }
 
-    /// Export the published points now: every request, in order, until one fails. Once all
-    /// are delivered the exporter lets them go; after a failure it keeps them, for the next
-    /// flush (the final one at shutdown, unless newer points are published first).
+    /// Export the published points now: every request not yet delivered, in order, until one
+    /// fails. Once all are delivered the exporter lets them go; after a failure it keeps those
+    /// not delivered, for the next flush (the final one at shutdown, unless newer points are
+    /// published first). A request the Collector accepted in part (OTLP partial success) is
+    /// delivered and never sent again; what the Collector said waits in
+    /// [`ResourceExporter::take_partial_success`].
     pub async fn flush(&mut self) -> Result<(), ExportError> {
         let Some(published) = &self.published else {
             return Ok(());
@@ -112,12 +159,22 @@ impl ResourceExporter {
             .as_ref()
             .map_err(|e| ExportError::Build(e.clone()))?;
         let now = unix_nanos(SystemTime::now());
-        for request in 0..published.requests.len() {
+        for request in self.delivered..published.requests.len() {
             let body = encode_request(published, request, self.start_time_unix_nano, now);
-            transport.send(body).await?;
+            let partial = transport.send(body).await?;
+            self.delivered = request + 1;
+            if let Some(partial) = partial {
+                self.partial = Some(PartialSuccess::merge(self.partial.take(), partial));
+            }
         }
         self.published = None;
+        self.delivered = 0;
         Ok(())
+    }
+
+    /// What the Collector said of the requests it accepted in part since the last call.
+    pub fn take_partial_success(&mut self) -> Option<PartialSuccess> {
+        self.partial.take()
     }
 
     /// Send the published points not yet delivered, within the OTLP timeout, and stop.
@@ -159,7 +216,9 @@ impl ResourceExporter {
 
     /// How many requests the published points not yet delivered make (tests, diagnostics).
     pub fn request_count(&self) -> usize {
-        self.published.as_ref().map_or(0, |p| p.requests.len())
+        self.published
+            .as_ref()
+            .map_or(0, |p| p.requests.len() - self.delivered)
     }
 }
 

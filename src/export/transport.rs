@@ -15,8 +15,9 @@ impl Transport {
         }
     }
 
-    /// Send one encoded `ExportMetricsServiceRequest`.
-    pub(super) async fn send(&self, body: Vec<u8>) -> Result<(), ExportError> {
+    /// Send one encoded `ExportMetricsServiceRequest`; delivered, it may have been accepted
+    /// only in part.
+    pub(super) async fn send(&self, body: Vec<u8>) -> Result<Option<PartialSuccess>, ExportError> {
         match self {
             Transport::Http(http) => http.send(body).await,
             Transport::Grpc(grpc) => grpc.send(body).await,
@@ -64,7 +65,7 @@ impl HttpTransport {
         })
     }
 
-    pub(super) async fn send(&self, body: Vec<u8>) -> Result<(), ExportError> {
+    pub(super) async fn send(&self, body: Vec<u8>) -> Result<Option<PartialSuccess>, ExportError> {
         let mut request = self.client.post(self.url.clone());
         let body = if self.gzip {
             request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
@@ -86,7 +87,7 @@ impl HttpTransport {
         let bytes = response.bytes().await.map_err(|e| self.request_error(&e))?;
         if status.is_success() {
             let answer = ExportMetricsServiceResponse::decode(&bytes[..]).unwrap_or_default();
-            return check_partial_success(answer);
+            return Ok(PartialSuccess::of(answer));
         }
         let body = error_body_excerpt(&bytes);
         let code = status.as_u16();

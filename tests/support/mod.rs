@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
     MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
@@ -500,6 +500,34 @@ struct Received {
     attempts: Vec<std::time::Instant>,
     /// Answer the next requests with this status and headers instead (HTTP receiver).
     answer: Option<Answer>,
+    /// Accept the next requests in part: an OTLP partial success (both receivers).
+    partial: Option<PartialAnswer>,
+}
+
+/// A configured OTLP partial success.
+#[derive(Debug, Clone)]
+struct PartialAnswer {
+    rejected: i64,
+    message: String,
+    times: usize,
+}
+
+impl Received {
+    /// The response to a request accepted now: a partial success while one is configured.
+    fn accept(&mut self) -> ExportMetricsServiceResponse {
+        match &mut self.partial {
+            Some(partial) if partial.times > 0 => {
+                partial.times -= 1;
+                ExportMetricsServiceResponse {
+                    partial_success: Some(ExportMetricsPartialSuccess {
+                        rejected_data_points: partial.rejected,
+                        error_message: partial.message.clone(),
+                    }),
+                }
+            }
+            _ => ExportMetricsServiceResponse::default(),
+        }
+    }
 }
 
 /// A configured HTTP answer to export requests.
@@ -629,6 +657,16 @@ impl OtlpReceiver {
         self.received.lock().unwrap().answer = Some(answer);
     }
 
+    /// Accept the next `times` requests (HTTP or gRPC) as an OTLP partial success: recorded as
+    /// received, answered with `rejected` data points rejected and `message`.
+    pub fn answer_partial_success(&self, rejected: i64, message: &str, times: usize) {
+        self.received.lock().unwrap().partial = Some(PartialAnswer {
+            rejected,
+            message: message.to_string(),
+            times,
+        });
+    }
+
     /// When each HTTP export request arrived, refused ones included.
     pub fn attempts(&self) -> Vec<std::time::Instant> {
         self.received.lock().unwrap().attempts.clone()
@@ -706,7 +744,7 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
         }
         let request = ExportMetricsServiceRequest::decode(&body[..]).expect("valid protobuf");
         let instances = instances_of(&request);
-        let (failing, answer) = {
+        let (failing, answer, accepted) = {
             let mut received = received.lock().unwrap();
             received.attempts.push(std::time::Instant::now());
             let answer = match &mut received.answer {
@@ -716,12 +754,14 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
                 }
                 _ => None,
             };
+            let mut accepted = ExportMetricsServiceResponse::default();
             if !received.failing && answer.is_none() {
                 received.requests.push(request);
                 received.headers.push(headers);
                 received.body_sizes.push(wire_size);
+                accepted = received.accept();
             }
-            (received.failing, answer)
+            (received.failing, answer, accepted)
         };
         let delay = {
             let received = received.lock().unwrap();
@@ -743,11 +783,7 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
         } else if failing {
             (503, Vec::new(), String::new())
         } else {
-            (
-                200,
-                ExportMetricsServiceResponse::default().encode_to_vec(),
-                String::new(),
-            )
+            (200, accepted.encode_to_vec(), String::new())
         };
         let head = format!(
             "HTTP/1.1 {status} X\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n{extra}\r\n",
@@ -785,7 +821,7 @@ impl MetricsService for GrpcMetrics {
         }
         received.requests.push(request.into_inner());
         received.headers.push(headers);
-        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+        Ok(tonic::Response::new(received.accept()))
     }
 }
 
