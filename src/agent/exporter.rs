@@ -11,9 +11,8 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::OtlpSettings;
 use crate::events::{ExportFailed, ExportFullyAccepted, ExportPartlyRejected, ExportRecovered};
-use crate::export::{EncodedPoints, ExportError, PartialSuccess, ResourceExporter};
+use crate::export::{EncodedPoints, ExportError, OtlpClient, PartialSuccess, ResourceExporter};
 use crate::metrics::record::export_points;
 use crate::metrics::registry::MetricSelection;
 use crate::metrics::Point;
@@ -83,7 +82,8 @@ impl<T: Latest> Handover<T> {
 pub struct ExportTask {
     /// Names the resource in logs (`host:port`, or the cluster name).
     pub label: String,
-    pub otlp: OtlpSettings,
+    /// The connection to the Collector, shared by every export task.
+    pub client: OtlpClient,
     /// Add the agent's export metrics (node resources only).
     pub own_metrics: Option<MetricSelection>,
 }
@@ -105,7 +105,7 @@ struct Health {
 
 impl ExportTask {
     pub async fn run<T: Latest>(self, mut handover: Handover<T>, shutdown: CancellationToken) {
-        let mut exporter = ResourceExporter::new(self.otlp.clone());
+        let mut exporter = ResourceExporter::sharing(self.client.clone());
         let mut health = Health::default();
         loop {
             tokio::select! {
@@ -255,13 +255,13 @@ mod tests {
             .finish();
         let task = ExportTask {
             label: "n1:6333".into(),
-            otlp: crate::config::OtlpSettings {
+            client: OtlpClient::new(crate::config::OtlpSettings {
                 protocol: crate::config::OtlpProtocol::HttpProtobuf,
                 endpoint: "http://localhost:4318/v1/metrics".into(),
                 headers: Vec::new(),
                 compression: crate::config::Compression::Gzip,
                 timeout: std::time::Duration::from_secs(1),
-            },
+            }),
             own_metrics: None,
         };
         let mut health = Health::default();

@@ -1,6 +1,7 @@
 //! The only OTLP code: an encoder that writes the OTLP protobuf straight from the recorded
 //! points (`encode.rs`), and the two transports (HTTP/protobuf with reqwest, gRPC with
-//! tonic). One [`ResourceExporter`] per exported resource (a Qdrant node, or a cluster).
+//! tonic). One [`ResourceExporter`] per exported resource (a Qdrant node, or a cluster), all
+//! sending through one [`OtlpClient`]: one connection pool to the Collector.
 //!
 //! What the OpenTelemetry SDK's observable instruments did is kept, without its per-point cost
 //! (docs/performance.md): each export carries exactly the newest published points, so a
@@ -62,6 +63,7 @@ pub use error::ExportError;
 use error::*;
 use grpc::*;
 pub use points::EncodedPoints;
+pub use transport::OtlpClient;
 use transport::*;
 
 /// What the Collector said of a request it accepted only in part, or accepted with a warning
@@ -101,8 +103,8 @@ impl PartialSuccess {
 
 /// Exports one resource's points.
 pub struct ResourceExporter {
-    otlp: OtlpSettings,
-    transport: Result<Transport, String>,
+    /// Shared with the exporters of the other resources.
+    client: OtlpClient,
     /// The start time of every cumulative point: when this exporter was created.
     start_time_unix_nano: u64,
     max_request_bytes: usize,
@@ -115,19 +117,24 @@ pub struct ResourceExporter {
 }
 
 impl ResourceExporter {
+    /// An exporter with its own client (tests, measurements); the agent shares one client
+    /// between all its exporters ([`ResourceExporter::sharing`]).
     pub fn new(otlp: OtlpSettings) -> ResourceExporter {
-        ResourceExporter::with_max_request_bytes(otlp, MAX_REQUEST_BYTES)
+        ResourceExporter::sharing(OtlpClient::new(otlp))
+    }
+
+    /// An exporter sending through `client`, shared with other exporters.
+    pub fn sharing(client: OtlpClient) -> ResourceExporter {
+        ResourceExporter::with_max_request_bytes(client, MAX_REQUEST_BYTES)
     }
 
     /// With another request size limit (tests).
     pub fn with_max_request_bytes(
-        otlp: OtlpSettings,
+        client: OtlpClient,
         max_request_bytes: usize,
     ) -> ResourceExporter {
-        let transport = Transport::build(&otlp).map_err(|e| e.to_string());
         ResourceExporter {
-            otlp,
-            transport,
+            client,
             start_time_unix_nano: unix_nanos(SystemTime::now()),
             max_request_bytes,
             published: None,
@@ -154,10 +161,7 @@ impl ResourceExporter {
         let Some(published) = &self.published else {
             return Ok(());
         };
-        let transport = self
-            .transport
-            .as_ref()
-            .map_err(|e| ExportError::Build(e.clone()))?;
+        let transport = self.client.transport()?;
         let now = unix_nanos(SystemTime::now());
         for request in self.delivered..published.requests.len() {
             let body = encode_request(published, request, self.start_time_unix_nano, now);
@@ -179,12 +183,12 @@ impl ResourceExporter {
 
     /// Send the published points not yet delivered, within the OTLP timeout, and stop.
     pub async fn shutdown(mut self) {
-        let bound = self.otlp.timeout;
+        let bound = self.client.otlp.timeout;
         if let Err(error) = tokio::time::timeout(bound, self.flush())
             .await
             .unwrap_or_else(|_| {
                 Err(ExportError::Timeout {
-                    endpoint: self.otlp.endpoint.clone(),
+                    endpoint: self.client.otlp.endpoint.clone(),
                     timeout: bound,
                 })
             })
@@ -201,7 +205,7 @@ impl ResourceExporter {
             return Vec::new();
         };
         let now = unix_nanos(SystemTime::now());
-        let gzipped = self.otlp.compression == Compression::Gzip;
+        let gzipped = self.client.otlp.compression == Compression::Gzip;
         (0..published.requests.len())
             .map(|request| {
                 let body = encode_request(published, request, self.start_time_unix_nano, now);

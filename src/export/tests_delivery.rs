@@ -135,7 +135,7 @@ async fn a_partly_accepted_request_is_delivered_and_never_sent_again() {
             value: 1.0,
         }])
         .collect();
-    let mut exporter = ResourceExporter::with_max_request_bytes(otlp, 4096);
+    let mut exporter = ResourceExporter::with_max_request_bytes(OtlpClient::new(otlp), 4096);
     exporter.publish(Vec::new(), vec![Arc::new(EncodedPoints::from(&points[..]))]);
     let requests = exporter.request_count();
     assert!(requests >= 3, "{requests} requests");

@@ -1,6 +1,37 @@
-//! The two transports behind one enum; OTLP/HTTP with reqwest lives here.
+//! The two transports behind one enum, shared by every exporter to one endpoint
+//! ([`OtlpClient`]); OTLP/HTTP with reqwest lives here.
 
 use super::*;
+
+/// The connection to the Collector: built once per endpoint and shared (cloned) by every
+/// resource's exporter, so that all of them use one connection pool (HTTP) or one channel
+/// (gRPC, requests multiplexed on one HTTP/2 connection).
+#[derive(Clone)]
+pub struct OtlpClient {
+    pub(super) otlp: Arc<OtlpSettings>,
+    /// A transport that could not be built fails every export with the reason
+    /// ([`check_exporter`] finds it at start-up).
+    pub(super) transport: Arc<Result<Transport, String>>,
+}
+
+impl OtlpClient {
+    /// Build the transport (for gRPC within a Tokio runtime context; it connects lazily).
+    pub fn new(otlp: OtlpSettings) -> OtlpClient {
+        let transport = Transport::build(&otlp).map_err(|e| e.to_string());
+        OtlpClient {
+            otlp: Arc::new(otlp),
+            transport: Arc::new(transport),
+        }
+    }
+
+    /// The transport, or why it could not be built.
+    pub(super) fn transport(&self) -> Result<&Transport, ExportError> {
+        self.transport
+            .as_ref()
+            .as_ref()
+            .map_err(|e| ExportError::Build(e.clone()))
+    }
+}
 
 pub(super) enum Transport {
     Http(HttpTransport),

@@ -502,6 +502,11 @@ struct Received {
     answer: Option<Answer>,
     /// Accept the next requests in part: an OTLP partial success (both receivers).
     partial: Option<PartialAnswer>,
+    /// TCP connections accepted.
+    connections: usize,
+    /// The connection each recorded request came on (the HTTP receiver numbers them from 1;
+    /// the gRPC receiver names them by the client's port).
+    request_connections: Vec<usize>,
 }
 
 /// A configured OTLP partial success.
@@ -540,7 +545,7 @@ pub struct Answer {
 }
 
 /// The `service.instance.id`s of a request's resources.
-fn instances_of(request: &ExportMetricsServiceRequest) -> Vec<String> {
+pub fn instances_of(request: &ExportMetricsServiceRequest) -> Vec<String> {
     request
         .resource_metrics
         .iter()
@@ -579,7 +584,12 @@ impl OtlpReceiver {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                tokio::spawn(serve_otlp_http(stream, Arc::clone(&shared)));
+                let connection = {
+                    let mut received = shared.lock().unwrap();
+                    received.connections += 1;
+                    received.connections
+                };
+                tokio::spawn(serve_otlp_http(stream, Arc::clone(&shared), connection));
             }
         });
         OtlpReceiver {
@@ -595,8 +605,9 @@ impl OtlpReceiver {
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Received::default()));
         let service = GrpcMetrics(Arc::clone(&received));
+        let counted = Arc::clone(&received);
         let task = tokio::spawn(async move {
-            let incoming = tokio_stream_from(listener);
+            let incoming = tokio_stream_from(listener, counted);
             let _ = tonic::transport::Server::builder()
                 .add_service(
                     MetricsServiceServer::new(service)
@@ -634,6 +645,7 @@ impl OtlpReceiver {
     pub fn take(&self) -> (Vec<ExportMetricsServiceRequest>, Vec<usize>) {
         let mut received = self.received.lock().unwrap();
         received.headers.clear();
+        received.request_connections.clear();
         (
             std::mem::take(&mut received.requests),
             std::mem::take(&mut received.body_sizes),
@@ -645,6 +657,17 @@ impl OtlpReceiver {
         received.requests.clear();
         received.headers.clear();
         received.body_sizes.clear();
+        received.request_connections.clear();
+    }
+
+    /// TCP connections the receiver accepted so far.
+    pub fn connections(&self) -> usize {
+        self.received.lock().unwrap().connections
+    }
+
+    /// The connection each received request came on, in the order of [`OtlpReceiver::requests`].
+    pub fn request_connections(&self) -> Vec<usize> {
+        self.received.lock().unwrap().request_connections.clone()
     }
 
     pub fn set_failing(&self, failing: bool) {
@@ -704,16 +727,24 @@ impl OtlpReceiver {
     }
 }
 
+/// The connections `listener` accepts, counted.
 fn tokio_stream_from(
     listener: TcpListener,
+    received: Arc<Mutex<Received>>,
 ) -> impl futures::Stream<Item = Result<TcpStream, std::io::Error>> {
-    futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| stream);
-        Some((accepted, listener))
+    futures::stream::unfold(listener, move |listener| {
+        let received = Arc::clone(&received);
+        async move {
+            let accepted = listener.accept().await.map(|(stream, _)| stream);
+            if accepted.is_ok() {
+                received.lock().unwrap().connections += 1;
+            }
+            Some((accepted, listener))
+        }
     })
 }
 
-async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) {
+async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>, connection: usize) {
     loop {
         let Some((_path, headers, mut body)) = read_head(&mut stream).await else {
             return;
@@ -759,6 +790,7 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
                 received.requests.push(request);
                 received.headers.push(headers);
                 received.body_sizes.push(wire_size);
+                received.request_connections.push(connection);
                 accepted = received.accept();
             }
             (received.failing, answer, accepted)
@@ -815,10 +847,14 @@ impl MetricsService for GrpcMetrics {
                 _ => None,
             })
             .collect();
+        let connection = request
+            .remote_addr()
+            .map_or(0, |addr| usize::from(addr.port()));
         let mut received = self.0.lock().unwrap();
         if received.failing {
             return Err(tonic::Status::unavailable("failing on purpose"));
         }
+        received.request_connections.push(connection);
         received.requests.push(request.into_inner());
         received.headers.push(headers);
         Ok(tonic::Response::new(received.accept()))
