@@ -261,6 +261,7 @@ mod tests {
                 headers: Vec::new(),
                 compression: crate::config::Compression::Gzip,
                 timeout: std::time::Duration::from_secs(1),
+                tls: Default::default(),
             }),
             own_metrics: None,
         };

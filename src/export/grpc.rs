@@ -26,8 +26,11 @@ impl GrpcTransport {
             .map_err(|e| ExportError::Build(format!("endpoint {:?}: {e}", otlp.endpoint)))?;
         let endpoint = if endpoint.uri().scheme_str() == Some("https") {
             endpoint
-                .tls_config(tonic::transport::ClientTlsConfig::new().with_enabled_roots())
-                .map_err(|e| ExportError::Build(format!("TLS: {}", error_chain(&e))))?
+                .tls_config(TlsFiles::load(otlp)?.to_tonic())
+                .map_err(|e| {
+                    let files = files_in_words(otlp);
+                    ExportError::Build(format!("TLS{files}: {}", error_chain(&e)))
+                })?
         } else {
             endpoint
         };

@@ -56,6 +56,7 @@ mod points;
 mod tests;
 #[cfg(test)]
 mod tests_delivery;
+mod tls;
 mod transport;
 
 use encode::*;
@@ -63,6 +64,7 @@ pub use error::ExportError;
 use error::*;
 use grpc::*;
 pub use points::EncodedPoints;
+use tls::{files_in_words, TlsFiles};
 pub use transport::OtlpClient;
 use transport::*;
 

@@ -32,6 +32,7 @@ fn http_settings() -> OtlpSettings {
         headers: Vec::new(),
         compression: Compression::None,
         timeout: Duration::from_secs(1),
+        tls: Default::default(),
     }
 }
 
@@ -299,6 +300,7 @@ fn settings(protocol: OtlpProtocol, endpoint: String) -> OtlpSettings {
         headers: Vec::new(),
         compression: Compression::Gzip,
         timeout: Duration::from_secs(2),
+        tls: Default::default(),
     }
 }
 

@@ -122,6 +122,7 @@ async fn a_partly_accepted_request_is_delivered_and_never_sent_again() {
         headers: Vec::new(),
         compression: Compression::None,
         timeout: Duration::from_secs(5),
+        tls: Default::default(),
     };
     let points: Vec<Point> = (0..300)
         .map(|i| Point {

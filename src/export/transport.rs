@@ -81,13 +81,17 @@ impl HttpTransport {
             reqwest::header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-protobuf"),
         );
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(concat!("qdrant-otel-agent/", env!("CARGO_PKG_VERSION")))
             .timeout(otlp.timeout)
-            .connect_timeout(otlp.timeout)
+            .connect_timeout(otlp.timeout);
+        let client = TlsFiles::load(otlp)?
+            .to_reqwest(otlp, builder)?
             .build()
-            .map_err(|e| ExportError::Build(error_chain(&e)))?;
+            .map_err(|e| {
+                ExportError::Build(format!("{}{}", error_chain(&e), files_in_words(otlp)))
+            })?;
         Ok(HttpTransport {
             client,
             url,

@@ -3,6 +3,8 @@
 //! what the agent really pushed.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -234,7 +236,9 @@ impl FixtureServer {
 }
 
 /// Read one request head; `None` when the peer closed the connection.
-async fn read_head(stream: &mut TcpStream) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+async fn read_head<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -504,6 +508,8 @@ struct Received {
     partial: Option<PartialAnswer>,
     /// TCP connections accepted.
     connections: usize,
+    /// TLS handshakes refused (HTTPS receiver).
+    refused_handshakes: usize,
     /// The connection each recorded request came on (the HTTP receiver numbers them from 1;
     /// the gRPC receiver names them by the client's port).
     request_connections: Vec<usize>,
@@ -744,7 +750,11 @@ fn tokio_stream_from(
     })
 }
 
-async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>, connection: usize) {
+async fn serve_otlp_http<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    received: Arc<Mutex<Received>>,
+    connection: usize,
+) {
     loop {
         let Some((_path, headers, mut body)) = read_head(&mut stream).await else {
             return;
