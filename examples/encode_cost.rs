@@ -79,6 +79,7 @@ fn main() {
             headers: Vec::new(),
             compression,
             timeout: Duration::from_secs(10),
+            tls: Default::default(),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

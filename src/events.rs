@@ -3,6 +3,7 @@
 //! counts what it stands for. Callers decide *whether* a state changed; the event decides how it
 //! is said.
 
+use crate::export::PartialSuccess;
 use crate::qdrant::{ErrorType, QdrantError};
 use crate::snapshot::AgentStats;
 use crate::source_id::SourceId;
@@ -94,6 +95,41 @@ impl ExportFailed<'_> {
         if self.changed {
             tracing::warn!(resource = %self.resource, error = %self.error, "OTLP export failed; the newest points will be sent on the next attempt.");
         }
+    }
+}
+
+/// The Collector accepted an export only in part, or with a warning (an OTLP partial
+/// success): the export is delivered and not sent again. The rejected points are counted every
+/// time; logged only when the Collector's message changed.
+pub struct ExportPartlyRejected<'a> {
+    pub resource: &'a str,
+    pub partial: &'a PartialSuccess,
+    pub changed: bool,
+}
+
+impl ExportPartlyRejected<'_> {
+    pub fn emit(self, rejected_points: &mut u64) {
+        *rejected_points += self.partial.rejected;
+        if !self.changed {
+            return;
+        }
+        let (resource, message) = (self.resource, &self.partial.message);
+        if self.partial.rejected > 0 {
+            tracing::warn!(%resource, rejected = self.partial.rejected, error = %message, "The Collector rejected data points of an export; it accepted the rest, which is not sent again.");
+        } else {
+            tracing::warn!(%resource, warning = %message, "The Collector accepted an export with a warning.");
+        }
+    }
+}
+
+/// The Collector accepted a whole export again, after partial successes.
+pub struct ExportFullyAccepted<'a> {
+    pub resource: &'a str,
+}
+
+impl ExportFullyAccepted<'_> {
+    pub fn emit(self) {
+        tracing::info!(resource = %self.resource, "The Collector accepts every data point again.");
     }
 }
 

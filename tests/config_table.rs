@@ -397,6 +397,22 @@ fn cases() -> Vec<Case> {
         },
         // --- TLS ---
         Case {
+            name: "env OTLP CA file missing",
+            env: &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318"), ("OTEL_EXPORTER_OTLP_CERTIFICATE", "{dir}/ca.pem")],
+            expect: Problems(&[("OTEL_EXPORTER_OTLP_CERTIFICATE", "environment variable OTEL_EXPORTER_OTLP_CERTIFICATE", "{dir}/ca.pem does not exist or is not a file")]),
+            ..BASE
+        },
+        Case {
+            name: "yaml OTLP client key not PEM, and no certificate",
+            file: Some(("yaml", "otlp:\n  endpoint: https://collector:4318\n  tls:\n    key_file: {dir}/key.pem\n")),
+            files: &[("key.pem", "this is not a key\n")],
+            expect: Problems(&[
+                ("otlp.tls.key_file", "FILE", "{dir}/key.pem holds no PEM private key (PKCS#8, PKCS#1 or SEC1)"),
+                ("otlp.tls.key_file", "FILE", "a client key needs its certificate: set otlp.tls.cert_file or OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"),
+            ]),
+            ..BASE
+        },
+        Case {
             name: "env CA file missing",
             env: &[("QDRANT_OTEL_QDRANT__TLS__CA_FILE", "{dir}/ca.pem")],
             expect: Problems(&[("qdrant.tls.ca_file", "environment variable QDRANT_OTEL_QDRANT__TLS__CA_FILE", "{dir}/ca.pem does not exist or is not a file")]),
@@ -443,7 +459,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "toml typo in otlp",
             file: Some(("toml", "[otlp]\nprotocl = \"grpc\"\n")),
-            expect: Problems(&[("otlp.protocl", "FILE", "unknown field `protocl`, expected one of `endpoint`, `protocol`, `headers`, `compression`, `timeout`")]),
+            expect: Problems(&[("otlp.protocl", "FILE", "unknown field `protocl`, expected one of `endpoint`, `protocol`, `headers`, `compression`, `timeout`, `tls`")]),
             ..BASE
         },
         Case {

@@ -131,6 +131,7 @@ async fn every_registered_metric_is_produced_by_the_fixtures() {
                 && ![
                     "qdrant.agent.exported_points",
                     "qdrant.agent.export.failures",
+                    "qdrant.agent.export.rejected_points",
                 ]
                 .contains(name)
         })

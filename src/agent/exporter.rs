@@ -11,9 +11,8 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::OtlpSettings;
-use crate::events::{ExportFailed, ExportRecovered};
-use crate::export::{EncodedPoints, ExportError, ResourceExporter};
+use crate::events::{ExportFailed, ExportFullyAccepted, ExportPartlyRejected, ExportRecovered};
+use crate::export::{EncodedPoints, ExportError, OtlpClient, PartialSuccess, ResourceExporter};
 use crate::metrics::record::export_points;
 use crate::metrics::registry::MetricSelection;
 use crate::metrics::Point;
@@ -83,7 +82,8 @@ impl<T: Latest> Handover<T> {
 pub struct ExportTask {
     /// Names the resource in logs (`host:port`, or the cluster name).
     pub label: String,
-    pub otlp: OtlpSettings,
+    /// The connection to the Collector, shared by every export task.
+    pub client: OtlpClient,
     /// Add the agent's export metrics (node resources only).
     pub own_metrics: Option<MetricSelection>,
 }
@@ -93,6 +93,10 @@ pub struct ExportTask {
 struct Health {
     failures: u64,
     failing: bool,
+    /// Data points the Collector rejected in exports it accepted in part.
+    rejected_points: u64,
+    /// The Collector's message of the last partial success, until an export is accepted whole.
+    rejection: Option<String>,
     /// Points in the last successful export.
     exported: Option<u64>,
     /// No attempt before this (the Collector's `Retry-After`).
@@ -101,7 +105,7 @@ struct Health {
 
 impl ExportTask {
     pub async fn run<T: Latest>(self, mut handover: Handover<T>, shutdown: CancellationToken) {
-        let mut exporter = ResourceExporter::new(self.otlp.clone());
+        let mut exporter = ResourceExporter::sharing(self.client.clone());
         let mut health = Health::default();
         loop {
             tokio::select! {
@@ -121,6 +125,8 @@ impl ExportTask {
                 continue;
             };
             let result = self.export(&mut exporter, &batch, &health).await;
+            let partial = exporter.take_partial_success();
+            self.note_partial(&mut health, partial, result.is_ok());
             self.note(&mut health, result);
         }
         // The newest points, if a poll handed them over while an export was under way; else
@@ -134,7 +140,12 @@ impl ExportTask {
 
     fn publish(&self, exporter: &mut ResourceExporter, batch: &Batch, health: &Health) -> usize {
         let own: Vec<Point> = match &self.own_metrics {
-            Some(selection) => export_points(health.failures, health.exported, selection),
+            Some(selection) => export_points(
+                health.failures,
+                health.rejected_points,
+                health.exported,
+                selection,
+            ),
             None => Vec::new(),
         };
         let own = EncodedPoints::from(own.as_slice());
@@ -153,6 +164,28 @@ impl ExportTask {
         let points = self.publish(exporter, batch, health);
         exporter.flush().await?;
         Ok(points)
+    }
+
+    /// Count and log what the Collector said of requests it accepted in part (logged when its
+    /// message changes); an export accepted whole ends a run of partial successes.
+    fn note_partial(&self, health: &mut Health, partial: Option<PartialSuccess>, done: bool) {
+        let Some(partial) = partial else {
+            if done && health.rejection.take().is_some() {
+                ExportFullyAccepted {
+                    resource: &self.label,
+                }
+                .emit();
+            }
+            return;
+        };
+        let changed = health.rejection.as_deref() != Some(partial.message.as_str());
+        ExportPartlyRejected {
+            resource: &self.label,
+            partial: &partial,
+            changed,
+        }
+        .emit(&mut health.rejected_points);
+        health.rejection = Some(partial.message);
     }
 
     fn note(&self, health: &mut Health, result: Result<usize, ExportError>) {
@@ -180,5 +213,78 @@ impl ExportTask {
                 health.failing = true;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Log lines, captured.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn partial(rejected: u64, message: &str) -> Option<PartialSuccess> {
+        Some(PartialSuccess {
+            rejected,
+            message: message.into(),
+        })
+    }
+
+    /// Rejected points are counted every time; the Collector's message is logged when it
+    /// changes, and the end of the partial successes once.
+    #[test]
+    fn partial_successes_count_every_time_and_log_once_per_message() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let task = ExportTask {
+            label: "n1:6333".into(),
+            client: OtlpClient::new(crate::config::OtlpSettings {
+                protocol: crate::config::OtlpProtocol::HttpProtobuf,
+                endpoint: "http://localhost:4318/v1/metrics".into(),
+                headers: Vec::new(),
+                compression: crate::config::Compression::Gzip,
+                timeout: std::time::Duration::from_secs(1),
+                tls: Default::default(),
+            }),
+            own_metrics: None,
+        };
+        let mut health = Health::default();
+        tracing::subscriber::with_default(subscriber, || {
+            task.note_partial(&mut health, partial(3, "bad unit"), true);
+            task.note_partial(&mut health, partial(2, "bad unit"), true);
+            task.note_partial(&mut health, partial(1, "too many attributes"), false);
+            task.note_partial(&mut health, None, false);
+            task.note_partial(&mut health, None, true);
+            task.note_partial(&mut health, None, true);
+            task.note_partial(&mut health, partial(4, "bad unit"), true);
+        });
+        assert_eq!(health.rejected_points, 10);
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = logs.lines().collect();
+        assert_eq!(lines.len(), 4, "{logs}");
+        assert!(lines[0].contains("rejected=3") && lines[0].contains("bad unit"));
+        assert!(lines[1].contains("rejected=1") && lines[1].contains("too many attributes"));
+        assert!(
+            lines[2].contains("accepts every data point again"),
+            "{logs}"
+        );
+        assert!(lines[3].contains("rejected=4") && lines[3].contains("bad unit"));
     }
 }

@@ -1,5 +1,5 @@
 //! The running nodes: one poll task and one export task per node, plus the cluster's export
-//! task. Nodes can be started and stopped while the agent runs (discovery); each node has its
+//! task; the export tasks share one connection to the Collector. Nodes can be started and stopped while the agent runs (discovery); each node has its
 //! own cancellation tokens, children of the agent's, so that stopping one node ends its poll
 //! loop and lets its export task deliver its last points, while shutdown still stops them all.
 
@@ -14,6 +14,7 @@ use super::exporter::{ClusterSlot, ExportTask, Handover};
 use super::node::NodeTask;
 use super::{AgentError, SHUTDOWN_GRACE};
 use crate::config::{NodeSettings, Settings};
+use crate::export::OtlpClient;
 use crate::qdrant::Client;
 use crate::resource::BaseAttributes;
 
@@ -28,6 +29,9 @@ pub struct Fleet {
     base: Arc<BaseAttributes>,
     /// The memory bound for response bodies, shared by every node's client.
     budget: Arc<Semaphore>,
+    /// The connection to the Collector, shared by every export task: one pool, not one per
+    /// resource.
+    otlp: OtlpClient,
     cluster: watch::Sender<ClusterSlot>,
     shutdown: CancellationToken,
     /// Export tasks stop after the poll tasks, so that they send the newest points.
@@ -48,10 +52,11 @@ impl Fleet {
         let exports_stop = CancellationToken::new();
         let mut exports = JoinSet::new();
         let (cluster, _) = watch::channel(ClusterSlot::default());
+        let otlp = OtlpClient::new(settings.otlp.clone());
         exports.spawn(
             ExportTask {
                 label: settings.cluster_name.clone(),
-                otlp: settings.otlp.clone(),
+                client: otlp.clone(),
                 own_metrics: None,
             }
             .run(Handover::new(&cluster), exports_stop.clone()),
@@ -60,6 +65,7 @@ impl Fleet {
             settings,
             base,
             budget,
+            otlp,
             cluster,
             shutdown,
             exports_stop,
@@ -101,7 +107,7 @@ impl Fleet {
         self.exports.spawn(
             ExportTask {
                 label: node.instance.clone(),
-                otlp: self.settings.otlp.clone(),
+                client: self.otlp.clone(),
                 own_metrics: Some(self.settings.record.selection.clone()),
             }
             .run(Handover::new(&node_exports), running.export.clone()),

@@ -19,6 +19,7 @@ mod qdrant;
 mod raw;
 mod secret;
 mod sections;
+mod tls;
 mod url;
 
 use std::collections::HashMap;
@@ -37,9 +38,11 @@ pub use otlp::{
 pub use problems::{ConfigError, Problem, Problems};
 pub use raw::{
     ClusterConfig, CollectionsConfig, DiscoveryConfig, LogConfig, MetricToggle, OneOrMany,
-    OtlpConfig, PollConfig, PrivacyConfig, QdrantConfig, RawConfig, ResourceConfig, TlsConfig,
+    OtlpConfig, OtlpTlsConfig, PollConfig, PrivacyConfig, QdrantConfig, RawConfig, ResourceConfig,
+    TlsConfig,
 };
 pub use secret::Secret;
+pub use tls::OtlpTls;
 
 use crate::metrics::RecordOptions;
 use crate::qdrant::ClientSettings;

@@ -2,7 +2,7 @@
 //! (`ConfigSources.env`), never by the exporter from the process: `OTEL_EXPORTER_OTLP_*` (the
 //! `METRICS_` form wins over the generic one), `OTEL_RESOURCE_ATTRIBUTES` and
 //! `OTEL_SERVICE_NAME`. Parsers here follow the OpenTelemetry specification and are shared with
-//! the matching `otlp.*` keys.
+//! the matching `otlp.*` keys. The TLS variables name files, read in `tls.rs`.
 
 use std::time::Duration;
 
@@ -35,6 +35,18 @@ pub const COMPRESSION: Pair = Pair {
 pub const TIMEOUT: Pair = Pair {
     metrics: "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
     generic: "OTEL_EXPORTER_OTLP_TIMEOUT",
+};
+pub const CERTIFICATE: Pair = Pair {
+    metrics: "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+    generic: "OTEL_EXPORTER_OTLP_CERTIFICATE",
+};
+pub const CLIENT_CERTIFICATE: Pair = Pair {
+    metrics: "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+    generic: "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+};
+pub const CLIENT_KEY: Pair = Pair {
+    metrics: "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
+    generic: "OTEL_EXPORTER_OTLP_CLIENT_KEY",
 };
 pub const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
 pub const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
@@ -139,6 +151,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "OTEL_EXPORTER_OTLP_TIMEOUT",
         "`10000`",
         "export timeout in milliseconds; `OTEL_EXPORTER_OTLP_METRICS_TIMEOUT` wins. Below `otlp.timeout`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "none",
+        "path of a PEM file of CA certificates to trust (TLS, `https` endpoint); `OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE` wins. Below `otlp.tls.ca_file`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        "none",
+        "path of the PEM client certificate (mutual TLS); `OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE` wins. Below `otlp.tls.cert_file`",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        "none",
+        "path of the PEM client key (mutual TLS); `OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY` wins. Below `otlp.tls.key_file`",
     ),
     (
         "OTEL_RESOURCE_ATTRIBUTES",

@@ -1,13 +1,14 @@
 //! The `otlp` section, resolved with the standard `OTEL_EXPORTER_OTLP_*` variables into complete
 //! [`OtlpSettings`]: for each setting the `otlp.*` key (from any layer) wins, then the
 //! `METRICS_` variable, then the generic variable, then the default. The exporter is built with
-//! every one of these values and reads nothing else.
+//! every one of these values and reads nothing else (the TLS files: `tls.rs`).
 
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
 use super::otel_env::{self, EnvValue, Pair};
+use super::tls::OtlpTls;
 use super::url::{parse_http_url, with_metrics_path};
 use super::{Context, OtlpConfig, Problems, Secret};
 
@@ -41,6 +42,8 @@ pub struct OtlpSettings {
     pub headers: Vec<(String, Secret)>,
     pub compression: Compression,
     pub timeout: Duration,
+    /// CA file, client certificate and key (an `https` endpoint).
+    pub tls: OtlpTls,
 }
 
 impl OtlpConfig {
@@ -61,9 +64,11 @@ impl OtlpConfig {
             otel_env::parse_compression,
         )
         .unwrap_or(Compression::Gzip);
+        let endpoint = self.endpoint(ctx, protocol, problems);
         OtlpSettings {
             protocol,
-            endpoint: self.endpoint(ctx, protocol, problems),
+            tls: self.tls.validate(ctx, &endpoint, problems),
+            endpoint,
             headers: self.headers(ctx, problems),
             compression,
             timeout: self.timeout(ctx, problems),

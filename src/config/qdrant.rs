@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 
 use super::origin::env_origin;
+use super::tls::check_ca_file;
 use super::url::parse_http_url;
 use super::{Context, NodeSettings, Problems, QdrantConfig};
 use crate::qdrant::{Auth, ClientSettings};
@@ -183,25 +184,4 @@ fn read_key_file(path: &Path) -> Result<String, String> {
         ));
     }
     Ok(key.to_string())
-}
-
-/// The CA file must be readable and hold at least one PEM certificate.
-fn check_ca_file(path: &Path) -> Result<(), String> {
-    if !path.is_file() {
-        return Err(format!(
-            "{} does not exist or is not a file",
-            path.display()
-        ));
-    }
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    match reqwest::Certificate::from_pem_bundle(&pem) {
-        Ok(certs) if certs.is_empty() => {
-            Err(format!("{} holds no PEM certificate", path.display()))
-        }
-        Ok(_) => Ok(()),
-        Err(e) => Err(format!(
-            "{} is not a PEM certificate bundle ({e})",
-            path.display()
-        )),
-    }
 }

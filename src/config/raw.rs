@@ -236,6 +236,25 @@ pub struct OtlpConfig {
     /// Export timeout. Unset: `OTEL_EXPORTER_OTLP_(METRICS_)TIMEOUT`, then 10s.
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+    /// TLS towards the Collector (an `https` endpoint).
+    pub tls: OtlpTlsConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtlpTlsConfig {
+    /// PEM file with CA certificates to trust (added to the system's). Unset:
+    /// `OTEL_EXPORTER_OTLP_(METRICS_)CERTIFICATE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// PEM file with the client certificate, for mutual TLS (with `key_file`). Unset:
+    /// `OTEL_EXPORTER_OTLP_(METRICS_)CLIENT_CERTIFICATE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<PathBuf>,
+    /// PEM file with the client certificate's private key. Unset:
+    /// `OTEL_EXPORTER_OTLP_(METRICS_)CLIENT_KEY`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -21,8 +21,6 @@ pub enum ExportError {
     Timeout { endpoint: String, timeout: Duration },
     #[error("the OTLP request to {endpoint} failed: {cause}")]
     Transport { endpoint: String, cause: String },
-    #[error("the Collector rejected {rejected} of the data points{}", excerpt_suffix(.message))]
-    Rejected { rejected: i64, message: String },
 }
 
 impl ExportError {
@@ -66,6 +64,11 @@ pub(super) fn error_body_excerpt(body: &[u8]) -> String {
         Ok(status) if !status.message.is_empty() => status.message,
         _ => String::from_utf8_lossy(body).into_owned(),
     };
+    one_line_excerpt(&text)
+}
+
+/// `text` on one line, without control characters, cut after [`BODY_EXCERPT_CHARS`].
+pub(super) fn one_line_excerpt(text: &str) -> String {
     let one_line: String = text
         .split_whitespace()
         .collect::<Vec<_>>()

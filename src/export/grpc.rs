@@ -26,8 +26,11 @@ impl GrpcTransport {
             .map_err(|e| ExportError::Build(format!("endpoint {:?}: {e}", otlp.endpoint)))?;
         let endpoint = if endpoint.uri().scheme_str() == Some("https") {
             endpoint
-                .tls_config(tonic::transport::ClientTlsConfig::new().with_enabled_roots())
-                .map_err(|e| ExportError::Build(format!("TLS: {}", error_chain(&e))))?
+                .tls_config(TlsFiles::load(otlp)?.to_tonic())
+                .map_err(|e| {
+                    let files = files_in_words(otlp);
+                    ExportError::Build(format!("TLS{files}: {}", error_chain(&e)))
+                })?
         } else {
             endpoint
         };
@@ -53,7 +56,7 @@ impl GrpcTransport {
         })
     }
 
-    pub(super) async fn send(&self, body: Vec<u8>) -> Result<(), ExportError> {
+    pub(super) async fn send(&self, body: Vec<u8>) -> Result<Option<PartialSuccess>, ExportError> {
         let mut client = self.client.clone();
         let call = async {
             client.ready().await.map_err(|e| {
@@ -77,7 +80,7 @@ impl GrpcTransport {
                 endpoint: self.endpoint.clone(),
                 timeout: self.timeout,
             })??;
-        check_partial_success(response.into_inner())
+        Ok(PartialSuccess::of(response.into_inner()))
     }
 
     fn status_error(&self, status: tonic::Status) -> ExportError {
@@ -148,17 +151,5 @@ impl Message for Encoded {
 
     fn clear(&mut self) {
         self.0.clear();
-    }
-}
-
-pub(super) fn check_partial_success(
-    answer: ExportMetricsServiceResponse,
-) -> Result<(), ExportError> {
-    match answer.partial_success {
-        Some(partial) if partial.rejected_data_points > 0 => Err(ExportError::Rejected {
-            rejected: partial.rejected_data_points,
-            message: partial.error_message,
-        }),
-        _ => Ok(()),
     }
 }

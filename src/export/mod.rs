@@ -1,6 +1,7 @@
 //! The only OTLP code: an encoder that writes the OTLP protobuf straight from the recorded
 //! points (`encode.rs`), and the two transports (HTTP/protobuf with reqwest, gRPC with
-//! tonic). One [`ResourceExporter`] per exported resource (a Qdrant node, or a cluster).
+//! tonic). One [`ResourceExporter`] per exported resource (a Qdrant node, or a cluster), all
+//! sending through one [`OtlpClient`]: one connection pool to the Collector.
 //!
 //! What the OpenTelemetry SDK's observable instruments did is kept, without its per-point cost
 //! (docs/performance.md): each export carries exactly the newest published points, so a
@@ -53,6 +54,9 @@ mod grpc;
 mod points;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_delivery;
+mod tls;
 mod transport;
 
 use encode::*;
@@ -60,36 +64,84 @@ pub use error::ExportError;
 use error::*;
 use grpc::*;
 pub use points::EncodedPoints;
+use tls::{files_in_words, TlsFiles};
+pub use transport::OtlpClient;
 use transport::*;
+
+/// What the Collector said of a request it accepted only in part, or accepted with a warning
+/// (an OTLP partial success). Such a request is delivered: it is not sent again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialSuccess {
+    /// The data points it rejected (0 for a warning).
+    pub rejected: u64,
+    /// Its message, on one line and cut short (may be empty).
+    pub message: String,
+}
+
+impl PartialSuccess {
+    /// What a response says, if anything: `None` for a plain success.
+    fn of(answer: ExportMetricsServiceResponse) -> Option<PartialSuccess> {
+        let partial = answer.partial_success?;
+        let rejected = u64::try_from(partial.rejected_data_points).unwrap_or(0);
+        let message = one_line_excerpt(&partial.error_message);
+        (rejected > 0 || !message.is_empty()).then_some(PartialSuccess { rejected, message })
+    }
+
+    /// Two answers of one export: the rejections add up, the latest message stands.
+    fn merge(earlier: Option<PartialSuccess>, later: PartialSuccess) -> PartialSuccess {
+        match earlier {
+            Some(earlier) => PartialSuccess {
+                rejected: earlier.rejected + later.rejected,
+                message: if later.message.is_empty() {
+                    earlier.message
+                } else {
+                    later.message
+                },
+            },
+            None => later,
+        }
+    }
+}
 
 /// Exports one resource's points.
 pub struct ResourceExporter {
-    otlp: OtlpSettings,
-    transport: Result<Transport, String>,
+    /// Shared with the exporters of the other resources.
+    client: OtlpClient,
     /// The start time of every cumulative point: when this exporter was created.
     start_time_unix_nano: u64,
     max_request_bytes: usize,
     /// The newest published points not yet delivered, laid out in requests.
     published: Option<Layout>,
+    /// How many of the published requests are delivered (they are not sent again).
+    delivered: usize,
+    /// What the Collector said of delivered requests it accepted in part, not yet taken.
+    partial: Option<PartialSuccess>,
 }
 
 impl ResourceExporter {
+    /// An exporter with its own client (tests, measurements); the agent shares one client
+    /// between all its exporters ([`ResourceExporter::sharing`]).
     pub fn new(otlp: OtlpSettings) -> ResourceExporter {
-        ResourceExporter::with_max_request_bytes(otlp, MAX_REQUEST_BYTES)
+        ResourceExporter::sharing(OtlpClient::new(otlp))
+    }
+
+    /// An exporter sending through `client`, shared with other exporters.
+    pub fn sharing(client: OtlpClient) -> ResourceExporter {
+        ResourceExporter::with_max_request_bytes(client, MAX_REQUEST_BYTES)
     }
 
     /// With another request size limit (tests).
     pub fn with_max_request_bytes(
-        otlp: OtlpSettings,
+        client: OtlpClient,
         max_request_bytes: usize,
     ) -> ResourceExporter {
-        let transport = Transport::build(&otlp).map_err(|e| e.to_string());
         ResourceExporter {
-            otlp,
-            transport,
+            client,
             start_time_unix_nano: unix_nanos(SystemTime::now()),
             max_request_bytes,
             published: None,
+            delivered: 0,
+            partial: None,
         }
     }
 
@@ -97,37 +149,48 @@ impl ResourceExporter {
     pub fn publish(&mut self, resource: Vec<KeyValue>, parts: Vec<Arc<EncodedPoints>>) -> usize {
         let count = parts.iter().map(|part| part.len()).sum();
         self.published = Some(layout(&resource, parts, self.max_request_bytes));
+        self.delivered = 0;
         count
     }
 
-    /// Export the published points now: every request, in order, until one fails. Once all
-    /// are delivered the exporter lets them go; after a failure it keeps them, for the next
-    /// flush (the final one at shutdown, unless newer points are published first).
+    /// Export the published points now: every request not yet delivered, in order, until one
+    /// fails. Once all are delivered the exporter lets them go; after a failure it keeps those
+    /// not delivered, for the next flush (the final one at shutdown, unless newer points are
+    /// published first). A request the Collector accepted in part (OTLP partial success) is
+    /// delivered and never sent again; what the Collector said waits in
+    /// [`ResourceExporter::take_partial_success`].
     pub async fn flush(&mut self) -> Result<(), ExportError> {
         let Some(published) = &self.published else {
             return Ok(());
         };
-        let transport = self
-            .transport
-            .as_ref()
-            .map_err(|e| ExportError::Build(e.clone()))?;
+        let transport = self.client.transport()?;
         let now = unix_nanos(SystemTime::now());
-        for request in 0..published.requests.len() {
+        for request in self.delivered..published.requests.len() {
             let body = encode_request(published, request, self.start_time_unix_nano, now);
-            transport.send(body).await?;
+            let partial = transport.send(body).await?;
+            self.delivered = request + 1;
+            if let Some(partial) = partial {
+                self.partial = Some(PartialSuccess::merge(self.partial.take(), partial));
+            }
         }
         self.published = None;
+        self.delivered = 0;
         Ok(())
+    }
+
+    /// What the Collector said of the requests it accepted in part since the last call.
+    pub fn take_partial_success(&mut self) -> Option<PartialSuccess> {
+        self.partial.take()
     }
 
     /// Send the published points not yet delivered, within the OTLP timeout, and stop.
     pub async fn shutdown(mut self) {
-        let bound = self.otlp.timeout;
+        let bound = self.client.otlp.timeout;
         if let Err(error) = tokio::time::timeout(bound, self.flush())
             .await
             .unwrap_or_else(|_| {
                 Err(ExportError::Timeout {
-                    endpoint: self.otlp.endpoint.clone(),
+                    endpoint: self.client.otlp.endpoint.clone(),
                     timeout: bound,
                 })
             })
@@ -144,7 +207,7 @@ impl ResourceExporter {
             return Vec::new();
         };
         let now = unix_nanos(SystemTime::now());
-        let gzipped = self.otlp.compression == Compression::Gzip;
+        let gzipped = self.client.otlp.compression == Compression::Gzip;
         (0..published.requests.len())
             .map(|request| {
                 let body = encode_request(published, request, self.start_time_unix_nano, now);
@@ -159,7 +222,9 @@ impl ResourceExporter {
 
     /// How many requests the published points not yet delivered make (tests, diagnostics).
     pub fn request_count(&self) -> usize {
-        self.published.as_ref().map_or(0, |p| p.requests.len())
+        self.published
+            .as_ref()
+            .map_or(0, |p| p.requests.len() - self.delivered)
     }
 }
 

@@ -32,6 +32,7 @@ fn http_settings() -> OtlpSettings {
         headers: Vec::new(),
         compression: Compression::None,
         timeout: Duration::from_secs(1),
+        tls: Default::default(),
     }
 }
 
@@ -67,7 +68,8 @@ fn large_exports_split_under_the_limit_with_up_first() {
         any_value::Value::StringValue("qdrant".into()),
     )];
     let max = 64 * 1024;
-    let mut exporter = ResourceExporter::with_max_request_bytes(http_settings(), max);
+    let mut exporter =
+        ResourceExporter::with_max_request_bytes(OtlpClient::new(http_settings()), max);
     assert_eq!(exporter.publish(resource.clone(), Vec::new()), 0);
     assert_eq!(exporter.request_count(), 0, "no points, no request");
 
@@ -298,6 +300,7 @@ fn settings(protocol: OtlpProtocol, endpoint: String) -> OtlpSettings {
         headers: Vec::new(),
         compression: Compression::Gzip,
         timeout: Duration::from_secs(2),
+        tls: Default::default(),
     }
 }
 

@@ -1,6 +1,37 @@
-//! The two transports behind one enum; OTLP/HTTP with reqwest lives here.
+//! The two transports behind one enum, shared by every exporter to one endpoint
+//! ([`OtlpClient`]); OTLP/HTTP with reqwest lives here.
 
 use super::*;
+
+/// The connection to the Collector: built once per endpoint and shared (cloned) by every
+/// resource's exporter, so that all of them use one connection pool (HTTP) or one channel
+/// (gRPC, requests multiplexed on one HTTP/2 connection).
+#[derive(Clone)]
+pub struct OtlpClient {
+    pub(super) otlp: Arc<OtlpSettings>,
+    /// A transport that could not be built fails every export with the reason
+    /// ([`check_exporter`] finds it at start-up).
+    pub(super) transport: Arc<Result<Transport, String>>,
+}
+
+impl OtlpClient {
+    /// Build the transport (for gRPC within a Tokio runtime context; it connects lazily).
+    pub fn new(otlp: OtlpSettings) -> OtlpClient {
+        let transport = Transport::build(&otlp).map_err(|e| e.to_string());
+        OtlpClient {
+            otlp: Arc::new(otlp),
+            transport: Arc::new(transport),
+        }
+    }
+
+    /// The transport, or why it could not be built.
+    pub(super) fn transport(&self) -> Result<&Transport, ExportError> {
+        self.transport
+            .as_ref()
+            .as_ref()
+            .map_err(|e| ExportError::Build(e.clone()))
+    }
+}
 
 pub(super) enum Transport {
     Http(HttpTransport),
@@ -15,8 +46,9 @@ impl Transport {
         }
     }
 
-    /// Send one encoded `ExportMetricsServiceRequest`.
-    pub(super) async fn send(&self, body: Vec<u8>) -> Result<(), ExportError> {
+    /// Send one encoded `ExportMetricsServiceRequest`; delivered, it may have been accepted
+    /// only in part.
+    pub(super) async fn send(&self, body: Vec<u8>) -> Result<Option<PartialSuccess>, ExportError> {
         match self {
             Transport::Http(http) => http.send(body).await,
             Transport::Grpc(grpc) => grpc.send(body).await,
@@ -49,13 +81,17 @@ impl HttpTransport {
             reqwest::header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-protobuf"),
         );
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(concat!("qdrant-otel-agent/", env!("CARGO_PKG_VERSION")))
             .timeout(otlp.timeout)
-            .connect_timeout(otlp.timeout)
+            .connect_timeout(otlp.timeout);
+        let client = TlsFiles::load(otlp)?
+            .to_reqwest(otlp, builder)?
             .build()
-            .map_err(|e| ExportError::Build(error_chain(&e)))?;
+            .map_err(|e| {
+                ExportError::Build(format!("{}{}", error_chain(&e), files_in_words(otlp)))
+            })?;
         Ok(HttpTransport {
             client,
             url,
@@ -64,7 +100,7 @@ impl HttpTransport {
         })
     }
 
-    pub(super) async fn send(&self, body: Vec<u8>) -> Result<(), ExportError> {
+    pub(super) async fn send(&self, body: Vec<u8>) -> Result<Option<PartialSuccess>, ExportError> {
         let mut request = self.client.post(self.url.clone());
         let body = if self.gzip {
             request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
@@ -86,7 +122,7 @@ impl HttpTransport {
         let bytes = response.bytes().await.map_err(|e| self.request_error(&e))?;
         if status.is_success() {
             let answer = ExportMetricsServiceResponse::decode(&bytes[..]).unwrap_or_default();
-            return check_partial_success(answer);
+            return Ok(PartialSuccess::of(answer));
         }
         let body = error_body_excerpt(&bytes);
         let code = status.as_u16();

@@ -392,6 +392,8 @@ registry! {
         "Age of the oldest data the series of a slow source still show: for per-collection sources (optimizations, memory, snapshots), the least recently read collection; for telemetry_detail, issues and storage_snapshots, the last good read.", volatile = true;
     ExportFailures: "qdrant.agent.export.failures", Counter, Int, "{failure}", [], [], Agent, V1_15, Node, true,
         "OTLP exports of this node's metrics that failed.";
+    ExportRejectedPoints: "qdrant.agent.export.rejected_points", Counter, Int, "{point}", [], [], Agent, V1_15, Node, true,
+        "Data points of this node that the Collector rejected in exports it accepted in part (OTLP partial success); such an export counts as delivered and is not sent again.";
     ExportedPoints: "qdrant.agent.exported_points", Gauge, Int, "{point}", [], [], Agent, V1_15, Node, true,
         "Data points of this node in the last export.";
 }

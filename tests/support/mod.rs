@@ -3,6 +3,8 @@
 //! what the agent really pushed.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +15,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
     MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
@@ -234,7 +236,9 @@ impl FixtureServer {
 }
 
 /// Read one request head; `None` when the peer closed the connection.
-async fn read_head(stream: &mut TcpStream) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+async fn read_head<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -500,6 +504,41 @@ struct Received {
     attempts: Vec<std::time::Instant>,
     /// Answer the next requests with this status and headers instead (HTTP receiver).
     answer: Option<Answer>,
+    /// Accept the next requests in part: an OTLP partial success (both receivers).
+    partial: Option<PartialAnswer>,
+    /// TCP connections accepted.
+    connections: usize,
+    /// TLS handshakes refused (HTTPS receiver).
+    refused_handshakes: usize,
+    /// The connection each recorded request came on (the HTTP receiver numbers them from 1;
+    /// the gRPC receiver names them by the client's port).
+    request_connections: Vec<usize>,
+}
+
+/// A configured OTLP partial success.
+#[derive(Debug, Clone)]
+struct PartialAnswer {
+    rejected: i64,
+    message: String,
+    times: usize,
+}
+
+impl Received {
+    /// The response to a request accepted now: a partial success while one is configured.
+    fn accept(&mut self) -> ExportMetricsServiceResponse {
+        match &mut self.partial {
+            Some(partial) if partial.times > 0 => {
+                partial.times -= 1;
+                ExportMetricsServiceResponse {
+                    partial_success: Some(ExportMetricsPartialSuccess {
+                        rejected_data_points: partial.rejected,
+                        error_message: partial.message.clone(),
+                    }),
+                }
+            }
+            _ => ExportMetricsServiceResponse::default(),
+        }
+    }
 }
 
 /// A configured HTTP answer to export requests.
@@ -512,7 +551,7 @@ pub struct Answer {
 }
 
 /// The `service.instance.id`s of a request's resources.
-fn instances_of(request: &ExportMetricsServiceRequest) -> Vec<String> {
+pub fn instances_of(request: &ExportMetricsServiceRequest) -> Vec<String> {
     request
         .resource_metrics
         .iter()
@@ -551,7 +590,12 @@ impl OtlpReceiver {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                tokio::spawn(serve_otlp_http(stream, Arc::clone(&shared)));
+                let connection = {
+                    let mut received = shared.lock().unwrap();
+                    received.connections += 1;
+                    received.connections
+                };
+                tokio::spawn(serve_otlp_http(stream, Arc::clone(&shared), connection));
             }
         });
         OtlpReceiver {
@@ -567,8 +611,9 @@ impl OtlpReceiver {
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Received::default()));
         let service = GrpcMetrics(Arc::clone(&received));
+        let counted = Arc::clone(&received);
         let task = tokio::spawn(async move {
-            let incoming = tokio_stream_from(listener);
+            let incoming = tokio_stream_from(listener, counted);
             let _ = tonic::transport::Server::builder()
                 .add_service(
                     MetricsServiceServer::new(service)
@@ -606,6 +651,7 @@ impl OtlpReceiver {
     pub fn take(&self) -> (Vec<ExportMetricsServiceRequest>, Vec<usize>) {
         let mut received = self.received.lock().unwrap();
         received.headers.clear();
+        received.request_connections.clear();
         (
             std::mem::take(&mut received.requests),
             std::mem::take(&mut received.body_sizes),
@@ -617,6 +663,17 @@ impl OtlpReceiver {
         received.requests.clear();
         received.headers.clear();
         received.body_sizes.clear();
+        received.request_connections.clear();
+    }
+
+    /// TCP connections the receiver accepted so far.
+    pub fn connections(&self) -> usize {
+        self.received.lock().unwrap().connections
+    }
+
+    /// The connection each received request came on, in the order of [`OtlpReceiver::requests`].
+    pub fn request_connections(&self) -> Vec<usize> {
+        self.received.lock().unwrap().request_connections.clone()
     }
 
     pub fn set_failing(&self, failing: bool) {
@@ -627,6 +684,16 @@ impl OtlpReceiver {
     /// empty body); they are not recorded as received.
     pub fn answer_with(&self, answer: Answer) {
         self.received.lock().unwrap().answer = Some(answer);
+    }
+
+    /// Accept the next `times` requests (HTTP or gRPC) as an OTLP partial success: recorded as
+    /// received, answered with `rejected` data points rejected and `message`.
+    pub fn answer_partial_success(&self, rejected: i64, message: &str, times: usize) {
+        self.received.lock().unwrap().partial = Some(PartialAnswer {
+            rejected,
+            message: message.to_string(),
+            times,
+        });
     }
 
     /// When each HTTP export request arrived, refused ones included.
@@ -666,16 +733,28 @@ impl OtlpReceiver {
     }
 }
 
+/// The connections `listener` accepts, counted.
 fn tokio_stream_from(
     listener: TcpListener,
+    received: Arc<Mutex<Received>>,
 ) -> impl futures::Stream<Item = Result<TcpStream, std::io::Error>> {
-    futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| stream);
-        Some((accepted, listener))
+    futures::stream::unfold(listener, move |listener| {
+        let received = Arc::clone(&received);
+        async move {
+            let accepted = listener.accept().await.map(|(stream, _)| stream);
+            if accepted.is_ok() {
+                received.lock().unwrap().connections += 1;
+            }
+            Some((accepted, listener))
+        }
     })
 }
 
-async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) {
+async fn serve_otlp_http<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    received: Arc<Mutex<Received>>,
+    connection: usize,
+) {
     loop {
         let Some((_path, headers, mut body)) = read_head(&mut stream).await else {
             return;
@@ -706,7 +785,7 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
         }
         let request = ExportMetricsServiceRequest::decode(&body[..]).expect("valid protobuf");
         let instances = instances_of(&request);
-        let (failing, answer) = {
+        let (failing, answer, accepted) = {
             let mut received = received.lock().unwrap();
             received.attempts.push(std::time::Instant::now());
             let answer = match &mut received.answer {
@@ -716,12 +795,15 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
                 }
                 _ => None,
             };
+            let mut accepted = ExportMetricsServiceResponse::default();
             if !received.failing && answer.is_none() {
                 received.requests.push(request);
                 received.headers.push(headers);
                 received.body_sizes.push(wire_size);
+                received.request_connections.push(connection);
+                accepted = received.accept();
             }
-            (received.failing, answer)
+            (received.failing, answer, accepted)
         };
         let delay = {
             let received = received.lock().unwrap();
@@ -743,11 +825,7 @@ async fn serve_otlp_http(mut stream: TcpStream, received: Arc<Mutex<Received>>) 
         } else if failing {
             (503, Vec::new(), String::new())
         } else {
-            (
-                200,
-                ExportMetricsServiceResponse::default().encode_to_vec(),
-                String::new(),
-            )
+            (200, accepted.encode_to_vec(), String::new())
         };
         let head = format!(
             "HTTP/1.1 {status} X\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n{extra}\r\n",
@@ -779,13 +857,17 @@ impl MetricsService for GrpcMetrics {
                 _ => None,
             })
             .collect();
+        let connection = request
+            .remote_addr()
+            .map_or(0, |addr| usize::from(addr.port()));
         let mut received = self.0.lock().unwrap();
         if received.failing {
             return Err(tonic::Status::unavailable("failing on purpose"));
         }
+        received.request_connections.push(connection);
         received.requests.push(request.into_inner());
         received.headers.push(headers);
-        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+        Ok(tonic::Response::new(received.accept()))
     }
 }
 

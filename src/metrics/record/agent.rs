@@ -1,6 +1,7 @@
 //! The agent's own metrics on the node they describe: poll duration per source and poll errors
-//! per source and error type (zeros included), from the agent's statistics; export failures
-//! and exported points, from the export task's own statistics (see [`export_points`]).
+//! per source and error type (zeros included), from the agent's statistics; export failures,
+//! rejected points and exported points, from the export task's own statistics (see
+//! [`export_points`]).
 
 use smallvec::smallvec;
 use smol_str::SmolStr;
@@ -38,9 +39,11 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats)
     }
 }
 
-/// The export task's own metrics: failed exports so far, and the points of the last export.
+/// The export task's own metrics: failed exports and points the Collector rejected so far,
+/// and the points of the last export.
 pub fn export_points(
     failures: u64,
+    rejected_points: u64,
     exported: Option<u64>,
     selection: &MetricSelection,
 ) -> Vec<Point> {
@@ -55,6 +58,7 @@ pub fn export_points(
         }
     };
     push(MetricId::ExportFailures, failures as f64);
+    push(MetricId::ExportRejectedPoints, rejected_points as f64);
     if let Some(exported) = exported {
         push(MetricId::ExportedPoints, exported as f64);
     }
