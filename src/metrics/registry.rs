@@ -326,10 +326,14 @@ registry! {
         "Snapshots created since start.";
     PayloadIndexPoints: "qdrant.collection.payload_index.points", UpDownCounter, Int, "{point}", [COLLECTION, PAYLOAD_FIELD, PAYLOAD_TYPE], [], TelemetryDetail, V1_15, Node, false,
         "Points covered by each payload index, by field and type.";
-    Searches: "qdrant.collection.searches", Counter, Int, "{search}", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, V1_15, Node, false,
-        "Searches by vector and search path (unfiltered_hnsw, unfiltered_plain, filtered_*, *_sparse, *_exact), summed over the segments alive now; a counter reset follows segment merges.";
-    SearchDuration: "qdrant.collection.search.duration", Counter, Double, "s", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, V1_15, Node, false,
-        "Total time of those searches; divide rates for the mean latency per search path.";
+    // Qdrant counts searches per segment: a merge drops the merged segments' counts, so the
+    // sum goes down without any restart. The OpenTelemetry data model's monotonic Sum must not
+    // decrease within its start time, and the next merge is not a new start: these are
+    // non-monotonic cumulative Sums (up-down counters; a Prometheus gauge, no `_total`).
+    Searches: "qdrant.collection.searches", UpDownCounter, Int, "{search}", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, V1_15, Node, false,
+        "Searches by vector and search path (unfiltered_hnsw, unfiltered_plain, filtered_*, *_sparse, *_exact) since Qdrant started, summed over the segments alive now: a segment merge drops the merged segments' counts, so the value can go down. Not a monotonic counter, hence no `_total`; compare values with delta() and read a drop as a merge, not as fewer searches.";
+    SearchDuration: "qdrant.collection.search.duration", UpDownCounter, Double, "s", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, V1_15, Node, false,
+        "Total time of those searches, summed over the segments alive now: goes down after a segment merge, like qdrant.collection.searches; divide its increase by theirs for the mean latency per search path.";
     HardwareCpu: "qdrant.collection.hardware.cpu", Counter, Int, "{unit}", [COLLECTION], [], Telemetry, V1_15, Node, false,
         "CPU units Qdrant accounted to the collection's requests since start.";
     HardwareIo: "qdrant.collection.hardware.io", Counter, Int, "By", [COLLECTION, IO_DIRECTION, IO_TARGET], [], Telemetry, V1_15, Node, false,
@@ -464,5 +468,20 @@ mod tests {
             "qdrant_rest_response_duration_seconds_total"
         );
         assert_eq!(name(MetricId::CollectionPoints), "qdrant_collection_points");
+    }
+
+    /// Qdrant's per-segment search counts drop when segments merge: a monotonic Sum would
+    /// decrease under an unchanged start time.
+    #[test]
+    fn search_counts_that_drop_after_merges_are_not_monotonic() {
+        for id in [MetricId::Searches, MetricId::SearchDuration] {
+            assert_eq!(MetricSpec::get(id).instrument, Instrument::UpDownCounter);
+        }
+        let name = |id| MetricSpec::get(id).prometheus_name();
+        assert_eq!(name(MetricId::Searches), "qdrant_collection_searches");
+        assert_eq!(
+            name(MetricId::SearchDuration),
+            "qdrant_collection_search_duration_seconds"
+        );
     }
 }
