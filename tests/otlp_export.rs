@@ -87,6 +87,12 @@ async fn assert_single_set_export(receiver: &OtlpReceiver, protocol: &str) {
         (Kind::Sum { monotonic: true }, 2.0)
     );
     assert_eq!(responses.unit, "{response}");
+    // Typed as the semantic conventions type them, under the version the scope names.
+    assert_eq!(responses.int_attributes, ["http.response.status_code"]);
+    assert_eq!(
+        responses.schema_url,
+        "https://opentelemetry.io/schemas/1.38.0"
+    );
     let duration = find_point(
         &points,
         "qdrant.rest.response.duration",
@@ -113,6 +119,7 @@ async fn assert_single_set_export(receiver: &OtlpReceiver, protocol: &str) {
         ],
     );
     assert_eq!(grpc_not_found.value, 1.0);
+    assert_eq!(grpc_not_found.int_attributes, ["rpc.grpc.status_code"]);
 
     // The first poll reads level-4 telemetry: its numbers are the truth here.
     let truth: serde_json::Value =

@@ -8,6 +8,7 @@
 //! field-number order, lengths as varints); `tests.rs` holds the two side by side.
 
 use super::*;
+use crate::metrics::registry::{attr, SEMCONV_SCHEMA_URL};
 
 /// Protobuf wire types.
 const LEN: u8 = 2;
@@ -84,9 +85,18 @@ fn string_field_len(text: &str) -> usize {
     }
 }
 
-/// A `KeyValue` holding a string `AnyValue`.
-pub(super) fn attribute_len(key: &str, value: &str) -> usize {
-    string_field_len(key) + field_len(field_len(value.len()))
+/// The `AnyValue` of an attribute: an int_value (3) for the keys the semantic conventions
+/// type as int, else a string_value (1). Inside a oneof, even 0 and "" are written.
+fn any_value_len(key: &str, value: &str) -> usize {
+    match attr::int_value(key, value) {
+        Some(int) => 1 + prost::encoding::encoded_len_varint(int as u64),
+        None => field_len(value.len()),
+    }
+}
+
+/// A `KeyValue`: its key and its `AnyValue`.
+fn attribute_len(key: &str, value: &str) -> usize {
+    string_field_len(key) + field_len(any_value_len(key, value))
 }
 
 /// A `Metric` without its data (name, description, unit).
@@ -136,7 +146,10 @@ pub(super) fn layout(
         .partition(|spec| goes_first(spec));
     // The fixed part of every request, with the three enclosing length prefixes at their
     // largest (5 bytes each).
-    let fixed = 3 * (1 + 5) + field_len(resource.len()) + field_len(scope.len());
+    let fixed = 3 * (1 + 5)
+        + field_len(resource.len())
+        + field_len(scope.len())
+        + string_field_len(SEMCONV_SCHEMA_URL);
     let budget = max_bytes.saturating_sub(fixed);
     let mut requests = Vec::new();
     let mut current: Vec<MetricChunk> = Vec::new();
@@ -216,7 +229,8 @@ pub(super) fn encode_request(
         })
         .unzip();
     let scope_metrics_len = field_len(layout.scope.len())
-        + metric_lens.iter().map(|&len| field_len(len)).sum::<usize>();
+        + metric_lens.iter().map(|&len| field_len(len)).sum::<usize>()
+        + string_field_len(SEMCONV_SCHEMA_URL);
     let resource_metrics_len = field_len(layout.resource.len()) + field_len(scope_metrics_len);
     let total = field_len(resource_metrics_len);
 
@@ -265,6 +279,8 @@ pub(super) fn encode_request(
             }
         }
     }
+    // ScopeMetrics.schema_url (3), after its metrics.
+    put_str(&mut buf, 3, SEMCONV_SCHEMA_URL);
     debug_assert_eq!(buf.len(), total);
     buf
 }
@@ -290,13 +306,21 @@ pub(super) fn put_value(buf: &mut Vec<u8>, spec: &MetricSpec, value: f64) {
 }
 
 /// One of a `NumberDataPoint`'s attributes (7): a `KeyValue` { key (1), value (2) →
-/// `AnyValue` { string_value (1) } }.
+/// `AnyValue` { string_value (1) or int_value (3) } }.
 pub(super) fn put_attribute(buf: &mut Vec<u8>, key: &str, value: &str) {
     put_key_len(buf, 7, attribute_len(key, value));
     put_str(buf, 1, key);
-    put_key_len(buf, 2, field_len(value.len()));
-    put_key_len(buf, 1, value.len());
-    buf.extend_from_slice(value.as_bytes());
+    put_key_len(buf, 2, any_value_len(key, value));
+    match attr::int_value(key, value) {
+        Some(int) => {
+            put_key(buf, 3, VARINT);
+            put_varint(buf, int as u64);
+        }
+        None => {
+            put_key_len(buf, 1, value.len());
+            buf.extend_from_slice(value.as_bytes());
+        }
+    }
 }
 
 fn put_key(buf: &mut Vec<u8>, field: u8, wire_type: u8) {

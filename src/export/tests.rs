@@ -1,6 +1,7 @@
 //! Unit tests of the encoder and the error wording.
 
 use super::*;
+use crate::metrics::registry::attr;
 use crate::metrics::{Attributes, MetricId, Point};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -107,7 +108,15 @@ fn reference_request(
                     attributes: p
                         .attributes
                         .iter()
-                        .map(|(k, v)| attribute(*k, any_value::Value::StringValue(v.to_string())))
+                        .map(|(k, v)| {
+                            let value = match v.parse::<i64>() {
+                                Ok(int) if attr::INT_VALUED.contains(k) => {
+                                    any_value::Value::IntValue(int)
+                                }
+                                _ => any_value::Value::StringValue(v.to_string()),
+                            };
+                            attribute(*k, value)
+                        })
                         .collect(),
                     start_time_unix_nano: start,
                     time_unix_nano: time,
@@ -156,7 +165,7 @@ fn reference_request(
                     ..InstrumentationScope::default()
                 }),
                 metrics,
-                ..ScopeMetrics::default()
+                schema_url: "https://opentelemetry.io/schemas/1.38.0".to_string(),
             }],
             ..ResourceMetrics::default()
         }],
@@ -222,7 +231,41 @@ fn sample_points() -> Vec<Point> {
     points
         .extend((0..20).map(|i| point(MetricId::CollectionPoints, &format!("c{i}"), f64::from(i))));
     points.push(point(MetricId::CollectionPoints, "c3", 33.0));
+    points.extend(status_points());
     points
+}
+
+/// Status codes, ints in OTLP: one-, two- and ten-byte varints (0 is written too: a oneof),
+/// and a value that is not a number, which stays a string.
+fn status_points() -> Vec<Point> {
+    let rest = |status: &str| Point {
+        metric: MetricId::RestResponses,
+        attributes: smallvec![
+            (attr::HTTP_METHOD, SmolStr::new_static("GET")),
+            (attr::HTTP_ROUTE, SmolStr::new_static("/collections")),
+            (attr::HTTP_STATUS, SmolStr::new(status)),
+        ],
+        value: 2.0,
+    };
+    let grpc = |status: &str| Point {
+        metric: MetricId::GrpcResponses,
+        attributes: smallvec![
+            (
+                attr::RPC_METHOD,
+                SmolStr::new_static("/qdrant.Points/Query")
+            ),
+            (attr::GRPC_STATUS, SmolStr::new(status)),
+        ],
+        value: 1.0,
+    };
+    vec![
+        rest("200"),
+        rest("503"),
+        rest("not-a-number"),
+        grpc("0"),
+        grpc("5"),
+        grpc("-1"),
+    ]
 }
 
 #[test]

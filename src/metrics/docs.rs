@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::registry::{Instrument, Scope, REGISTRY};
+use super::registry::{attr, Instrument, Scope, REGISTRY, SEMCONV_SCHEMA_URL};
 
 pub const METRICS_DOC_PATH: &str = "docs/metrics.md";
 
@@ -40,6 +40,13 @@ pub fn render_metrics_doc() -> String {
          `logical_*` metrics, and fill the node-local ones only on a single node, where both are \
          the same.\n\n",
     );
+    let _ = writeln!(
+        doc,
+        "Attribute names follow the OpenTelemetry semantic conventions of the schema \
+         `{SEMCONV_SCHEMA_URL}` (the scope's `schema_url`); attributes marked *(int)* are \
+         integers in OTLP, as the conventions type them (strings in the table and JSON of \
+         `once`). Every other attribute is a string.\n"
+    );
     doc.push_str(
         "| Metric | Prometheus name | Type | Unit | Attributes | Source | Since | Scope | Default |\n",
     );
@@ -50,8 +57,17 @@ pub fn render_metrics_doc() -> String {
             Instrument::Counter => "counter",
             Instrument::UpDownCounter => "up-down counter",
         };
-        let mut attributes: Vec<String> =
-            spec.attributes.iter().map(|a| format!("`{a}`")).collect();
+        let mut attributes: Vec<String> = spec
+            .attributes
+            .iter()
+            .map(|a| {
+                if attr::INT_VALUED.contains(a) {
+                    format!("`{a}` (int)")
+                } else {
+                    format!("`{a}`")
+                }
+            })
+            .collect();
         if !spec.states.is_empty() {
             attributes.push(format!("states: {}", spec.states.join(", ")));
         }

@@ -62,7 +62,28 @@ pub mod attr {
     pub const ISSUE_TYPE: &str = "qdrant.issue.type";
     pub const QUOTA_RESOURCE: &str = "qdrant.quota.resource";
     pub const ERROR_TYPE: &str = "error.type";
+
+    /// Keys the semantic conventions type as integers: exported as int `AnyValue`s (recorded,
+    /// rendered and compared as text like every other attribute).
+    pub const INT_VALUED: &[&str] = &[HTTP_STATUS, GRPC_STATUS];
+
+    /// The integer an attribute is exported as: for an int-valued key whose value is a whole
+    /// number (anything else stays a string).
+    pub fn int_value(key: &str, value: &str) -> Option<i64> {
+        if INT_VALUED.contains(&key) {
+            value.parse().ok()
+        } else {
+            None
+        }
+    }
 }
+
+/// The semantic conventions version whose names the metrics and resources use, set as the
+/// scope's `schema_url`: 1.38.0 has `db.system.name` (1.30.0), `db.collection.name`,
+/// `deployment.environment.name`, `http.route`, `http.response.status_code` and
+/// `rpc.grpc.status_code` as an int (deprecated in 1.39.0 for a string
+/// `rpc.response.status_code`).
+pub const SEMCONV_SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.38.0";
 
 /// One metric's declaration.
 #[derive(Debug, Clone, Copy)]
