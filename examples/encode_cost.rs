@@ -91,14 +91,14 @@ fn main() {
         let (mut requests, mut raw, mut wire) = (0, 0, 0);
         for _ in 0..RUNS {
             let started = Instant::now();
-            plain.publish(Vec::new(), vec![Arc::clone(&points)]);
+            plain.publish(Vec::new(), vec![Arc::clone(&points)], None);
             publish.push(started.elapsed());
             let started = Instant::now();
             let bodies = plain.encode_bodies();
             encode.push(started.elapsed());
             requests = bodies.len();
             raw = bodies.iter().map(Vec::len).sum();
-            gzipped.publish(Vec::new(), vec![Arc::clone(&points)]);
+            gzipped.publish(Vec::new(), vec![Arc::clone(&points)], None);
             let started = Instant::now();
             let bodies = gzipped.encode_bodies();
             both.push(started.elapsed());

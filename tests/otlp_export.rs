@@ -376,8 +376,8 @@ async fn retry_after_delays_the_next_export_not_the_polls() {
     assert_eq!(failures.value, 1.0);
 }
 
-/// Cumulative points keep one start time (the exporter's start) across exports; each export
-/// has its own, later time.
+/// Cumulative points keep one start time across exports (for Qdrant's own counters, like
+/// this one, Qdrant's process start); each export has its own, later time.
 #[tokio::test(flavor = "multi_thread")]
 async fn cumulative_start_time_is_stable_across_exports() {
     let receiver = OtlpReceiver::start_grpc().await;

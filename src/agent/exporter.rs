@@ -7,6 +7,7 @@
 //! Each task owns its export statistics and adds them to the node's points itself.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +27,9 @@ pub struct Batch {
     /// Encoded as they were recorded; shared with the exporter, which frames them at each
     /// export.
     pub points: Arc<EncodedPoints>,
+    /// When the node's Qdrant process started, if known: the start time of Qdrant's own
+    /// counters among the points.
+    pub qdrant_start: Option<SystemTime>,
 }
 
 /// The cluster's slot: which node speaks for the cluster, and what it said last.
@@ -141,6 +145,7 @@ impl ExportTask {
         exporter.publish(
             batch.resource.clone(),
             vec![Arc::clone(&batch.points), Arc::new(own)],
+            batch.qdrant_start,
         )
     }
 

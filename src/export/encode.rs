@@ -8,7 +8,7 @@
 //! field-number order, lengths as varints); `tests.rs` holds the two side by side.
 
 use super::*;
-use crate::metrics::registry::{attr, SEMCONV_SCHEMA_URL};
+use crate::metrics::registry::{attr, CountsFrom, SEMCONV_SCHEMA_URL};
 
 /// Protobuf wire types.
 const LEN: u8 = 2;
@@ -42,6 +42,9 @@ impl MetricChunk {
 /// Published points, ready to be encoded at each export.
 pub(super) struct Layout {
     parts: Vec<Arc<EncodedPoints>>,
+    /// When the node's Qdrant process started (unix nanos), if known: the start time of
+    /// Qdrant's own counters (`CountsFrom::QdrantStart`).
+    qdrant_start: Option<u64>,
     /// The encoded `Resource` and `InstrumentationScope`: the same in every request.
     resource: Vec<u8>,
     scope: Vec<u8>,
@@ -127,11 +130,21 @@ fn encode_resource_and_scope(resource: &[KeyValue]) -> (Vec<u8>, Vec<u8>) {
     (resource.encode_to_vec(), scope.encode_to_vec())
 }
 
+/// The fixed part of every request, with the three enclosing length prefixes at their largest
+/// (5 bytes each).
+fn fixed_request_len(resource: &[u8], scope: &[u8]) -> usize {
+    3 * (1 + 5)
+        + field_len(resource.len())
+        + field_len(scope.len())
+        + string_field_len(SEMCONV_SCHEMA_URL)
+}
+
 /// Group the points by metric and pack them, in order, into as few requests as fit
 /// `max_bytes` each (a single data point larger than that still goes out, alone).
 pub(super) fn layout(
     resource: &[KeyValue],
     parts: Vec<Arc<EncodedPoints>>,
+    qdrant_start: Option<u64>,
     max_bytes: usize,
 ) -> Layout {
     let (resource, scope) = encode_resource_and_scope(resource);
@@ -144,13 +157,7 @@ pub(super) fn layout(
                 .any(|part| !part.metric(spec.id as usize).is_empty())
         })
         .partition(|spec| goes_first(spec));
-    // The fixed part of every request, with the three enclosing length prefixes at their
-    // largest (5 bytes each).
-    let fixed = 3 * (1 + 5)
-        + field_len(resource.len())
-        + field_len(scope.len())
-        + string_field_len(SEMCONV_SCHEMA_URL);
-    let budget = max_bytes.saturating_sub(fixed);
+    let budget = max_bytes.saturating_sub(fixed_request_len(&resource, &scope));
     let mut requests = Vec::new();
     let mut current: Vec<MetricChunk> = Vec::new();
     let mut size = 0;
@@ -205,19 +212,34 @@ pub(super) fn layout(
     }
     Layout {
         parts,
+        qdrant_start,
         resource,
         scope,
         requests,
     }
 }
 
-/// One request of the layout, every point stamped with `time_unix_nano`.
-pub(super) fn encode_request(
-    layout: &Layout,
-    request: usize,
-    start_time_unix_nano: u64,
-    time_unix_nano: u64,
-) -> Vec<u8> {
+/// The timestamps of one export.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stamps {
+    /// The agent's start (the exporter's creation): where the agent's own counters and every
+    /// level count from.
+    pub agent_start: u64,
+    /// The export time: every point's `time_unix_nano`.
+    pub time: u64,
+}
+
+/// The start time of a metric's points: the agent's, or for Qdrant's own counters Qdrant's
+/// start (the agent's while unknown), never after the export time.
+pub(super) fn start_time(spec: &MetricSpec, qdrant_start: Option<u64>, stamps: Stamps) -> u64 {
+    match spec.counts_from {
+        CountsFrom::Agent => stamps.agent_start,
+        CountsFrom::QdrantStart => qdrant_start.unwrap_or(stamps.agent_start).min(stamps.time),
+    }
+}
+
+/// One request of the layout, stamped with `stamps`.
+pub(super) fn encode_request(layout: &Layout, request: usize, stamps: Stamps) -> Vec<u8> {
     let metrics = &layout.requests[request];
     // Each metric's `Gauge`/`Sum` body and whole `Metric`, computed once: the length prefixes
     // come before the bytes they measure.
@@ -255,6 +277,7 @@ pub(super) fn encode_request(
             7
         };
         put_key_len(&mut buf, data_field, data_len);
+        let start = start_time(spec, layout.qdrant_start, stamps);
         for piece in &chunk.pieces {
             let part = &layout.parts[piece.part];
             let bytes = &part.metric(spec.id as usize)[piece.range.clone()];
@@ -263,9 +286,9 @@ pub(super) fn encode_request(
                 // time_unix_nano (3), fixed64, then the recorded value and attributes.
                 put_key_len(&mut buf, 1, TIMESTAMPS_LEN + point.body_len);
                 put_key(&mut buf, 2, I64);
-                buf.extend_from_slice(&start_time_unix_nano.to_le_bytes());
+                buf.extend_from_slice(&start.to_le_bytes());
                 put_key(&mut buf, 3, I64);
-                buf.extend_from_slice(&time_unix_nano.to_le_bytes());
+                buf.extend_from_slice(&stamps.time.to_le_bytes());
                 point.write_body(&mut buf);
             }
         }

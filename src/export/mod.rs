@@ -6,8 +6,11 @@
 //! (docs/performance.md): each export carries exactly the newest published points, so a
 //! collection that disappears from Qdrant is not exported next time; gauges are `Gauge`s,
 //! counters cumulative monotonic `Sum`s and up-down counters cumulative non-monotonic `Sum`s,
-//! all with the exporter's creation time as their start time (the SDK's start time of an
-//! observable cumulative instrument), and the export time as their time.
+//! stamped with the export time as their time and, as start time, Qdrant's process start for
+//! the counts Qdrant keeps (`CountsFrom::QdrantStart` in the registry: the start moves when
+//! Qdrant restarts, so their drop is a reset) and the exporter's creation for everything else
+//! (the SDK's start time of an observable cumulative instrument). Attributes the semantic
+//! conventions type as int are ints; the scope names the conventions' schema (`schema_url`).
 //!
 //! Every setting comes from the resolved configuration ([`OtlpSettings`]: the agent's keys and
 //! the standard `OTEL_EXPORTER_OTLP_*` variables); nothing else reads the process environment.
@@ -66,8 +69,9 @@ use transport::*;
 pub struct ResourceExporter {
     otlp: OtlpSettings,
     transport: Result<Transport, String>,
-    /// The start time of every cumulative point: when this exporter was created.
-    start_time_unix_nano: u64,
+    /// When this exporter was created: the start time of the agent's own counters and of
+    /// every level (Qdrant's own counters start at Qdrant's start, given with the points).
+    agent_start_unix_nano: u64,
     max_request_bytes: usize,
     /// The newest published points not yet delivered, laid out in requests.
     published: Option<Layout>,
@@ -87,17 +91,38 @@ impl ResourceExporter {
         ResourceExporter {
             otlp,
             transport,
-            start_time_unix_nano: unix_nanos(SystemTime::now()),
+            agent_start_unix_nano: unix_nanos(SystemTime::now()),
             max_request_bytes,
             published: None,
         }
     }
 
     /// Replace the exported points with these (shared, not copied); returns how many there are.
-    pub fn publish(&mut self, resource: Vec<KeyValue>, parts: Vec<Arc<EncodedPoints>>) -> usize {
+    /// `qdrant_start` is when the node's Qdrant process started, if known: the start time of
+    /// Qdrant's own counters among the points.
+    pub fn publish(
+        &mut self,
+        resource: Vec<KeyValue>,
+        parts: Vec<Arc<EncodedPoints>>,
+        qdrant_start: Option<SystemTime>,
+    ) -> usize {
         let count = parts.iter().map(|part| part.len()).sum();
-        self.published = Some(layout(&resource, parts, self.max_request_bytes));
+        let qdrant_start = qdrant_start.map(unix_nanos);
+        self.published = Some(layout(
+            &resource,
+            parts,
+            qdrant_start,
+            self.max_request_bytes,
+        ));
         count
+    }
+
+    /// The timestamps of an export now.
+    fn stamps(&self) -> Stamps {
+        Stamps {
+            agent_start: self.agent_start_unix_nano,
+            time: unix_nanos(SystemTime::now()),
+        }
     }
 
     /// Export the published points now: every request, in order, until one fails. Once all
@@ -111,9 +136,9 @@ impl ResourceExporter {
             .transport
             .as_ref()
             .map_err(|e| ExportError::Build(e.clone()))?;
-        let now = unix_nanos(SystemTime::now());
+        let stamps = self.stamps();
         for request in 0..published.requests.len() {
-            let body = encode_request(published, request, self.start_time_unix_nano, now);
+            let body = encode_request(published, request, stamps);
             transport.send(body).await?;
         }
         self.published = None;
@@ -143,11 +168,11 @@ impl ResourceExporter {
         let Some(published) = &self.published else {
             return Vec::new();
         };
-        let now = unix_nanos(SystemTime::now());
+        let stamps = self.stamps();
         let gzipped = self.otlp.compression == Compression::Gzip;
         (0..published.requests.len())
             .map(|request| {
-                let body = encode_request(published, request, self.start_time_unix_nano, now);
+                let body = encode_request(published, request, stamps);
                 if gzipped {
                     gzip(&body)
                 } else {
