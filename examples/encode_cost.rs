@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use smol_str::SmolStr;
 
-use qdrant_otel_agent::config::{Compression, OtlpProtocol, OtlpSettings};
+use qdrant_otel_agent::config::{Compression, OtlpProtocol, OtlpSettings, TemporalityPreference};
 use qdrant_otel_agent::export::{EncodedPoints, ResourceExporter};
 use qdrant_otel_agent::metrics::{Point, REGISTRY};
 
@@ -79,6 +79,7 @@ fn main() {
             headers: Vec::new(),
             compression,
             timeout: Duration::from_secs(10),
+            temporality_preference: TemporalityPreference::Cumulative,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

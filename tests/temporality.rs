@@ -33,14 +33,27 @@ fn millis_ago(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(now - ms)
 }
 
-/// Serve telemetry saying the process started at `startup`; with `restarted`, every REST and
-/// gRPC response counter is back at 1 (and 100 µs in all). Both levels answer with the
-/// recorded level 3: the two recordings were made one after the other, so their counters
-/// differ, and alternating them would make Qdrant's counters go back and forth.
-fn serve_telemetry(server: &FixtureServer, startup: SystemTime, restarted: bool) {
+/// The recorded level-3 telemetry, saying the process started at `startup`.
+fn telemetry(server: &FixtureServer, startup: SystemTime) -> serde_json::Value {
     let mut body: serde_json::Value =
         serde_json::from_str(&server.fixture_body("/telemetry?details_level=3")).unwrap();
     body["result"]["app"]["startup"] = humantime::format_rfc3339_millis(startup).to_string().into();
+    body
+}
+
+/// Serve this telemetry at both levels: the two recordings were made one after the other, so
+/// their counters differ, and alternating them would make Qdrant's counters go back and forth.
+fn serve(server: &FixtureServer, body: &serde_json::Value) {
+    for level in [3, 4] {
+        let path = format!("/telemetry?details_level={level}");
+        server.set_response(&path, 200, "application/json", body.to_string());
+    }
+}
+
+/// Serve telemetry saying the process started at `startup`; with `restarted`, every REST and
+/// gRPC response counter is back at 1 (and 100 µs in all).
+fn serve_telemetry(server: &FixtureServer, startup: SystemTime, restarted: bool) {
+    let mut body = telemetry(server, startup);
     if restarted {
         for protocol in ["rest", "grpc"] {
             let responses = &mut body["result"]["requests"][protocol]["responses"];
@@ -52,10 +65,16 @@ fn serve_telemetry(server: &FixtureServer, startup: SystemTime, restarted: bool)
             }
         }
     }
-    for level in [3, 4] {
-        let path = format!("/telemetry?details_level={level}");
-        server.set_response(&path, 200, "application/json", body.to_string());
-    }
+    serve(server, &body);
+}
+
+/// Serve telemetry saying the process started at `startup` and `GET /collections` was
+/// answered 200 `count` times.
+fn serve_route_count(server: &FixtureServer, startup: SystemTime, count: u64) {
+    let mut body = telemetry(server, startup);
+    body["result"]["requests"]["rest"]["responses"]["GET /collections"]["200"]["count"] =
+        count.into();
+    serve(server, &body);
 }
 
 /// The node's points of each export, in order.
@@ -187,4 +206,97 @@ async fn qdrant_counters_start_at_qdrants_start_and_move_with_a_restart() {
 
     let resets = assert_monotonic_sums_never_decrease(&exports);
     assert!(resets > 0, "the restart reset Qdrant's counters");
+}
+
+/// The `GET /collections` counter's points, in export order, and the sum of their values.
+fn route_points(receiver: &OtlpReceiver, instance: &str) -> (Vec<FlatPoint>, f64) {
+    let points: Vec<FlatPoint> = node_exports(receiver, instance)
+        .iter()
+        .filter_map(|e| route_point(e).cloned())
+        .collect();
+    let sum = points.iter().map(|p| p.value).sum();
+    (points, sum)
+}
+
+/// Wait until the `GET /collections` deltas add up to `total`.
+async fn wait_for_total(receiver: &OtlpReceiver, instance: &str, total: f64) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (points, sum) = route_points(receiver, instance);
+        if sum == total {
+            return;
+        }
+        assert!(
+            sum < total && tokio::time::Instant::now() < deadline,
+            "the deltas add up to {sum}, not {total}: {points:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const DELTA: i32 = 1;
+const CUMULATIVE: i32 = 2;
+
+/// `delta` (here from `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`): Qdrant's counter
+/// goes 2 → 5 → 9, Qdrant restarts, then 1 → 4. The first value, counted before the agent
+/// started, is only remembered; each point then counts since the previous one, which it
+/// starts at; the restart's delta is what was counted since, not a negative number. Up-down
+/// counters stay cumulative.
+#[tokio::test(flavor = "multi_thread")]
+async fn delta_counters_count_since_the_previous_point_across_polls_and_a_restart() {
+    let receiver = OtlpReceiver::start_http().await;
+    let server = FixtureServer::start(SET).await;
+    let first_start = millis_ago(3_600_000);
+    serve_route_count(&server, first_start, 2);
+    let agent = harness::RunningAgent::start(harness::settings(&[
+        ("QDRANT_URL", &server.url()),
+        ("QDRANT_OTEL_POLL__INTERVAL", "400ms"),
+        ("QDRANT_OTEL_QDRANT__TIMEOUT", "300ms"),
+        ("QDRANT_OTEL_OTLP__ENDPOINT", &receiver.endpoint()),
+        ("QDRANT_OTEL_OTLP__TIMEOUT", "2s"),
+        ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta"),
+    ]));
+    let instance = instance(&server);
+    receiver.wait_for_requests(1, WAIT).await;
+    for (count, total) in [(5, 3.0), (9, 7.0)] {
+        serve_route_count(&server, first_start, count);
+        wait_for_total(&receiver, &instance, total).await;
+    }
+    let second_start = millis_ago(2_000);
+    for (count, total) in [(1, 8.0), (4, 11.0)] {
+        serve_route_count(&server, second_start, count);
+        wait_for_total(&receiver, &instance, total).await;
+    }
+    agent.stop().await;
+
+    let exports = node_exports(&receiver, &instance);
+    assert!(
+        route_point(&exports[0]).is_none(),
+        "the first value is history"
+    );
+    let (points, _) = route_points(&receiver, &instance);
+    let mut previous_time = exports[0][0].time_unix_nano;
+    for point in &points {
+        assert_eq!(point.kind, Kind::Sum { monotonic: true });
+        assert_eq!(point.temporality, DELTA, "{point:?}");
+        assert!(point.value >= 0.0 && point.is_int, "{point:?}");
+        assert_eq!(
+            point.start_time_unix_nano, previous_time,
+            "contiguous: {point:?}"
+        );
+        previous_time = point.time_unix_nano;
+    }
+    // The restart's point: 1 counted since, right after the 7 counted before.
+    let restart = points.iter().position(|p| p.value == 1.0).unwrap();
+    let before: f64 = points[..restart].iter().map(|p| p.value).sum();
+    assert_eq!(before, 7.0, "{points:?}");
+
+    let last = exports.last().unwrap();
+    let find = |metric: &str| last.iter().find(|p| p.metric == metric).unwrap();
+    let collection_points = find("qdrant.collection.points");
+    assert_eq!(
+        collection_points.temporality, CUMULATIVE,
+        "up-down counters stay cumulative"
+    );
+    assert_eq!(find("qdrant.agent.poll.errors").temporality, DELTA);
 }

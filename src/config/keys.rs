@@ -75,6 +75,7 @@ pub const KEYS: &[KeyDoc] = &[
     key("otlp.headers.<name>", Some("`OTEL_EXPORTER_OTLP_*HEADERS`"), "extra headers, added to the variable's (same name: this wins); secrets, redacted everywhere. In a variable name `_` stands for `-` (`…__HEADERS__X_TOKEN` is `x-token`); file and flag names are kept as written"),
     key("otlp.compression", Some("`OTEL_EXPORTER_OTLP_*COMPRESSION`, then `gzip`"), "`gzip` or `none`"),
     key("otlp.timeout", Some("`OTEL_EXPORTER_OTLP_*TIMEOUT`, then `10s`"), "export timeout"),
+    key("otlp.temporality_preference", Some("`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, then `cumulative`"), "`cumulative`, `delta` or `lowmemory`, as the OpenTelemetry specification defines them per instrument kind. Every sum the agent exports is observed (an asynchronous instrument): `delta` exports counters as deltas (each point counts since the previous one, across Qdrant restarts) and keeps up-down counters cumulative; `lowmemory` keeps asynchronous counters cumulative, so here it exports as `cumulative` does (see below)"),
     key("resource.attributes.<key>", Some("none"), "extra resource attributes on everything exported (over `OTEL_RESOURCE_ATTRIBUTES`)"),
     key("cluster.name", Some("`qdrant-cluster`"), "`service.instance.id` of cluster-wide metrics, `qdrant.cluster.name` on clustered nodes"),
     with(key("log.level", None, "level or tracing filter"), "", "`--log-level`"),
@@ -189,6 +190,7 @@ mod tests {
             "otlp.protocol",
             "otlp.compression",
             "otlp.timeout",
+            "otlp.temporality_preference",
             "cluster.name",
             "qdrant.discovery.addresses",
             "otlp.headers.<name>",
@@ -222,7 +224,11 @@ mod tests {
                 pair.metrics
             );
         }
-        for name in [otel_env::RESOURCE_ATTRIBUTES, otel_env::SERVICE_NAME] {
+        for name in [
+            otel_env::RESOURCE_ATTRIBUTES,
+            otel_env::SERVICE_NAME,
+            otel_env::TEMPORALITY_PREFERENCE,
+        ] {
             assert!(table.contains(&format!("`{name}`")), "{name}");
         }
     }

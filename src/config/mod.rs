@@ -31,7 +31,7 @@ pub use discovery::DiscoverySettings;
 pub use layers::figment;
 pub use origin::Context;
 pub use otlp::{
-    Compression, OtlpProtocol, OtlpSettings, DEFAULT_OTLP_GRPC_ENDPOINT,
+    Compression, OtlpProtocol, OtlpSettings, TemporalityPreference, DEFAULT_OTLP_GRPC_ENDPOINT,
     DEFAULT_OTLP_HTTP_ENDPOINT, DEFAULT_OTLP_TIMEOUT,
 };
 pub use problems::{ConfigError, Problem, Problems};

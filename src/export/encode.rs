@@ -7,12 +7,14 @@
 //! The bytes are those `prost` writes for the same `ExportMetricsServiceRequest` (fields in
 //! field-number order, lengths as varints); `tests.rs` holds the two side by side.
 
+use super::delta::{Deltas, Emit};
+use super::points::StoredPoint;
 use super::*;
 use crate::metrics::registry::{attr, CountsFrom, SEMCONV_SCHEMA_URL};
 
 /// Protobuf wire types.
 const LEN: u8 = 2;
-const I64: u8 = 1;
+pub(super) const I64: u8 = 1;
 const VARINT: u8 = 0;
 
 /// A run of consecutive encoded points of one metric in one published part.
@@ -23,7 +25,7 @@ pub(super) struct Piece {
 
 /// Consecutive points of one metric inside one request.
 pub(super) struct MetricChunk {
-    spec: &'static MetricSpec,
+    pub(super) spec: &'static MetricSpec,
     pieces: Vec<Piece>,
     /// The encoded size of its points (each a `data_points` field).
     points_len: usize,
@@ -44,11 +46,25 @@ pub(super) struct Layout {
     parts: Vec<Arc<EncodedPoints>>,
     /// When the node's Qdrant process started (unix nanos), if known: the start time of
     /// Qdrant's own counters (`CountsFrom::QdrantStart`).
-    qdrant_start: Option<u64>,
+    pub(super) qdrant_start: Option<u64>,
     /// The encoded `Resource` and `InstrumentationScope`: the same in every request.
     resource: Vec<u8>,
     scope: Vec<u8>,
     pub(super) requests: Vec<Vec<MetricChunk>>,
+}
+
+impl Layout {
+    /// The stored points of one metric chunk, in order.
+    pub(super) fn chunk_points<'a>(
+        &'a self,
+        chunk: &'a MetricChunk,
+    ) -> impl Iterator<Item = StoredPoint<'a>> + 'a {
+        chunk.pieces.iter().flat_map(move |piece| {
+            let part = &self.parts[piece.part];
+            let bytes = &part.metric(chunk.spec.id as usize)[piece.range.clone()];
+            part.points(bytes).map(|(point, _)| point)
+        })
+    }
 }
 
 /// A `NumberDataPoint`'s two timestamps (fixed64 each, with their keys), written at export.
@@ -238,20 +254,43 @@ pub(super) fn start_time(spec: &MetricSpec, qdrant_start: Option<u64>, stamps: S
     }
 }
 
-/// One request of the layout, stamped with `stamps`.
-pub(super) fn encode_request(layout: &Layout, request: usize, stamps: Stamps) -> Vec<u8> {
-    let metrics = &layout.requests[request];
-    // Each metric's `Gauge`/`Sum` body and whole `Metric`, computed once: the length prefixes
-    // come before the bytes they measure.
-    let (data_lens, metric_lens): (Vec<usize>, Vec<usize>) = metrics
+/// One request of the layout, stamped with `stamps`; the metrics with an entry in `deltas` go
+/// out as delta sums of the points it keeps. `None` when nothing is left to send (every point
+/// of the request left out).
+pub(super) fn encode_request(
+    layout: &Layout,
+    request: usize,
+    stamps: Stamps,
+    deltas: &Deltas,
+) -> Option<Vec<u8>> {
+    let chunks = &layout.requests[request];
+    let emits = |i: usize| deltas.get(i).and_then(Option::as_deref);
+    // Each metric's `Gauge`/`Sum` body and whole `Metric`, computed once (0: left out): the
+    // length prefixes come before the bytes they measure.
+    let (data_lens, metric_lens): (Vec<usize>, Vec<usize>) = chunks
         .iter()
-        .map(|chunk| {
-            let data = chunk.points_len + sum_fields_len(chunk.spec);
+        .enumerate()
+        .map(|(i, chunk)| {
+            let points_len = match emits(i) {
+                None => chunk.points_len,
+                Some(emits) => delta_points_len(layout, chunk, emits),
+            };
+            if points_len == 0 {
+                return (0, 0);
+            }
+            let data = points_len + sum_fields_len(chunk.spec);
             (data, metric_header_len(chunk.spec) + field_len(data))
         })
         .unzip();
+    if metric_lens.iter().all(|&len| len == 0) {
+        return None;
+    }
     let scope_metrics_len = field_len(layout.scope.len())
-        + metric_lens.iter().map(|&len| field_len(len)).sum::<usize>()
+        + metric_lens
+            .iter()
+            .filter(|&&len| len > 0)
+            .map(|&len| field_len(len))
+            .sum::<usize>()
         + string_field_len(SEMCONV_SCHEMA_URL);
     let resource_metrics_len = field_len(layout.resource.len()) + field_len(scope_metrics_len);
     let total = field_len(resource_metrics_len);
@@ -263,49 +302,87 @@ pub(super) fn encode_request(layout: &Layout, request: usize, stamps: Stamps) ->
     // ResourceMetrics.scope_metrics (2) → ScopeMetrics
     put_key_len(&mut buf, 2, scope_metrics_len);
     put_bytes(&mut buf, 1, &layout.scope);
-    for ((chunk, data_len), metric_len) in metrics.iter().zip(data_lens).zip(metric_lens) {
-        let spec = chunk.spec;
-        // ScopeMetrics.metrics (2) → Metric
-        put_key_len(&mut buf, 2, metric_len);
-        put_str(&mut buf, 1, spec.name);
-        put_str(&mut buf, 2, spec.description);
-        put_str(&mut buf, 3, spec.unit);
-        // Metric.gauge (5) or Metric.sum (7)
-        let data_field = if spec.instrument == Instrument::Gauge {
-            5
-        } else {
-            7
-        };
-        put_key_len(&mut buf, data_field, data_len);
-        let start = start_time(spec, layout.qdrant_start, stamps);
-        for piece in &chunk.pieces {
-            let part = &layout.parts[piece.part];
-            let bytes = &part.metric(spec.id as usize)[piece.range.clone()];
-            for (point, _) in part.points(bytes) {
-                // Gauge/Sum.data_points (1) → NumberDataPoint: start_time_unix_nano (2) and
-                // time_unix_nano (3), fixed64, then the recorded value and attributes.
-                put_key_len(&mut buf, 1, TIMESTAMPS_LEN + point.body_len);
-                put_key(&mut buf, 2, I64);
-                buf.extend_from_slice(&start.to_le_bytes());
-                put_key(&mut buf, 3, I64);
-                buf.extend_from_slice(&stamps.time.to_le_bytes());
-                point.write_body(&mut buf);
-            }
-        }
-        if spec.instrument != Instrument::Gauge {
-            // Sum.aggregation_temporality (2): cumulative; Sum.is_monotonic (3).
-            put_key(&mut buf, 2, VARINT);
-            buf.push(AggregationTemporality::Cumulative as u8);
-            if spec.instrument == Instrument::Counter {
-                put_key(&mut buf, 3, VARINT);
-                buf.push(1);
-            }
+    for (i, chunk) in chunks.iter().enumerate() {
+        if metric_lens[i] > 0 {
+            let lens = (data_lens[i], metric_lens[i]);
+            write_metric(&mut buf, layout, chunk, lens, stamps, emits(i));
         }
     }
     // ScopeMetrics.schema_url (3), after its metrics.
     put_str(&mut buf, 3, SEMCONV_SCHEMA_URL);
     debug_assert_eq!(buf.len(), total);
-    buf
+    Some(buf)
+}
+
+/// The encoded size of the points of a delta metric that go out.
+fn delta_points_len(layout: &Layout, chunk: &MetricChunk, emits: &[Emit]) -> usize {
+    layout
+        .chunk_points(chunk)
+        .zip(emits)
+        .filter(|(_, emit)| matches!(emit, Emit::Delta { .. }))
+        .map(|(point, _)| field_len(TIMESTAMPS_LEN + point.body_len))
+        .sum()
+}
+
+/// One `Metric` (2 of `ScopeMetrics`) of `data_len` and `metric_len` bytes: cumulative, or with
+/// `emits`, the delta of each point (or nothing, for a point left out).
+fn write_metric(
+    buf: &mut Vec<u8>,
+    layout: &Layout,
+    chunk: &MetricChunk,
+    (data_len, metric_len): (usize, usize),
+    stamps: Stamps,
+    emits: Option<&[Emit]>,
+) {
+    let spec = chunk.spec;
+    put_key_len(buf, 2, metric_len);
+    put_str(buf, 1, spec.name);
+    put_str(buf, 2, spec.description);
+    put_str(buf, 3, spec.unit);
+    // Metric.gauge (5) or Metric.sum (7)
+    let data_field = if spec.instrument == Instrument::Gauge {
+        5
+    } else {
+        7
+    };
+    put_key_len(buf, data_field, data_len);
+    let cumulative_start = start_time(spec, layout.qdrant_start, stamps);
+    let mut emits_left = emits.map(<[Emit]>::iter);
+    for point in layout.chunk_points(chunk) {
+        let (start, delta) = match emits_left.as_mut().map(Iterator::next) {
+            None => (cumulative_start, None),
+            Some(Some(Emit::Delta { start, value })) => (*start, Some(*value)),
+            Some(_) => continue,
+        };
+        // Gauge/Sum.data_points (1) → NumberDataPoint: start_time_unix_nano (2) and
+        // time_unix_nano (3), fixed64, then the value and the attributes.
+        put_key_len(buf, 1, TIMESTAMPS_LEN + point.body_len);
+        put_key(buf, 2, I64);
+        buf.extend_from_slice(&start.to_le_bytes());
+        put_key(buf, 3, I64);
+        buf.extend_from_slice(&stamps.time.to_le_bytes());
+        match delta {
+            None => point.write_body(buf),
+            Some(value) => {
+                value.put(buf);
+                point.write_attributes(buf);
+            }
+        }
+    }
+    if spec.instrument != Instrument::Gauge {
+        // Sum.aggregation_temporality (2); Sum.is_monotonic (3).
+        let temporality = if emits.is_some() {
+            AggregationTemporality::Delta
+        } else {
+            AggregationTemporality::Cumulative
+        };
+        put_key(buf, 2, VARINT);
+        buf.push(temporality as u8);
+        if spec.instrument == Instrument::Counter {
+            put_key(buf, 3, VARINT);
+            buf.push(1);
+        }
+    }
 }
 
 /// The encoded size of a `NumberDataPoint`'s value field.
@@ -346,7 +423,7 @@ pub(super) fn put_attribute(buf: &mut Vec<u8>, key: &str, value: &str) {
     }
 }
 
-fn put_key(buf: &mut Vec<u8>, field: u8, wire_type: u8) {
+pub(super) fn put_key(buf: &mut Vec<u8>, field: u8, wire_type: u8) {
     buf.push(field << 3 | wire_type);
 }
 

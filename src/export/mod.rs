@@ -11,6 +11,7 @@
 //! Qdrant restarts, so their drop is a reset) and the exporter's creation for everything else
 //! (the SDK's start time of an observable cumulative instrument). Attributes the semantic
 //! conventions type as int are ints; the scope names the conventions' schema (`schema_url`).
+//! With the `delta` temporality preference, counters go out as deltas instead (`delta.rs`).
 //!
 //! Every setting comes from the resolved configuration ([`OtlpSettings`]: the agent's keys and
 //! the standard `OTEL_EXPORTER_OTLP_*` variables); nothing else reads the process environment.
@@ -50,6 +51,7 @@ const BODY_EXCERPT_CHARS: usize = 200;
 
 const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
+mod delta;
 mod encode;
 mod error;
 mod grpc;
@@ -58,6 +60,7 @@ mod points;
 mod tests;
 mod transport;
 
+use delta::{DeltaState, Deltas, Pending};
 use encode::*;
 pub use error::ExportError;
 use error::*;
@@ -75,6 +78,8 @@ pub struct ResourceExporter {
     max_request_bytes: usize,
     /// The newest published points not yet delivered, laid out in requests.
     published: Option<Layout>,
+    /// With delta temporality, the counters' last delivered points.
+    deltas: Option<DeltaState>,
 }
 
 impl ResourceExporter {
@@ -88,12 +93,18 @@ impl ResourceExporter {
         max_request_bytes: usize,
     ) -> ResourceExporter {
         let transport = Transport::build(&otlp).map_err(|e| e.to_string());
+        let agent_start_unix_nano = unix_nanos(SystemTime::now());
+        let deltas = otlp
+            .temporality_preference
+            .counters_as_deltas()
+            .then(|| DeltaState::new(agent_start_unix_nano));
         ResourceExporter {
             otlp,
             transport,
-            agent_start_unix_nano: unix_nanos(SystemTime::now()),
+            agent_start_unix_nano,
             max_request_bytes,
             published: None,
+            deltas,
         }
     }
 
@@ -117,6 +128,14 @@ impl ResourceExporter {
         count
     }
 
+    /// With delta temporality, the deltas of a request's counters (else none: all cumulative).
+    fn plan(&self, layout: &Layout, request: usize, stamps: Stamps) -> (Deltas, Pending) {
+        match &self.deltas {
+            Some(state) => state.plan(layout, request, stamps.time),
+            None => (Deltas::new(), Pending::default()),
+        }
+    }
+
     /// The timestamps of an export now.
     fn stamps(&self) -> Stamps {
         Stamps {
@@ -138,8 +157,18 @@ impl ResourceExporter {
             .map_err(|e| ExportError::Build(e.clone()))?;
         let stamps = self.stamps();
         for request in 0..published.requests.len() {
-            let body = encode_request(published, request, stamps);
-            transport.send(body).await?;
+            let (deltas, pending) = self.plan(published, request, stamps);
+            // Every point of the request left out (first values of delta counters): nothing
+            // to send, and their values are still the ones to count from.
+            if let Some(body) = encode_request(published, request, stamps, &deltas) {
+                transport.send(body).await?;
+            }
+            if let Some(state) = &mut self.deltas {
+                state.delivered(pending);
+            }
+        }
+        if let Some(state) = &mut self.deltas {
+            state.export_delivered(stamps.time);
         }
         self.published = None;
         Ok(())
@@ -171,13 +200,10 @@ impl ResourceExporter {
         let stamps = self.stamps();
         let gzipped = self.otlp.compression == Compression::Gzip;
         (0..published.requests.len())
-            .map(|request| {
-                let body = encode_request(published, request, stamps);
-                if gzipped {
-                    gzip(&body)
-                } else {
-                    body
-                }
+            .filter_map(|request| {
+                let (deltas, _) = self.plan(published, request, stamps);
+                let body = encode_request(published, request, stamps, &deltas)?;
+                Some(if gzipped { gzip(&body) } else { body })
             })
             .collect()
     }

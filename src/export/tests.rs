@@ -1,6 +1,7 @@
 //! Unit tests of the encoder and the error wording.
 
 use super::*;
+use crate::config::TemporalityPreference;
 use crate::metrics::registry::{attr, CountsFrom};
 use crate::metrics::{Attributes, MetricId, Point};
 
@@ -33,6 +34,7 @@ fn http_settings() -> OtlpSettings {
         headers: Vec::new(),
         compression: Compression::None,
         timeout: Duration::from_secs(1),
+        temporality_preference: TemporalityPreference::Cumulative,
     }
 }
 
@@ -307,7 +309,7 @@ fn the_direct_encoder_writes_what_prost_writes() {
         agent_start: start,
         time,
     };
-    let body = encode_request(&layout, 0, stamps);
+    let body = encode_request(&layout, 0, stamps, &Vec::new()).unwrap();
 
     // Registry order, `qdrant.up` and the agent's metrics first, points in recorded order.
     let mut grouped: Vec<(MetricId, Vec<&Point>)> = Vec::new();
@@ -362,6 +364,7 @@ fn settings(protocol: OtlpProtocol, endpoint: String) -> OtlpSettings {
         headers: Vec::new(),
         compression: Compression::Gzip,
         timeout: Duration::from_secs(2),
+        temporality_preference: TemporalityPreference::Cumulative,
     }
 }
 
