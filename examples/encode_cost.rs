@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use smol_str::SmolStr;
 
-use qdrant_otel_agent::config::{Compression, OtlpProtocol, OtlpSettings};
+use qdrant_otel_agent::config::{Compression, OtlpProtocol, OtlpSettings, TemporalityPreference};
 use qdrant_otel_agent::export::{EncodedPoints, ResourceExporter};
 use qdrant_otel_agent::metrics::{Point, REGISTRY};
 
@@ -80,6 +80,7 @@ fn main() {
             compression,
             timeout: Duration::from_secs(10),
             tls: Default::default(),
+            temporality_preference: TemporalityPreference::Cumulative,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -92,14 +93,14 @@ fn main() {
         let (mut requests, mut raw, mut wire) = (0, 0, 0);
         for _ in 0..RUNS {
             let started = Instant::now();
-            plain.publish(Vec::new(), vec![Arc::clone(&points)]);
+            plain.publish(Vec::new(), vec![Arc::clone(&points)], None);
             publish.push(started.elapsed());
             let started = Instant::now();
             let bodies = plain.encode_bodies();
             encode.push(started.elapsed());
             requests = bodies.len();
             raw = bodies.iter().map(Vec::len).sum();
-            gzipped.publish(Vec::new(), vec![Arc::clone(&points)]);
+            gzipped.publish(Vec::new(), vec![Arc::clone(&points)], None);
             let started = Instant::now();
             let bodies = gzipped.encode_bodies();
             both.push(started.elapsed());

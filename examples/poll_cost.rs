@@ -92,7 +92,7 @@ fn main() {
             let bytes = node.byte_len();
             drop(snapshot);
             lap(1);
-            let points = exporter.publish(Vec::new(), vec![Arc::new(node)]);
+            let points = exporter.publish(Vec::new(), vec![Arc::new(node)], None);
             lap(2);
             // What an export sends: every request encoded (and gzipped, the default).
             let bodies = exporter.encode_bodies();

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::qdrant::distributed::DistributedTelemetry;
 use crate::qdrant::models::{
@@ -26,6 +26,8 @@ pub struct NodeSnapshot {
     pub telemetry: Option<Arc<Telemetry>>,
     /// Seconds since the process started, computed when the telemetry was read.
     pub uptime_seconds: Option<f64>,
+    /// When the Qdrant process started: the time the telemetry was read minus the uptime.
+    pub process_start: Option<SystemTime>,
     /// The segment summary of the latest successful level-4 telemetry, kept between slow
     /// polls so these series never blink.
     pub detail: Option<Arc<SegmentDetails>>,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use figment::value::Value;
 use qdrant_otel_agent::config::{
     self, Compression, ConfigError, ConfigSources, FlagValues, OtlpProtocol, Settings,
+    TemporalityPreference,
 };
 use qdrant_otel_agent::qdrant::Auth;
 
@@ -848,6 +849,43 @@ fn discovery_keys_and_their_problems() {
             "qdrant.discovery.addresses",
             "environment variable QDRANT_OTEL_QDRANT__DISCOVERY__ADDRESSES",
             "\"a:6335\" is not a `host:port=url` pair"
+        )]
+    );
+}
+
+#[test]
+fn the_temporality_preference_comes_from_its_key_then_the_standard_variable() {
+    assert_eq!(
+        Case::new().load().otlp.temporality_preference,
+        TemporalityPreference::Cumulative,
+        "the default"
+    );
+    let settings = Case::new()
+        .env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "Delta")
+        .load();
+    assert_eq!(
+        settings.otlp.temporality_preference,
+        TemporalityPreference::Delta
+    );
+    let settings = Case::new()
+        .env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
+        .file("agent.yaml", "otlp:\n  temporality_preference: lowmemory\n")
+        .load();
+    assert_eq!(
+        settings.otlp.temporality_preference,
+        TemporalityPreference::LowMemory,
+        "the key wins"
+    );
+    let case = Case::new().env(
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+        "deltas",
+    );
+    assert_eq!(
+        problems(&case.error()),
+        vec![p(
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "environment variable OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "\"deltas\" is not supported: use cumulative, delta or lowmemory"
         )]
     );
 }

@@ -87,6 +87,12 @@ async fn assert_single_set_export(receiver: &OtlpReceiver, protocol: &str) {
         (Kind::Sum { monotonic: true }, 2.0)
     );
     assert_eq!(responses.unit, "{response}");
+    // Typed as the semantic conventions type them, under the version the scope names.
+    assert_eq!(responses.int_attributes, ["http.response.status_code"]);
+    assert_eq!(
+        responses.schema_url,
+        "https://opentelemetry.io/schemas/1.38.0"
+    );
     let duration = find_point(
         &points,
         "qdrant.rest.response.duration",
@@ -113,6 +119,7 @@ async fn assert_single_set_export(receiver: &OtlpReceiver, protocol: &str) {
         ],
     );
     assert_eq!(grpc_not_found.value, 1.0);
+    assert_eq!(grpc_not_found.int_attributes, ["rpc.grpc.status_code"]);
 
     // The first poll reads level-4 telemetry: its numbers are the truth here.
     let truth: serde_json::Value =
@@ -369,8 +376,8 @@ async fn retry_after_delays_the_next_export_not_the_polls() {
     assert_eq!(failures.value, 1.0);
 }
 
-/// Cumulative points keep one start time (the exporter's start) across exports; each export
-/// has its own, later time.
+/// Cumulative points keep one start time across exports (for Qdrant's own counters, like
+/// this one, Qdrant's process start); each export has its own, later time.
 #[tokio::test(flavor = "multi_thread")]
 async fn cumulative_start_time_is_stable_across_exports() {
     let receiver = OtlpReceiver::start_grpc().await;

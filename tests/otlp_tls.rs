@@ -64,7 +64,7 @@ async fn mutual_tls(receiver: OtlpReceiver, protocol: &str, pki: &TestPki) {
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000"),
     ];
     let mut exporter = ResourceExporter::new(otlp(&server_only));
-    exporter.publish(Vec::new(), vec![up()]);
+    exporter.publish(Vec::new(), vec![up()], None);
     let refused = exporter
         .flush()
         .await
@@ -81,7 +81,7 @@ async fn mutual_tls(receiver: OtlpReceiver, protocol: &str, pki: &TestPki) {
         Some(pki.key_file.as_path())
     );
     let mut exporter = ResourceExporter::new(settings);
-    exporter.publish(Vec::new(), vec![up()]);
+    exporter.publish(Vec::new(), vec![up()], None);
     exporter
         .flush()
         .await

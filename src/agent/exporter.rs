@@ -7,6 +7,7 @@
 //! Each task owns its export statistics and adds them to the node's points itself.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +26,9 @@ pub struct Batch {
     /// Encoded as they were recorded; shared with the exporter, which frames them at each
     /// export.
     pub points: Arc<EncodedPoints>,
+    /// When the node's Qdrant process started, if known: the start time of Qdrant's own
+    /// counters among the points.
+    pub qdrant_start: Option<SystemTime>,
 }
 
 /// The cluster's slot: which node speaks for the cluster, and what it said last.
@@ -152,6 +156,7 @@ impl ExportTask {
         exporter.publish(
             batch.resource.clone(),
             vec![Arc::clone(&batch.points), Arc::new(own)],
+            batch.qdrant_start,
         )
     }
 
@@ -262,6 +267,7 @@ mod tests {
                 compression: crate::config::Compression::Gzip,
                 timeout: std::time::Duration::from_secs(1),
                 tls: Default::default(),
+                temporality_preference: crate::config::TemporalityPreference::Cumulative,
             }),
             own_metrics: None,
         };

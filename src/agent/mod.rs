@@ -9,6 +9,7 @@ mod exporter;
 mod fleet;
 mod memory;
 mod node;
+mod process_start;
 mod stats;
 
 use std::collections::HashMap;

@@ -4,7 +4,7 @@
 //! any export.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rand::Rng;
 use tokio::sync::watch;
@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::exporter::{Batch, ClusterSlot};
 use super::memory;
+use super::process_start::ProcessStart;
 use super::stats::NodeStats;
 use crate::config::{NodeSettings, Settings};
 use crate::export::EncodedPoints;
@@ -48,6 +49,7 @@ impl NodeTask {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut state = NodeState::default();
         let mut stats = NodeStats::default();
+        let mut qdrant_start = ProcessStart::default();
         let mut polls: u64 = 0;
         // How many bytes the last poll's points took, per metric: the next poll's buffers are
         // made that big at once.
@@ -79,7 +81,8 @@ impl NodeTask {
             );
             stats.count_dropped(&self.node.instance, &summary.dropped);
             sizes = (node.sizes(), cluster.sizes());
-            self.hand_over(&snapshot, &summary, node, cluster);
+            let started = qdrant_start.observe(snapshot.process_start, snapshot.uptime_seconds);
+            self.hand_over(&snapshot, &summary, started, (node, cluster));
             drop(snapshot);
             polls += 1;
             if memory::trim_due(polls, memory::heap_usage()) {
@@ -97,12 +100,14 @@ impl NodeTask {
     }
 
     /// Give the points to the export tasks; never waits for an export.
+    /// `qdrant_start` is when the node's Qdrant process started (the start time of its own
+    /// counters); the cluster's points have none (no cluster-wide metric counts from it).
     fn hand_over(
         &self,
         snapshot: &NodeSnapshot,
         recorded: &RecordSummary,
-        node: EncodedPoints,
-        cluster: EncodedPoints,
+        qdrant_start: Option<SystemTime>,
+        (node, cluster): (EncodedPoints, EncodedPoints),
     ) {
         let clustered = recorded.cluster_role != ClusterRole::Standalone;
         let identity = NodeIdentity {
@@ -116,6 +121,7 @@ impl NodeTask {
         self.exports.send_replace(Some(Arc::new(Batch {
             resource: node_resource(&self.base, &identity),
             points: Arc::new(node),
+            qdrant_start,
         })));
         let me = &self.node.instance;
         let leads = recorded.cluster_role == ClusterRole::Leader;
@@ -126,6 +132,7 @@ impl NodeTask {
                 slot.batch = Some(Arc::new(Batch {
                     resource: resource(),
                     points: Arc::new(cluster),
+                    qdrant_start: None,
                 }));
                 true
             } else if slot.speaker.as_ref() == Some(me) {

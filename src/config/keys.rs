@@ -78,6 +78,7 @@ pub const KEYS: &[KeyDoc] = &[
     key("otlp.tls.ca_file", Some("`OTEL_EXPORTER_OTLP_*CERTIFICATE`, then none"), "CA certificates (PEM) to trust besides the system's, for an `https` endpoint; read and checked at start"),
     key("otlp.tls.cert_file", Some("`OTEL_EXPORTER_OTLP_*CLIENT_CERTIFICATE`, then none"), "client certificate (PEM) for mutual TLS, with `otlp.tls.key_file`; read and checked at start"),
     key("otlp.tls.key_file", Some("`OTEL_EXPORTER_OTLP_*CLIENT_KEY`, then none"), "the client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); read and checked at start, its content never shown"),
+    key("otlp.temporality_preference", Some("`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, then `cumulative`"), "`cumulative`, `delta` or `lowmemory`, as the OpenTelemetry specification defines them per instrument kind. Every sum the agent exports is observed (an asynchronous instrument): `delta` exports counters as deltas (each point counts since the previous one, across Qdrant restarts) and keeps up-down counters cumulative; `lowmemory` keeps asynchronous counters cumulative, so here it exports as `cumulative` does (see below)"),
     key("resource.attributes.<key>", Some("none"), "extra resource attributes on everything exported (over `OTEL_RESOURCE_ATTRIBUTES`)"),
     key("cluster.name", Some("`qdrant-cluster`"), "`service.instance.id` of cluster-wide metrics, `qdrant.cluster.name` on clustered nodes"),
     with(key("log.level", None, "level or tracing filter"), "", "`--log-level`"),
@@ -195,6 +196,7 @@ mod tests {
             "otlp.tls.ca_file",
             "otlp.tls.cert_file",
             "otlp.tls.key_file",
+            "otlp.temporality_preference",
             "cluster.name",
             "qdrant.discovery.addresses",
             "otlp.headers.<name>",
@@ -231,7 +233,11 @@ mod tests {
                 pair.metrics
             );
         }
-        for name in [otel_env::RESOURCE_ATTRIBUTES, otel_env::SERVICE_NAME] {
+        for name in [
+            otel_env::RESOURCE_ATTRIBUTES,
+            otel_env::SERVICE_NAME,
+            otel_env::TEMPORALITY_PREFERENCE,
+        ] {
             assert!(table.contains(&format!("`{name}`")), "{name}");
         }
     }

@@ -32,7 +32,7 @@ pub use discovery::DiscoverySettings;
 pub use layers::figment;
 pub use origin::Context;
 pub use otlp::{
-    Compression, OtlpProtocol, OtlpSettings, DEFAULT_OTLP_GRPC_ENDPOINT,
+    Compression, OtlpProtocol, OtlpSettings, TemporalityPreference, DEFAULT_OTLP_GRPC_ENDPOINT,
     DEFAULT_OTLP_HTTP_ENDPOINT, DEFAULT_OTLP_TIMEOUT,
 };
 pub use problems::{ConfigError, Problem, Problems};
@@ -66,8 +66,8 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
 pub const DEFAULT_REST_PORT: u16 = 6333;
 /// How often discovery re-reads the cluster's membership.
 pub const DEFAULT_DISCOVERY_EVERY: Duration = Duration::from_secs(60);
-/// Default `qdrant.cluster.name`.
-pub const DEFAULT_CLUSTER_NAME: &str = "qdrant-cluster";
+/// Default `cluster.name` (the recorder's default too, so it lives with it).
+pub use crate::metrics::DEFAULT_CLUSTER_NAME;
 /// Prefix of the agent's own environment variables (never `QDRANT__`: Qdrant reads that).
 pub const ENV_PREFIX: &str = "QDRANT_OTEL_";
 

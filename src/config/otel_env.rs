@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::origin::{env_origin, Context};
-use super::otlp::{Compression, OtlpProtocol};
+use super::otlp::{Compression, OtlpProtocol, TemporalityPreference};
 
 /// A setting with a metrics-specific and a generic variable; the metrics one wins.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +48,8 @@ pub const CLIENT_KEY: Pair = Pair {
     metrics: "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
     generic: "OTEL_EXPORTER_OTLP_CLIENT_KEY",
 };
+/// Metrics only: the specification defines no generic form.
+pub const TEMPORALITY_PREFERENCE: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
 pub const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
 pub const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
 
@@ -62,6 +64,11 @@ impl EnvValue<'_> {
     pub fn origin(&self) -> String {
         env_origin(self.name)
     }
+}
+
+/// A variable with a single name, if set.
+pub fn lookup<'a>(ctx: &Context<'a>, name: &'static str) -> Option<EnvValue<'a>> {
+    ctx.env_var(name).map(|value| EnvValue { name, value })
 }
 
 impl Pair {
@@ -88,6 +95,21 @@ pub fn parse_compression(text: &str) -> Result<Compression, String> {
         "gzip" => Ok(Compression::Gzip),
         "none" => Ok(Compression::None),
         other => Err(format!("{other:?} is not supported: use gzip or none")),
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`: `cumulative`, `delta` or `lowmemory`, in
+/// any case, as the specification recognizes them (and `low_memory`, the declarative
+/// configuration's spelling).
+pub fn parse_temporality_preference(text: &str) -> Result<TemporalityPreference, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "cumulative" => Ok(TemporalityPreference::Cumulative),
+        "delta" => Ok(TemporalityPreference::Delta),
+        "lowmemory" | "low_memory" => Ok(TemporalityPreference::LowMemory),
+        _ => Err(format!(
+            "{:?} is not supported: use cumulative, delta or lowmemory",
+            text.trim()
+        )),
     }
 }
 
@@ -168,6 +190,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "path of the PEM client key (mutual TLS); `OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY` wins. Below `otlp.tls.key_file`",
     ),
     (
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+        "`cumulative`",
+        "`cumulative`, `delta` or `lowmemory` (any case): which sums are exported as deltas (see `otlp.temporality_preference`). Below `otlp.temporality_preference`",
+    ),
+    (
         "OTEL_RESOURCE_ATTRIBUTES",
         "none",
         "`key=value` pairs, comma-separated, values percent-encoded; below `resource.attributes`",
@@ -200,6 +227,22 @@ mod tests {
         assert_eq!(
             parse_key_values("a=%ff").unwrap_err(),
             "the value of \"a\" is not percent-encoded UTF-8"
+        );
+    }
+
+    #[test]
+    fn temporality_preferences_are_the_specifications() {
+        for (text, expected) in [
+            ("cumulative", TemporalityPreference::Cumulative),
+            (" Delta ", TemporalityPreference::Delta),
+            ("LowMemory", TemporalityPreference::LowMemory),
+            ("low_memory", TemporalityPreference::LowMemory),
+        ] {
+            assert_eq!(parse_temporality_preference(text), Ok(expected), "{text}");
+        }
+        assert_eq!(
+            parse_temporality_preference("deltas").unwrap_err(),
+            "\"deltas\" is not supported: use cumulative, delta or lowmemory"
         );
     }
 

@@ -32,6 +32,30 @@ pub enum Compression {
     None,
 }
 
+/// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`: the aggregation temporality per
+/// instrument kind. Every sum the agent exports is observed (Qdrant's counts, and the agent's
+/// own totals read at each poll): an asynchronous instrument in the specification's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TemporalityPreference {
+    /// Everything cumulative (the default).
+    #[default]
+    Cumulative,
+    /// Counters (asynchronous counters: monotonic sums) as deltas; up-down counters stay
+    /// cumulative.
+    Delta,
+    /// Delta for synchronous counters and histograms only; asynchronous counters and every
+    /// up-down counter stay cumulative. The agent has no synchronous instrument among these
+    /// metrics, so this exports as `cumulative` does.
+    LowMemory,
+}
+
+impl TemporalityPreference {
+    /// Whether monotonic sums (asynchronous counters, all the agent's) are exported as deltas.
+    pub fn counters_as_deltas(self) -> bool {
+        self == TemporalityPreference::Delta
+    }
+}
+
 /// Fully resolved OTLP settings.
 #[derive(Debug, Clone)]
 pub struct OtlpSettings {
@@ -44,6 +68,7 @@ pub struct OtlpSettings {
     pub timeout: Duration,
     /// CA file, client certificate and key (an `https` endpoint).
     pub tls: OtlpTls,
+    pub temporality_preference: TemporalityPreference,
 }
 
 impl OtlpConfig {
@@ -72,7 +97,29 @@ impl OtlpConfig {
             headers: self.headers(ctx, problems),
             compression,
             timeout: self.timeout(ctx, problems),
+            temporality_preference: self.temporality_preference(ctx, problems),
         }
+    }
+
+    /// `otlp.temporality_preference`, else the variable, else cumulative.
+    fn temporality_preference(
+        &self,
+        ctx: &Context,
+        problems: &mut Problems,
+    ) -> TemporalityPreference {
+        let key = "otlp.temporality_preference";
+        let parse = otel_env::parse_temporality_preference;
+        match self.temporality_preference.as_deref() {
+            Some(text) => parse(text)
+                .map_err(|message| problems.push(key, &ctx.origin(key), message))
+                .ok(),
+            None => from_env(
+                problems,
+                otel_env::lookup(ctx, otel_env::TEMPORALITY_PREFERENCE),
+                parse,
+            ),
+        }
+        .unwrap_or_default()
     }
 
     fn endpoint(&self, ctx: &Context, protocol: OtlpProtocol, problems: &mut Problems) -> String {

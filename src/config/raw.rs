@@ -236,6 +236,11 @@ pub struct OtlpConfig {
     /// Export timeout. Unset: `OTEL_EXPORTER_OTLP_(METRICS_)TIMEOUT`, then 10s.
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+    /// `cumulative`, `delta` or `lowmemory`: with `delta` counters are exported as deltas
+    /// (up-down counters stay cumulative). Unset:
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, then `cumulative`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporality_preference: Option<String>,
     /// TLS towards the Collector (an `https` endpoint).
     pub tls: OtlpTlsConfig,
 }

@@ -7,11 +7,14 @@
 //! The bytes are those `prost` writes for the same `ExportMetricsServiceRequest` (fields in
 //! field-number order, lengths as varints); `tests.rs` holds the two side by side.
 
+use super::delta::{Deltas, Emit};
+use super::points::StoredPoint;
 use super::*;
+use crate::metrics::registry::{attr, CountsFrom, SEMCONV_SCHEMA_URL};
 
 /// Protobuf wire types.
 const LEN: u8 = 2;
-const I64: u8 = 1;
+pub(super) const I64: u8 = 1;
 const VARINT: u8 = 0;
 
 /// A run of consecutive encoded points of one metric in one published part.
@@ -22,7 +25,7 @@ pub(super) struct Piece {
 
 /// Consecutive points of one metric inside one request.
 pub(super) struct MetricChunk {
-    spec: &'static MetricSpec,
+    pub(super) spec: &'static MetricSpec,
     pieces: Vec<Piece>,
     /// The encoded size of its points (each a `data_points` field).
     points_len: usize,
@@ -41,10 +44,27 @@ impl MetricChunk {
 /// Published points, ready to be encoded at each export.
 pub(super) struct Layout {
     parts: Vec<Arc<EncodedPoints>>,
+    /// When the node's Qdrant process started (unix nanos), if known: the start time of
+    /// Qdrant's own counters (`CountsFrom::QdrantStart`).
+    pub(super) qdrant_start: Option<u64>,
     /// The encoded `Resource` and `InstrumentationScope`: the same in every request.
     resource: Vec<u8>,
     scope: Vec<u8>,
     pub(super) requests: Vec<Vec<MetricChunk>>,
+}
+
+impl Layout {
+    /// The stored points of one metric chunk, in order.
+    pub(super) fn chunk_points<'a>(
+        &'a self,
+        chunk: &'a MetricChunk,
+    ) -> impl Iterator<Item = StoredPoint<'a>> + 'a {
+        chunk.pieces.iter().flat_map(move |piece| {
+            let part = &self.parts[piece.part];
+            let bytes = &part.metric(chunk.spec.id as usize)[piece.range.clone()];
+            part.points(bytes).map(|(point, _)| point)
+        })
+    }
 }
 
 /// A `NumberDataPoint`'s two timestamps (fixed64 each, with their keys), written at export.
@@ -84,9 +104,18 @@ fn string_field_len(text: &str) -> usize {
     }
 }
 
-/// A `KeyValue` holding a string `AnyValue`.
-pub(super) fn attribute_len(key: &str, value: &str) -> usize {
-    string_field_len(key) + field_len(field_len(value.len()))
+/// The `AnyValue` of an attribute: an int_value (3) for the keys the semantic conventions
+/// type as int, else a string_value (1). Inside a oneof, even 0 and "" are written.
+fn any_value_len(key: &str, value: &str) -> usize {
+    match attr::int_value(key, value) {
+        Some(int) => 1 + prost::encoding::encoded_len_varint(int as u64),
+        None => field_len(value.len()),
+    }
+}
+
+/// A `KeyValue`: its key and its `AnyValue`.
+fn attribute_len(key: &str, value: &str) -> usize {
+    string_field_len(key) + field_len(any_value_len(key, value))
 }
 
 /// A `Metric` without its data (name, description, unit).
@@ -117,11 +146,21 @@ fn encode_resource_and_scope(resource: &[KeyValue]) -> (Vec<u8>, Vec<u8>) {
     (resource.encode_to_vec(), scope.encode_to_vec())
 }
 
+/// The fixed part of every request, with the three enclosing length prefixes at their largest
+/// (5 bytes each).
+fn fixed_request_len(resource: &[u8], scope: &[u8]) -> usize {
+    3 * (1 + 5)
+        + field_len(resource.len())
+        + field_len(scope.len())
+        + string_field_len(SEMCONV_SCHEMA_URL)
+}
+
 /// Group the points by metric and pack them, in order, into as few requests as fit
 /// `max_bytes` each (a single data point larger than that still goes out, alone).
 pub(super) fn layout(
     resource: &[KeyValue],
     parts: Vec<Arc<EncodedPoints>>,
+    qdrant_start: Option<u64>,
     max_bytes: usize,
 ) -> Layout {
     let (resource, scope) = encode_resource_and_scope(resource);
@@ -134,10 +173,7 @@ pub(super) fn layout(
                 .any(|part| !part.metric(spec.id as usize).is_empty())
         })
         .partition(|spec| goes_first(spec));
-    // The fixed part of every request, with the three enclosing length prefixes at their
-    // largest (5 bytes each).
-    let fixed = 3 * (1 + 5) + field_len(resource.len()) + field_len(scope.len());
-    let budget = max_bytes.saturating_sub(fixed);
+    let budget = max_bytes.saturating_sub(fixed_request_len(&resource, &scope));
     let mut requests = Vec::new();
     let mut current: Vec<MetricChunk> = Vec::new();
     let mut size = 0;
@@ -192,31 +228,70 @@ pub(super) fn layout(
     }
     Layout {
         parts,
+        qdrant_start,
         resource,
         scope,
         requests,
     }
 }
 
-/// One request of the layout, every point stamped with `time_unix_nano`.
+/// The timestamps of one export.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stamps {
+    /// The agent's start (the exporter's creation): where the agent's own counters and every
+    /// level count from.
+    pub agent_start: u64,
+    /// The export time: every point's `time_unix_nano`.
+    pub time: u64,
+}
+
+/// The start time of a metric's points: the agent's, or for Qdrant's own counters Qdrant's
+/// start (the agent's while unknown), never after the export time.
+pub(super) fn start_time(spec: &MetricSpec, qdrant_start: Option<u64>, stamps: Stamps) -> u64 {
+    match spec.counts_from {
+        CountsFrom::Agent => stamps.agent_start,
+        CountsFrom::QdrantStart => qdrant_start.unwrap_or(stamps.agent_start).min(stamps.time),
+    }
+}
+
+/// One request of the layout, stamped with `stamps`; the metrics with an entry in `deltas` go
+/// out as delta sums of the points it keeps. `None` when nothing is left to send (every point
+/// of the request left out).
 pub(super) fn encode_request(
     layout: &Layout,
     request: usize,
-    start_time_unix_nano: u64,
-    time_unix_nano: u64,
-) -> Vec<u8> {
-    let metrics = &layout.requests[request];
-    // Each metric's `Gauge`/`Sum` body and whole `Metric`, computed once: the length prefixes
-    // come before the bytes they measure.
-    let (data_lens, metric_lens): (Vec<usize>, Vec<usize>) = metrics
+    stamps: Stamps,
+    deltas: &Deltas,
+) -> Option<Vec<u8>> {
+    let chunks = &layout.requests[request];
+    let emits = |i: usize| deltas.get(i).and_then(Option::as_deref);
+    // Each metric's `Gauge`/`Sum` body and whole `Metric`, computed once (0: left out): the
+    // length prefixes come before the bytes they measure.
+    let (data_lens, metric_lens): (Vec<usize>, Vec<usize>) = chunks
         .iter()
-        .map(|chunk| {
-            let data = chunk.points_len + sum_fields_len(chunk.spec);
+        .enumerate()
+        .map(|(i, chunk)| {
+            let points_len = match emits(i) {
+                None => chunk.points_len,
+                Some(emits) => delta_points_len(layout, chunk, emits),
+            };
+            if points_len == 0 {
+                return (0, 0);
+            }
+            let data = points_len + sum_fields_len(chunk.spec);
             (data, metric_header_len(chunk.spec) + field_len(data))
         })
         .unzip();
+    if metric_lens.iter().all(|&len| len == 0) {
+        return None;
+    }
     let scope_metrics_len = field_len(layout.scope.len())
-        + metric_lens.iter().map(|&len| field_len(len)).sum::<usize>();
+        + metric_lens
+            .iter()
+            .filter(|&&len| len > 0)
+            .map(|&len| field_len(len))
+            .sum::<usize>()
+        + string_field_len(SEMCONV_SCHEMA_URL);
     let resource_metrics_len = field_len(layout.resource.len()) + field_len(scope_metrics_len);
     let total = field_len(resource_metrics_len);
 
@@ -227,46 +302,87 @@ pub(super) fn encode_request(
     // ResourceMetrics.scope_metrics (2) → ScopeMetrics
     put_key_len(&mut buf, 2, scope_metrics_len);
     put_bytes(&mut buf, 1, &layout.scope);
-    for ((chunk, data_len), metric_len) in metrics.iter().zip(data_lens).zip(metric_lens) {
-        let spec = chunk.spec;
-        // ScopeMetrics.metrics (2) → Metric
-        put_key_len(&mut buf, 2, metric_len);
-        put_str(&mut buf, 1, spec.name);
-        put_str(&mut buf, 2, spec.description);
-        put_str(&mut buf, 3, spec.unit);
-        // Metric.gauge (5) or Metric.sum (7)
-        let data_field = if spec.instrument == Instrument::Gauge {
-            5
-        } else {
-            7
-        };
-        put_key_len(&mut buf, data_field, data_len);
-        for piece in &chunk.pieces {
-            let part = &layout.parts[piece.part];
-            let bytes = &part.metric(spec.id as usize)[piece.range.clone()];
-            for (point, _) in part.points(bytes) {
-                // Gauge/Sum.data_points (1) → NumberDataPoint: start_time_unix_nano (2) and
-                // time_unix_nano (3), fixed64, then the recorded value and attributes.
-                put_key_len(&mut buf, 1, TIMESTAMPS_LEN + point.body_len);
-                put_key(&mut buf, 2, I64);
-                buf.extend_from_slice(&start_time_unix_nano.to_le_bytes());
-                put_key(&mut buf, 3, I64);
-                buf.extend_from_slice(&time_unix_nano.to_le_bytes());
-                point.write_body(&mut buf);
-            }
+    for (i, chunk) in chunks.iter().enumerate() {
+        if metric_lens[i] > 0 {
+            let lens = (data_lens[i], metric_lens[i]);
+            write_metric(&mut buf, layout, chunk, lens, stamps, emits(i));
         }
-        if spec.instrument != Instrument::Gauge {
-            // Sum.aggregation_temporality (2): cumulative; Sum.is_monotonic (3).
-            put_key(&mut buf, 2, VARINT);
-            buf.push(AggregationTemporality::Cumulative as u8);
-            if spec.instrument == Instrument::Counter {
-                put_key(&mut buf, 3, VARINT);
-                buf.push(1);
+    }
+    // ScopeMetrics.schema_url (3), after its metrics.
+    put_str(&mut buf, 3, SEMCONV_SCHEMA_URL);
+    debug_assert_eq!(buf.len(), total);
+    Some(buf)
+}
+
+/// The encoded size of the points of a delta metric that go out.
+fn delta_points_len(layout: &Layout, chunk: &MetricChunk, emits: &[Emit]) -> usize {
+    layout
+        .chunk_points(chunk)
+        .zip(emits)
+        .filter(|(_, emit)| matches!(emit, Emit::Delta { .. }))
+        .map(|(point, _)| field_len(TIMESTAMPS_LEN + point.body_len))
+        .sum()
+}
+
+/// One `Metric` (2 of `ScopeMetrics`) of `data_len` and `metric_len` bytes: cumulative, or with
+/// `emits`, the delta of each point (or nothing, for a point left out).
+fn write_metric(
+    buf: &mut Vec<u8>,
+    layout: &Layout,
+    chunk: &MetricChunk,
+    (data_len, metric_len): (usize, usize),
+    stamps: Stamps,
+    emits: Option<&[Emit]>,
+) {
+    let spec = chunk.spec;
+    put_key_len(buf, 2, metric_len);
+    put_str(buf, 1, spec.name);
+    put_str(buf, 2, spec.description);
+    put_str(buf, 3, spec.unit);
+    // Metric.gauge (5) or Metric.sum (7)
+    let data_field = if spec.instrument == Instrument::Gauge {
+        5
+    } else {
+        7
+    };
+    put_key_len(buf, data_field, data_len);
+    let cumulative_start = start_time(spec, layout.qdrant_start, stamps);
+    let mut emits_left = emits.map(<[Emit]>::iter);
+    for point in layout.chunk_points(chunk) {
+        let (start, delta) = match emits_left.as_mut().map(Iterator::next) {
+            None => (cumulative_start, None),
+            Some(Some(Emit::Delta { start, value })) => (*start, Some(*value)),
+            Some(_) => continue,
+        };
+        // Gauge/Sum.data_points (1) → NumberDataPoint: start_time_unix_nano (2) and
+        // time_unix_nano (3), fixed64, then the value and the attributes.
+        put_key_len(buf, 1, TIMESTAMPS_LEN + point.body_len);
+        put_key(buf, 2, I64);
+        buf.extend_from_slice(&start.to_le_bytes());
+        put_key(buf, 3, I64);
+        buf.extend_from_slice(&stamps.time.to_le_bytes());
+        match delta {
+            None => point.write_body(buf),
+            Some(value) => {
+                value.put(buf);
+                point.write_attributes(buf);
             }
         }
     }
-    debug_assert_eq!(buf.len(), total);
-    buf
+    if spec.instrument != Instrument::Gauge {
+        // Sum.aggregation_temporality (2); Sum.is_monotonic (3).
+        let temporality = if emits.is_some() {
+            AggregationTemporality::Delta
+        } else {
+            AggregationTemporality::Cumulative
+        };
+        put_key(buf, 2, VARINT);
+        buf.push(temporality as u8);
+        if spec.instrument == Instrument::Counter {
+            put_key(buf, 3, VARINT);
+            buf.push(1);
+        }
+    }
 }
 
 /// The encoded size of a `NumberDataPoint`'s value field.
@@ -290,16 +406,24 @@ pub(super) fn put_value(buf: &mut Vec<u8>, spec: &MetricSpec, value: f64) {
 }
 
 /// One of a `NumberDataPoint`'s attributes (7): a `KeyValue` { key (1), value (2) →
-/// `AnyValue` { string_value (1) } }.
+/// `AnyValue` { string_value (1) or int_value (3) } }.
 pub(super) fn put_attribute(buf: &mut Vec<u8>, key: &str, value: &str) {
     put_key_len(buf, 7, attribute_len(key, value));
     put_str(buf, 1, key);
-    put_key_len(buf, 2, field_len(value.len()));
-    put_key_len(buf, 1, value.len());
-    buf.extend_from_slice(value.as_bytes());
+    put_key_len(buf, 2, any_value_len(key, value));
+    match attr::int_value(key, value) {
+        Some(int) => {
+            put_key(buf, 3, VARINT);
+            put_varint(buf, int as u64);
+        }
+        None => {
+            put_key_len(buf, 1, value.len());
+            buf.extend_from_slice(value.as_bytes());
+        }
+    }
 }
 
-fn put_key(buf: &mut Vec<u8>, field: u8, wire_type: u8) {
+pub(super) fn put_key(buf: &mut Vec<u8>, field: u8, wire_type: u8) {
     buf.push(field << 3 | wire_type);
 }
 

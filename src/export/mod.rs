@@ -7,8 +7,12 @@
 //! (docs/performance.md): each export carries exactly the newest published points, so a
 //! collection that disappears from Qdrant is not exported next time; gauges are `Gauge`s,
 //! counters cumulative monotonic `Sum`s and up-down counters cumulative non-monotonic `Sum`s,
-//! all with the exporter's creation time as their start time (the SDK's start time of an
-//! observable cumulative instrument), and the export time as their time.
+//! stamped with the export time as their time and, as start time, Qdrant's process start for
+//! the counts Qdrant keeps (`CountsFrom::QdrantStart` in the registry: the start moves when
+//! Qdrant restarts, so their drop is a reset) and the exporter's creation for everything else
+//! (the SDK's start time of an observable cumulative instrument). Attributes the semantic
+//! conventions type as int are ints; the scope names the conventions' schema (`schema_url`).
+//! With the `delta` temporality preference, counters go out as deltas instead (`delta.rs`).
 //!
 //! Every setting comes from the resolved configuration ([`OtlpSettings`]: the agent's keys and
 //! the standard `OTEL_EXPORTER_OTLP_*` variables); nothing else reads the process environment.
@@ -48,6 +52,7 @@ const BODY_EXCERPT_CHARS: usize = 200;
 
 const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
+mod delta;
 mod encode;
 mod error;
 mod grpc;
@@ -59,6 +64,7 @@ mod tests_delivery;
 mod tls;
 mod transport;
 
+use delta::{DeltaState, Deltas, Pending};
 use encode::*;
 pub use error::ExportError;
 use error::*;
@@ -107,8 +113,9 @@ impl PartialSuccess {
 pub struct ResourceExporter {
     /// Shared with the exporters of the other resources.
     client: OtlpClient,
-    /// The start time of every cumulative point: when this exporter was created.
-    start_time_unix_nano: u64,
+    /// When this exporter was created: the start time of the agent's own counters and of
+    /// every level (Qdrant's own counters start at Qdrant's start, given with the points).
+    agent_start_unix_nano: u64,
     max_request_bytes: usize,
     /// The newest published points not yet delivered, laid out in requests.
     published: Option<Layout>,
@@ -116,6 +123,8 @@ pub struct ResourceExporter {
     delivered: usize,
     /// What the Collector said of delivered requests it accepted in part, not yet taken.
     partial: Option<PartialSuccess>,
+    /// With delta temporality, the counters' last delivered points.
+    deltas: Option<DeltaState>,
 }
 
 impl ResourceExporter {
@@ -135,22 +144,58 @@ impl ResourceExporter {
         client: OtlpClient,
         max_request_bytes: usize,
     ) -> ResourceExporter {
+        let agent_start_unix_nano = unix_nanos(SystemTime::now());
+        let deltas = client
+            .otlp
+            .temporality_preference
+            .counters_as_deltas()
+            .then(|| DeltaState::new(agent_start_unix_nano));
         ResourceExporter {
             client,
-            start_time_unix_nano: unix_nanos(SystemTime::now()),
+            agent_start_unix_nano,
             max_request_bytes,
             published: None,
             delivered: 0,
             partial: None,
+            deltas,
         }
     }
 
     /// Replace the exported points with these (shared, not copied); returns how many there are.
-    pub fn publish(&mut self, resource: Vec<KeyValue>, parts: Vec<Arc<EncodedPoints>>) -> usize {
+    /// `qdrant_start` is when the node's Qdrant process started, if known: the start time of
+    /// Qdrant's own counters among the points.
+    pub fn publish(
+        &mut self,
+        resource: Vec<KeyValue>,
+        parts: Vec<Arc<EncodedPoints>>,
+        qdrant_start: Option<SystemTime>,
+    ) -> usize {
         let count = parts.iter().map(|part| part.len()).sum();
-        self.published = Some(layout(&resource, parts, self.max_request_bytes));
+        let qdrant_start = qdrant_start.map(unix_nanos);
+        self.published = Some(layout(
+            &resource,
+            parts,
+            qdrant_start,
+            self.max_request_bytes,
+        ));
         self.delivered = 0;
         count
+    }
+
+    /// With delta temporality, the deltas of a request's counters (else none: all cumulative).
+    fn plan(&self, layout: &Layout, request: usize, stamps: Stamps) -> (Deltas, Pending) {
+        match &self.deltas {
+            Some(state) => state.plan(layout, request, stamps.time),
+            None => (Deltas::new(), Pending::default()),
+        }
+    }
+
+    /// The timestamps of an export now.
+    fn stamps(&self) -> Stamps {
+        Stamps {
+            agent_start: self.agent_start_unix_nano,
+            time: unix_nanos(SystemTime::now()),
+        }
     }
 
     /// Export the published points now: every request not yet delivered, in order, until one
@@ -164,14 +209,23 @@ impl ResourceExporter {
             return Ok(());
         };
         let transport = self.client.transport()?;
-        let now = unix_nanos(SystemTime::now());
+        let stamps = self.stamps();
         for request in self.delivered..published.requests.len() {
-            let body = encode_request(published, request, self.start_time_unix_nano, now);
-            let partial = transport.send(body).await?;
-            self.delivered = request + 1;
-            if let Some(partial) = partial {
-                self.partial = Some(PartialSuccess::merge(self.partial.take(), partial));
+            let (deltas, pending) = self.plan(published, request, stamps);
+            // Every point of the request left out (first values of delta counters): nothing
+            // to send, and their values are still the ones to count from.
+            if let Some(body) = encode_request(published, request, stamps, &deltas) {
+                if let Some(partial) = transport.send(body).await? {
+                    self.partial = Some(PartialSuccess::merge(self.partial.take(), partial));
+                }
             }
+            self.delivered = request + 1;
+            if let Some(state) = &mut self.deltas {
+                state.delivered(pending);
+            }
+        }
+        if let Some(state) = &mut self.deltas {
+            state.export_delivered(stamps.time);
         }
         self.published = None;
         self.delivered = 0;
@@ -206,16 +260,13 @@ impl ResourceExporter {
         let Some(published) = &self.published else {
             return Vec::new();
         };
-        let now = unix_nanos(SystemTime::now());
+        let stamps = self.stamps();
         let gzipped = self.client.otlp.compression == Compression::Gzip;
         (0..published.requests.len())
-            .map(|request| {
-                let body = encode_request(published, request, self.start_time_unix_nano, now);
-                if gzipped {
-                    gzip(&body)
-                } else {
-                    body
-                }
+            .filter_map(|request| {
+                let (deltas, _) = self.plan(published, request, stamps);
+                let body = encode_request(published, request, stamps, &deltas)?;
+                Some(if gzipped { gzip(&body) } else { body })
             })
             .collect()
     }

@@ -120,9 +120,19 @@ impl<'a> StoredPoint<'a> {
     /// Append the body: the value field, then the attributes.
     pub fn write_body(&self, buf: &mut Vec<u8>) {
         buf.extend_from_slice(self.value);
+        self.write_attributes(buf);
+    }
+
+    /// Append the encoded attributes: after the value field, or as the series' identity.
+    pub fn write_attributes(&self, buf: &mut Vec<u8>) {
         for attribute in self.attributes() {
             buf.extend_from_slice(attribute);
         }
+    }
+
+    /// The value field as recorded (9 bytes: as_double or as_int, and the number).
+    pub fn value(&self) -> &'a [u8] {
+        self.value
     }
 }
 

@@ -1,6 +1,8 @@
 //! Unit tests of the encoder and the error wording.
 
 use super::*;
+use crate::config::TemporalityPreference;
+use crate::metrics::registry::{attr, CountsFrom};
 use crate::metrics::{Attributes, MetricId, Point};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -33,6 +35,7 @@ fn http_settings() -> OtlpSettings {
         compression: Compression::None,
         timeout: Duration::from_secs(1),
         tls: Default::default(),
+        temporality_preference: TemporalityPreference::Cumulative,
     }
 }
 
@@ -70,11 +73,11 @@ fn large_exports_split_under_the_limit_with_up_first() {
     let max = 64 * 1024;
     let mut exporter =
         ResourceExporter::with_max_request_bytes(OtlpClient::new(http_settings()), max);
-    assert_eq!(exporter.publish(resource.clone(), Vec::new()), 0);
+    assert_eq!(exporter.publish(resource.clone(), Vec::new(), None), 0);
     assert_eq!(exporter.request_count(), 0, "no points, no request");
 
     assert_eq!(
-        exporter.publish(resource, vec![encoded(&points), encoded(&up)]),
+        exporter.publish(resource, vec![encoded(&points), encoded(&up)], None),
         20_001
     );
     let bodies = exporter.encode_bodies();
@@ -91,60 +94,53 @@ fn large_exports_split_under_the_limit_with_up_first() {
     assert_eq!(total, 20_001);
 }
 
-/// The request `prost` would write for these points, built from its generated structs: what
-/// the direct encoder must match byte for byte.
-fn reference_request(
-    resource: &[KeyValue],
-    metrics: &[(MetricId, Vec<&Point>)],
-    start: u64,
-    time: u64,
-) -> ExportMetricsServiceRequest {
-    let metrics = metrics
+/// A point's attributes as prost's structs hold them: ints for the int-valued keys.
+fn reference_attributes(point: &Point) -> Vec<KeyValue> {
+    point
+        .attributes
         .iter()
-        .map(|(id, points)| {
-            let spec = MetricSpec::get(*id);
-            let data_points = points
-                .iter()
-                .map(|p| NumberDataPoint {
-                    attributes: p
-                        .attributes
-                        .iter()
-                        .map(|(k, v)| attribute(*k, any_value::Value::StringValue(v.to_string())))
-                        .collect(),
-                    start_time_unix_nano: start,
-                    time_unix_nano: time,
-                    value: Some(number_value(spec, p.value)),
-                    ..NumberDataPoint::default()
-                })
-                .collect();
-            let sum = |is_monotonic| {
-                metric::Data::Sum(Sum {
-                    data_points: Vec::new(),
-                    aggregation_temporality: AggregationTemporality::Cumulative as i32,
-                    is_monotonic,
-                })
+        .map(|(k, v)| {
+            let value = match v.parse::<i64>() {
+                Ok(int) if attr::INT_VALUED.contains(k) => any_value::Value::IntValue(int),
+                _ => any_value::Value::StringValue(v.to_string()),
             };
-            let mut data = match spec.instrument {
-                Instrument::Gauge => metric::Data::Gauge(Gauge {
-                    data_points: Vec::new(),
-                }),
-                Instrument::Counter => sum(true),
-                Instrument::UpDownCounter => sum(false),
-            };
-            match &mut data {
-                metric::Data::Gauge(g) => g.data_points = data_points,
-                metric::Data::Sum(s) => s.data_points = data_points,
-                _ => unreachable!(),
-            }
-            Metric {
-                name: spec.name.to_string(),
-                description: spec.description.to_string(),
-                unit: spec.unit.to_string(),
-                data: Some(data),
-                ..Metric::default()
-            }
+            attribute(*k, value)
         })
-        .collect();
+        .collect()
+}
+
+/// A metric as prost's structs hold it, with these points and, for a sum, this temporality.
+fn reference_metric(
+    spec: &MetricSpec,
+    data_points: Vec<NumberDataPoint>,
+    temporality: AggregationTemporality,
+) -> Metric {
+    let sum = |is_monotonic| {
+        metric::Data::Sum(Sum {
+            data_points: data_points.clone(),
+            aggregation_temporality: temporality as i32,
+            is_monotonic,
+        })
+    };
+    let data = match spec.instrument {
+        Instrument::Gauge => metric::Data::Gauge(Gauge {
+            data_points: data_points.clone(),
+        }),
+        Instrument::Counter => sum(true),
+        Instrument::UpDownCounter => sum(false),
+    };
+    Metric {
+        name: spec.name.to_string(),
+        description: spec.description.to_string(),
+        unit: spec.unit.to_string(),
+        data: Some(data),
+        ..Metric::default()
+    }
+}
+
+/// The request `prost` would write for these metrics, built from its generated structs: what
+/// the direct encoder must match byte for byte.
+fn reference_request(resource: &[KeyValue], metrics: Vec<Metric>) -> ExportMetricsServiceRequest {
     ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
             resource: Some(Resource {
@@ -158,11 +154,41 @@ fn reference_request(
                     ..InstrumentationScope::default()
                 }),
                 metrics,
-                ..ScopeMetrics::default()
+                schema_url: "https://opentelemetry.io/schemas/1.38.0".to_string(),
             }],
             ..ResourceMetrics::default()
         }],
     }
+}
+
+/// Cumulative metrics of these points, all stamped `time`: Qdrant's own counters start at
+/// `qdrant_start`, everything else at `agent_start`.
+fn cumulative_metrics(
+    grouped: &[(MetricId, Vec<&Point>)],
+    (agent_start, qdrant_start): (u64, u64),
+    time: u64,
+) -> Vec<Metric> {
+    grouped
+        .iter()
+        .map(|(id, points)| {
+            let spec = MetricSpec::get(*id);
+            let start = match spec.counts_from {
+                CountsFrom::Agent => agent_start,
+                CountsFrom::QdrantStart => qdrant_start,
+            };
+            let data_points = points
+                .iter()
+                .map(|p| NumberDataPoint {
+                    attributes: reference_attributes(p),
+                    start_time_unix_nano: start,
+                    time_unix_nano: time,
+                    value: Some(number_value(spec, p.value)),
+                    ..NumberDataPoint::default()
+                })
+                .collect();
+            reference_metric(spec, data_points, AggregationTemporality::Cumulative)
+        })
+        .collect()
 }
 
 /// Points of every kind the encoder meets, in recorded order (`qdrant.up` aside).
@@ -224,7 +250,41 @@ fn sample_points() -> Vec<Point> {
     points
         .extend((0..20).map(|i| point(MetricId::CollectionPoints, &format!("c{i}"), f64::from(i))));
     points.push(point(MetricId::CollectionPoints, "c3", 33.0));
+    points.extend(status_points());
     points
+}
+
+/// Status codes, ints in OTLP: one-, two- and ten-byte varints (0 is written too: a oneof),
+/// and a value that is not a number, which stays a string.
+fn status_points() -> Vec<Point> {
+    let rest = |status: &str| Point {
+        metric: MetricId::RestResponses,
+        attributes: smallvec![
+            (attr::HTTP_METHOD, SmolStr::new_static("GET")),
+            (attr::HTTP_ROUTE, SmolStr::new_static("/collections")),
+            (attr::HTTP_STATUS, SmolStr::new(status)),
+        ],
+        value: 2.0,
+    };
+    let grpc = |status: &str| Point {
+        metric: MetricId::GrpcResponses,
+        attributes: smallvec![
+            (
+                attr::RPC_METHOD,
+                SmolStr::new_static("/qdrant.Points/Query")
+            ),
+            (attr::GRPC_STATUS, SmolStr::new(status)),
+        ],
+        value: 1.0,
+    };
+    vec![
+        rest("200"),
+        rest("503"),
+        rest("not-a-number"),
+        grpc("0"),
+        grpc("5"),
+        grpc("-1"),
+    ]
 }
 
 #[test]
@@ -243,10 +303,15 @@ fn the_direct_encoder_writes_what_prost_writes() {
         attribute("host.port", any_value::Value::IntValue(6333)),
     ];
     let parts = vec![encoded(&recorded), encoded(std::slice::from_ref(&up))];
-    let layout = layout(&resource, parts, MAX_REQUEST_BYTES);
+    let qdrant_start = 1_699_000_000_000_000_000;
+    let layout = layout(&resource, parts, Some(qdrant_start), MAX_REQUEST_BYTES);
     assert_eq!(layout.requests.len(), 1);
     let (start, time) = (1_700_000_000_000_000_000, 1_700_000_015_123_456_789);
-    let body = encode_request(&layout, 0, start, time);
+    let stamps = Stamps {
+        agent_start: start,
+        time,
+    };
+    let body = encode_request(&layout, 0, stamps, &Vec::new()).unwrap();
 
     // Registry order, `qdrant.up` and the agent's metrics first, points in recorded order.
     let mut grouped: Vec<(MetricId, Vec<&Point>)> = Vec::new();
@@ -263,7 +328,8 @@ fn the_direct_encoder_writes_what_prost_writes() {
             grouped.push((spec.id, points));
         }
     }
-    let expected = reference_request(&resource, &grouped, start, time);
+    let metrics = cumulative_metrics(&grouped, (start, qdrant_start), time);
+    let expected = reference_request(&resource, metrics);
     assert_eq!(decode(&body), expected);
     assert_eq!(body, expected.encode_to_vec(), "byte for byte");
 }
@@ -301,6 +367,7 @@ fn settings(protocol: OtlpProtocol, endpoint: String) -> OtlpSettings {
         compression: Compression::Gzip,
         timeout: Duration::from_secs(2),
         tls: Default::default(),
+        temporality_preference: TemporalityPreference::Cumulative,
     }
 }
 
@@ -325,7 +392,7 @@ async fn refused_connections_are_named_for_both_transports() {
         (OtlpProtocol::Grpc, format!("http://127.0.0.1:{port}")),
     ] {
         let mut exporter = ResourceExporter::new(settings(protocol, endpoint.clone()));
-        exporter.publish(Vec::new(), vec![Arc::clone(&up)]);
+        exporter.publish(Vec::new(), vec![Arc::clone(&up)], None);
         let error = exporter.flush().await.unwrap_err();
         assert!(
             matches!(error, ExportError::Connect { .. }),

@@ -123,6 +123,7 @@ async fn a_partly_accepted_request_is_delivered_and_never_sent_again() {
         compression: Compression::None,
         timeout: Duration::from_secs(5),
         tls: Default::default(),
+        temporality_preference: crate::config::TemporalityPreference::Cumulative,
     };
     let points: Vec<Point> = (0..300)
         .map(|i| Point {
@@ -137,7 +138,11 @@ async fn a_partly_accepted_request_is_delivered_and_never_sent_again() {
         }])
         .collect();
     let mut exporter = ResourceExporter::with_max_request_bytes(OtlpClient::new(otlp), 4096);
-    exporter.publish(Vec::new(), vec![Arc::new(EncodedPoints::from(&points[..]))]);
+    exporter.publish(
+        Vec::new(),
+        vec![Arc::new(EncodedPoints::from(&points[..]))],
+        None,
+    );
     let requests = exporter.request_count();
     assert!(requests >= 3, "{requests} requests");
 

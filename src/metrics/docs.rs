@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::registry::{Instrument, Scope, REGISTRY};
+use super::registry::{
+    attr, CountsFrom, Instrument, MetricSpec, Scope, REGISTRY, SEMCONV_SCHEMA_URL,
+};
 
 pub const METRICS_DOC_PATH: &str = "docs/metrics.md";
 
@@ -17,9 +19,11 @@ pub fn render_metrics_doc() -> String {
         "Every metric the agent emits. *Prometheus name* is the name after the Collector's \
          OTLP → Prometheus translation (dots become `_`, unit `s` adds `_seconds`, `By` adds \
          `_bytes`, counters add `_total`). Gauges are non-additive values; up-down counters are \
-         additive counts and sizes (Prometheus gauges); counters are cumulative since the Qdrant \
-         process started. State sets report every listed state: 1 for the current one, 0 for \
-         the others.\n\n",
+         additive counts and sizes (Prometheus gauges); counters are monotonic cumulative sums. \
+         Sums marked *since Qdrant start* are Qdrant's own counts: their start time is the \
+         Qdrant process's start (poll time − uptime), which moves when Qdrant restarts, so \
+         their drop is a reset; the agent's own counters start at the agent's start. State \
+         sets report every listed state: 1 for the current one, 0 for the others.\n\n",
     );
     doc.push_str(
         "Resource attributes of every node's metrics: `service.name` (`qdrant`), \
@@ -45,47 +49,71 @@ pub fn render_metrics_doc() -> String {
          `logical_*` metrics, and fill the node-local ones only on a single node, where both are \
          the same.\n\n",
     );
+    let _ = writeln!(
+        doc,
+        "Attribute names follow the OpenTelemetry semantic conventions of the schema \
+         `{SEMCONV_SCHEMA_URL}` (the scope's `schema_url`); attributes marked *(int)* are \
+         integers in OTLP, as the conventions type them (strings in the table and JSON of \
+         `once`). Every other attribute is a string.\n"
+    );
     doc.push_str(
         "| Metric | Prometheus name | Type | Unit | Attributes | Source | Since | Scope | Default |\n",
     );
     doc.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for spec in REGISTRY {
-        let kind = match spec.instrument {
-            Instrument::Gauge => "gauge",
-            Instrument::Counter => "counter",
-            Instrument::UpDownCounter => "up-down counter",
-        };
-        let mut attributes: Vec<String> =
-            spec.attributes.iter().map(|a| format!("`{a}`")).collect();
-        if !spec.states.is_empty() {
-            attributes.push(format!("states: {}", spec.states.join(", ")));
-        }
-        let unit = if spec.unit.is_empty() {
-            String::new()
-        } else {
-            format!("`{}`", spec.unit)
-        };
-        let _ = writeln!(
-            doc,
-            "| `{}` | `{}` | {} | {} | {} | {} (`{}`) | {} | {} | {} |",
-            spec.name,
-            spec.prometheus_name(),
-            kind,
-            unit,
-            attributes.join(", "),
-            spec.source.as_str(),
-            spec.source.endpoint_text(),
-            spec.since,
-            match spec.scope {
-                Scope::Node => "node",
-                Scope::Cluster => "cluster",
-            },
-            if spec.enabled_by_default { "on" } else { "off" },
-        );
+        doc.push_str(&table_row(spec));
     }
     doc.push_str("\n## Descriptions\n\n");
     for spec in REGISTRY {
         let _ = writeln!(doc, "- `{}`: {}", spec.name, spec.description);
     }
     doc
+}
+
+/// The metric's row of the table.
+fn table_row(spec: &MetricSpec) -> String {
+    let mut kind = match spec.instrument {
+        Instrument::Gauge => "gauge",
+        Instrument::Counter => "counter",
+        Instrument::UpDownCounter => "up-down counter",
+    }
+    .to_string();
+    if spec.counts_from == CountsFrom::QdrantStart {
+        kind.push_str(" (since Qdrant start)");
+    }
+    let mut attributes: Vec<String> = spec
+        .attributes
+        .iter()
+        .map(|a| {
+            if attr::INT_VALUED.contains(a) {
+                format!("`{a}` (int)")
+            } else {
+                format!("`{a}`")
+            }
+        })
+        .collect();
+    if !spec.states.is_empty() {
+        attributes.push(format!("states: {}", spec.states.join(", ")));
+    }
+    let unit = if spec.unit.is_empty() {
+        String::new()
+    } else {
+        format!("`{}`", spec.unit)
+    };
+    format!(
+        "| `{}` | `{}` | {} | {} | {} | {} (`{}`) | {} | {} | {} |\n",
+        spec.name,
+        spec.prometheus_name(),
+        kind,
+        unit,
+        attributes.join(", "),
+        spec.source.as_str(),
+        spec.source.endpoint_text(),
+        spec.since,
+        match spec.scope {
+            Scope::Node => "node",
+            Scope::Cluster => "cluster",
+        },
+        if spec.enabled_by_default { "on" } else { "off" },
+    )
 }

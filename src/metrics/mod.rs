@@ -8,6 +8,6 @@ pub mod render;
 
 pub use record::{
     record, record_into, Attributes, ClusterRole, Point, PointSink, RecordOptions, RecordSummary,
-    Recorded,
+    Recorded, DEFAULT_CLUSTER_NAME,
 };
 pub use registry::{MetricId, MetricSpec, REGISTRY};

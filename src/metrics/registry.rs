@@ -17,6 +17,26 @@ pub enum Instrument {
     UpDownCounter,
 }
 
+/// Where a sum counts from: the `start_time_unix_nano` of its points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountsFrom {
+    /// The agent's start (its exporter's creation): the agent's own counters, and every value
+    /// that is a level rather than a count (gauges, up-down counters of current sizes).
+    Agent,
+    /// The Qdrant process's start (poll time − uptime): Qdrant's own counts since it started,
+    /// which begin again at 0 when it restarts. The start time moves with each restart, so
+    /// that a drop is a reset, never a decrease.
+    QdrantStart,
+}
+
+/// `counts_from` of a registry entry: `Agent` unless the entry says otherwise.
+const fn counts_from(given: &[CountsFrom]) -> CountsFrom {
+    match given {
+        [from] => *from,
+        _ => CountsFrom::Agent,
+    }
+}
+
 /// Whether values are exported as integers or doubles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
@@ -65,7 +85,28 @@ pub mod attr {
     pub const ISSUE_TYPE: &str = "qdrant.issue.type";
     pub const QUOTA_RESOURCE: &str = "qdrant.quota.resource";
     pub const ERROR_TYPE: &str = "error.type";
+
+    /// Keys the semantic conventions type as integers: exported as int `AnyValue`s (recorded,
+    /// rendered and compared as text like every other attribute).
+    pub const INT_VALUED: &[&str] = &[HTTP_STATUS, GRPC_STATUS];
+
+    /// The integer an attribute is exported as: for an int-valued key whose value is a whole
+    /// number (anything else stays a string).
+    pub fn int_value(key: &str, value: &str) -> Option<i64> {
+        if INT_VALUED.contains(&key) {
+            value.parse().ok()
+        } else {
+            None
+        }
+    }
 }
+
+/// The semantic conventions version whose names the metrics and resources use, set as the
+/// scope's `schema_url`: 1.38.0 has `db.system.name` (1.30.0), `db.collection.name`,
+/// `deployment.environment.name`, `http.route`, `http.response.status_code` and
+/// `rpc.grpc.status_code` as an int (deprecated in 1.39.0 for a string
+/// `rpc.response.status_code`).
+pub const SEMCONV_SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.38.0";
 
 /// One metric's declaration.
 #[derive(Debug, Clone, Copy)]
@@ -88,6 +129,8 @@ pub struct MetricSpec {
     pub description: &'static str,
     /// The value depends on the wall clock or on timing: masked in golden renderings.
     pub volatile: bool,
+    /// Where a sum counts from (`QdrantStart` for Qdrant's own cumulative counts).
+    pub counts_from: CountsFrom,
 }
 
 impl MetricSpec {
@@ -167,7 +210,8 @@ macro_rules! registry {
     ($(
         $id:ident: $name:literal, $instrument:ident, $value:ident, $unit:literal,
         [$($attr:ident),*], [$($state:literal),*], $source:ident, $since:expr, $scope:ident,
-        $enabled:literal, $description:literal $(, volatile = $volatile:literal)?;
+        $enabled:literal, $description:literal $(, volatile = $volatile:literal)?
+        $(, from = $from:ident)?;
     )*) => {
         /// Identifies one metric; its discriminant indexes [`REGISTRY`].
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -189,6 +233,7 @@ macro_rules! registry {
                 enabled_by_default: $enabled,
                 description: $description,
                 volatile: false $(|| $volatile)?,
+                counts_from: counts_from(&[$(CountsFrom::$from)?]),
             }
         ),*];
     };
@@ -229,13 +274,13 @@ registry! {
     SystemDiskSize: "qdrant.system.disk.size", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
         "Size of the disk holding Qdrant's storage.";
     RestResponses: "qdrant.rest.responses", Counter, Int, "{response}", [HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, V1_15, Node, true,
-        "REST responses sent since start, by method, route and status code (every endpoint).";
+        "REST responses sent since start, by method, route and status code (every endpoint).", from = QdrantStart;
     RestResponseDuration: "qdrant.rest.response.duration", Counter, Double, "s", [HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, V1_15, Node, true,
-        "Sum of REST response times since start; divide its rate by the rate of qdrant.rest.responses for the mean latency.";
+        "Sum of REST response times since start; divide its rate by the rate of qdrant.rest.responses for the mean latency.", from = QdrantStart;
     GrpcResponses: "qdrant.grpc.responses", Counter, Int, "{response}", [RPC_METHOD, GRPC_STATUS], [], Telemetry, V1_15, Node, true,
-        "gRPC responses sent since start, by method and status code.";
+        "gRPC responses sent since start, by method and status code.", from = QdrantStart;
     GrpcResponseDuration: "qdrant.grpc.response.duration", Counter, Double, "s", [RPC_METHOD, GRPC_STATUS], [], Telemetry, V1_15, Node, true,
-        "Sum of gRPC response times since start; divide its rate by the rate of qdrant.grpc.responses for the mean latency.";
+        "Sum of gRPC response times since start; divide its rate by the rate of qdrant.grpc.responses for the mean latency.", from = QdrantStart;
 
     // --- cluster, as seen by this node -----------------------------------------------------
     ClusterEnabled: "qdrant.cluster.enabled", Gauge, Int, "", [CLUSTER_NAME], [], Cluster, V1_15, Node, true,
@@ -259,7 +304,7 @@ registry! {
     ClusterLeader: "qdrant.cluster.leader", Gauge, Int, "", [CLUSTER_NAME], [], Cluster, V1_15, Node, true,
         "1 if this node is the raft leader, else 0.";
     MessageSendFailures: "qdrant.cluster.message_send.failures", Counter, Int, "{failure}", [CLUSTER_NAME, PEER_URI], [], Cluster, V1_15, Node, true,
-        "Failed attempts of this node to send consensus messages, by destination peer.";
+        "Failed attempts of this node to send consensus messages, by destination peer.", from = QdrantStart;
 
     // --- collections (this node's local shards) -------------------------------------------
     CollectionPoints: "qdrant.collection.points", UpDownCounter, Int, "{point}", [COLLECTION], [], Telemetry, V1_15, Node, true,
@@ -281,11 +326,11 @@ registry! {
     DeferredPoints: "qdrant.collection.deferred_points", UpDownCounter, Int, "{point}", [COLLECTION], [], Telemetry, V1_18, Node, true,
         "Points written but hidden from search until optimized.";
     OptimizedPoints: "qdrant.collection.optimized_points", Counter, Int, "{point}", [COLLECTION], [], Telemetry, V1_15, Node, true,
-        "Points processed by finished optimizations since start.";
+        "Points processed by finished optimizations since start.", from = QdrantStart;
     Optimizations: "qdrant.collection.optimizations", Counter, Int, "{optimization}", [COLLECTION], [], Telemetry, V1_15, Node, true,
-        "Finished optimizer runs since start.";
+        "Finished optimizer runs since start.", from = QdrantStart;
     OptimizationDuration: "qdrant.collection.optimization.duration", Counter, Double, "s", [COLLECTION], [], Telemetry, V1_15, Node, true,
-        "Total time of finished optimizer runs since start.";
+        "Total time of finished optimizer runs since start.", from = QdrantStart;
     CollectionSize: "qdrant.collection.size", UpDownCounter, Int, "By", [COLLECTION, COMPONENT], [], Telemetry, V1_15, Node, true,
         "Estimated data size by component (vectors, payload), on this node.";
     ShardTransfers: "qdrant.collection.shard_transfers", UpDownCounter, Int, "{transfer}", [COLLECTION, TRANSFER_DIRECTION], [], Telemetry, V1_15, Node, true,
@@ -326,25 +371,29 @@ registry! {
     SnapshotRecoveries: "qdrant.collection.snapshot.running_recoveries", UpDownCounter, Int, "{recovery}", [COLLECTION], [], Telemetry, V1_15, Node, true,
         "Snapshot recoveries in progress.";
     SnapshotCreations: "qdrant.collection.snapshot.creations", Counter, Int, "{snapshot}", [COLLECTION], [], Telemetry, V1_15, Node, true,
-        "Snapshots created since start.";
+        "Snapshots created since start.", from = QdrantStart;
     PayloadIndexPoints: "qdrant.collection.payload_index.points", UpDownCounter, Int, "{point}", [COLLECTION, PAYLOAD_FIELD, PAYLOAD_TYPE], [], TelemetryDetail, V1_15, Node, false,
         "Points covered by each payload index, by field and type.";
-    Searches: "qdrant.collection.searches", Counter, Int, "{search}", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, V1_15, Node, false,
-        "Searches by vector and search path (unfiltered_hnsw, unfiltered_plain, filtered_*, *_sparse, *_exact), summed over the segments alive now; a counter reset follows segment merges.";
-    SearchDuration: "qdrant.collection.search.duration", Counter, Double, "s", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, V1_15, Node, false,
-        "Total time of those searches; divide rates for the mean latency per search path.";
+    // Qdrant counts searches per segment: a merge drops the merged segments' counts, so the
+    // sum goes down without any restart. The OpenTelemetry data model's monotonic Sum must not
+    // decrease within its start time, and the next merge is not a new start: these are
+    // non-monotonic cumulative Sums (up-down counters; a Prometheus gauge, no `_total`).
+    Searches: "qdrant.collection.searches", UpDownCounter, Int, "{search}", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, V1_15, Node, false,
+        "Searches by vector and search path (unfiltered_hnsw, unfiltered_plain, filtered_*, *_sparse, *_exact) since Qdrant started, summed over the segments alive now: a segment merge drops the merged segments' counts, so the value can go down. Not a monotonic counter, hence no `_total`; compare values with delta() and read a drop as a merge, not as fewer searches.", from = QdrantStart;
+    SearchDuration: "qdrant.collection.search.duration", UpDownCounter, Double, "s", [COLLECTION, VECTOR_NAME, SEARCH_PATH], [], TelemetryDetail, V1_15, Node, false,
+        "Total time of those searches, summed over the segments alive now: goes down after a segment merge, like qdrant.collection.searches; divide its increase by theirs for the mean latency per search path.", from = QdrantStart;
     HardwareCpu: "qdrant.collection.hardware.cpu", Counter, Int, "{unit}", [COLLECTION], [], Telemetry, V1_15, Node, false,
-        "CPU units Qdrant accounted to the collection's requests since start.";
+        "CPU units Qdrant accounted to the collection's requests since start.", from = QdrantStart;
     HardwareIo: "qdrant.collection.hardware.io", Counter, Int, "By", [COLLECTION, IO_DIRECTION, IO_TARGET], [], Telemetry, V1_15, Node, false,
-        "Bytes read and written for the collection's requests since start, by direction and target (vector, payload, payload_index).";
+        "Bytes read and written for the collection's requests since start, by direction and target (vector, payload, payload_index).", from = QdrantStart;
     CollectionRestResponses: "qdrant.collection.rest.responses", Counter, Int, "{response}", [COLLECTION, HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], TelemetryPerCollection, V1_17_1, Node, false,
-        "REST responses per collection (telemetry with per_collection=true, 1.17.1+).";
+        "REST responses per collection (telemetry with per_collection=true, 1.17.1+).", from = QdrantStart;
     CollectionRestResponseDuration: "qdrant.collection.rest.response.duration", Counter, Double, "s", [COLLECTION, HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], TelemetryPerCollection, V1_17_1, Node, false,
-        "Sum of REST response times per collection.";
+        "Sum of REST response times per collection.", from = QdrantStart;
     CollectionGrpcResponses: "qdrant.collection.grpc.responses", Counter, Int, "{response}", [COLLECTION, RPC_METHOD, GRPC_STATUS], [], TelemetryPerCollection, V1_17_1, Node, false,
-        "gRPC responses per collection (per_collection=true, 1.17.1+).";
+        "gRPC responses per collection (per_collection=true, 1.17.1+).", from = QdrantStart;
     CollectionGrpcResponseDuration: "qdrant.collection.grpc.response.duration", Counter, Double, "s", [COLLECTION, RPC_METHOD, GRPC_STATUS], [], TelemetryPerCollection, V1_17_1, Node, false,
-        "Sum of gRPC response times per collection.";
+        "Sum of gRPC response times per collection.", from = QdrantStart;
 
     // --- server-wide -------------------------------------------------------------------------
     Issues: "qdrant.issues", UpDownCounter, Int, "{issue}", [ISSUE_TYPE, COLLECTION], [], Issues, V1_15, Node, true,
@@ -399,88 +448,4 @@ registry! {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn no_metric_is_older_than_its_source() {
-        for spec in REGISTRY {
-            assert!(
-                spec.since >= spec.source.since(),
-                "{} claims {} but its source {} arrived in {}",
-                spec.name,
-                spec.since,
-                spec.source,
-                spec.source.since()
-            );
-        }
-    }
-
-    #[test]
-    fn every_source_but_the_agent_names_its_endpoints() {
-        for spec in REGISTRY {
-            assert_eq!(
-                spec.source.endpoints().is_empty(),
-                spec.source == SourceId::Agent,
-                "{}",
-                spec.name
-            );
-        }
-    }
-
-    #[test]
-    fn names_are_unique_and_never_a_namespace_of_another() {
-        let names: HashSet<&str> = REGISTRY.iter().map(|s| s.name).collect();
-        assert_eq!(names.len(), REGISTRY.len(), "duplicate metric names");
-        for spec in REGISTRY {
-            let prefix = format!("{}.", spec.name);
-            for other in REGISTRY {
-                assert!(
-                    !other.name.starts_with(&prefix),
-                    "{} is also the namespace of {}",
-                    spec.name,
-                    other.name
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn state_sets_carry_the_state_attribute() {
-        for spec in REGISTRY {
-            assert_eq!(
-                !spec.states.is_empty(),
-                spec.attributes.contains(&attr::STATE),
-                "{}: a state set lists its states and has the `state` attribute",
-                spec.name
-            );
-        }
-    }
-
-    #[test]
-    fn per_node_cluster_metrics_name_their_cluster() {
-        for spec in REGISTRY {
-            assert_eq!(
-                spec.source == SourceId::Cluster && spec.scope == Scope::Node,
-                spec.attributes.first() == Some(&attr::CLUSTER_NAME),
-                "{}: the per-node cluster metrics, and only they, carry {} (first)",
-                spec.name,
-                attr::CLUSTER_NAME
-            );
-        }
-    }
-
-    #[test]
-    fn prometheus_names_follow_the_translation_rules() {
-        let name = |id| MetricSpec::get(id).prometheus_name();
-        assert_eq!(name(MetricId::Uptime), "qdrant_uptime_seconds");
-        assert_eq!(name(MetricId::MemoryActive), "qdrant_memory_active_bytes");
-        assert_eq!(name(MetricId::RestResponses), "qdrant_rest_responses_total");
-        assert_eq!(
-            name(MetricId::RestResponseDuration),
-            "qdrant_rest_response_duration_seconds_total"
-        );
-        assert_eq!(name(MetricId::CollectionPoints), "qdrant_collection_points");
-    }
-}
+mod tests;

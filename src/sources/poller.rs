@@ -160,6 +160,7 @@ impl Poll {
         match telemetry {
             Ok(mut telemetry) => {
                 self.snapshot.uptime_seconds = telemetry::uptime_seconds(&telemetry, read_at);
+                self.snapshot.process_start = telemetry::process_start(&telemetry, read_at);
                 let complete = telemetry::has_collections(&telemetry);
                 if calls.detail {
                     state.slow.detail = Some(Arc::new(collection_details(&mut telemetry)));

@@ -17,9 +17,16 @@ pub fn has_collections(telemetry: &Telemetry) -> bool {
         .is_some_and(|list| list.iter().all(|c| c.id.is_some()))
 }
 
-/// Seconds between the process start that telemetry reports and `now`.
-pub fn uptime_seconds(telemetry: &Telemetry, now: SystemTime) -> Option<f64> {
+/// When the process started, as telemetry reports it (`app.startup`): `now` minus the uptime.
+/// `None` when it is not given, or is after `now` (the two clocks apart).
+pub fn process_start(telemetry: &Telemetry, now: SystemTime) -> Option<SystemTime> {
     let startup = telemetry.app.as_ref()?.startup.as_deref()?;
     let started = humantime::parse_rfc3339_weak(startup).ok()?;
+    (started <= now).then_some(started)
+}
+
+/// Seconds between the process start that telemetry reports and `now`.
+pub fn uptime_seconds(telemetry: &Telemetry, now: SystemTime) -> Option<f64> {
+    let started = process_start(telemetry, now)?;
     Some(now.duration_since(started).ok()?.as_secs_f64())
 }

@@ -895,6 +895,12 @@ pub struct FlatPoint {
     pub is_int: bool,
     pub start_time_unix_nano: u64,
     pub time_unix_nano: u64,
+    /// Keys of the attributes whose value is an int `AnyValue`.
+    pub int_attributes: Vec<String>,
+    /// `ScopeMetrics.schema_url`.
+    pub schema_url: String,
+    /// `Sum.aggregation_temporality` (0 for a gauge).
+    pub temporality: i32,
 }
 
 fn any_value_text(value: &Option<AnyValue>) -> String {
@@ -925,13 +931,14 @@ pub fn flatten(requests: &[ExportMetricsServiceRequest]) -> Vec<FlatPoint> {
                 .unwrap_or_default();
             for scope in &resource_metrics.scope_metrics {
                 for metric in &scope.metrics {
-                    let (kind, data_points) = match &metric.data {
-                        Some(metric::Data::Gauge(g)) => (Kind::Gauge, &g.data_points),
+                    let (kind, data_points, temporality) = match &metric.data {
+                        Some(metric::Data::Gauge(g)) => (Kind::Gauge, &g.data_points, 0),
                         Some(metric::Data::Sum(s)) => (
                             Kind::Sum {
                                 monotonic: s.is_monotonic,
                             },
                             &s.data_points,
+                            s.aggregation_temporality,
                         ),
                         _ => continue,
                     };
@@ -952,6 +959,19 @@ pub fn flatten(requests: &[ExportMetricsServiceRequest]) -> Vec<FlatPoint> {
                             is_int,
                             start_time_unix_nano: point.start_time_unix_nano,
                             time_unix_nano: point.time_unix_nano,
+                            int_attributes: point
+                                .attributes
+                                .iter()
+                                .filter(|kv| {
+                                    matches!(
+                                        kv.value.as_ref().and_then(|v| v.value.as_ref()),
+                                        Some(any_value::Value::IntValue(_))
+                                    )
+                                })
+                                .map(|kv| kv.key.clone())
+                                .collect(),
+                            schema_url: scope.schema_url.clone(),
+                            temporality,
                         });
                     }
                 }

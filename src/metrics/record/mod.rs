@@ -26,7 +26,6 @@ use smallvec::SmallVec;
 use smol_str::SmolStr;
 
 use super::registry::{MetricId, MetricSelection, MetricSpec};
-use crate::config::DEFAULT_CLUSTER_NAME;
 use crate::qdrant::models::SegmentDetails;
 pub use crate::snapshot::ClusterRole;
 use crate::snapshot::{AgentStats, NodeSnapshot};
@@ -117,6 +116,9 @@ impl Default for RecordOptions {
         }
     }
 }
+
+/// The cluster name when none is configured (`cluster.name`).
+pub const DEFAULT_CLUSTER_NAME: &str = "qdrant-cluster";
 
 /// Convert a snapshot into points.
 pub fn record(snapshot: &NodeSnapshot, stats: &AgentStats, options: &RecordOptions) -> Recorded {

@@ -42,9 +42,20 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, collections: &[Stri
             out.push(
                 MetricId::QuotaExceeded,
                 f64::from(u8::from(*state)),
-                smallvec![(attr::QUOTA_RESOURCE, SmolStr::new(resource))],
+                smallvec![(attr::QUOTA_RESOURCE, quota_resource(resource))],
             );
         }
+    }
+}
+
+/// The quota's resource as Qdrant's own `/metrics` names it (`memory`, `disk`), not by the key
+/// of telemetry's `exceeded` map (`resident_memory`, `disk_usage`); a key Qdrant adds later
+/// keeps its name.
+fn quota_resource(key: &str) -> SmolStr {
+    match key {
+        "resident_memory" => SmolStr::new_static("memory"),
+        "disk_usage" => SmolStr::new_static("disk"),
+        other => SmolStr::new(other),
     }
 }
 
@@ -96,6 +107,43 @@ fn record_quotas(out: &mut Out, quotas: &QuotaStatus) {
             MetricId::QuotaDiskLimit,
             percent(config.max_disk_usage_percent),
             smallvec![],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::metrics::{record, MetricId, RecordOptions};
+    use crate::qdrant::models::Telemetry;
+    use crate::snapshot::{AgentStats, NodeSnapshot};
+
+    #[test]
+    fn quota_resources_are_named_as_qdrant_metrics_name_them() {
+        let telemetry: Telemetry = serde_json::from_value(serde_json::json!({
+            "quota": {"exceeded": {"resident_memory": true, "disk_usage": false, "gpu": false}}
+        }))
+        .unwrap();
+        let snapshot = NodeSnapshot {
+            telemetry: Some(Arc::new(telemetry)),
+            ..NodeSnapshot::default()
+        };
+        let recorded = record(&snapshot, &AgentStats::default(), &RecordOptions::default());
+        let mut exceeded: Vec<(String, f64)> = recorded
+            .node
+            .iter()
+            .filter(|p| p.metric == MetricId::QuotaExceeded)
+            .map(|p| (p.attributes[0].1.to_string(), p.value))
+            .collect();
+        exceeded.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            exceeded,
+            [
+                ("disk".into(), 0.0),
+                ("gpu".into(), 0.0),
+                ("memory".into(), 1.0)
+            ]
         );
     }
 }
