@@ -68,9 +68,9 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Some(Command::Once { format }) => runtime.block_on(once(&settings, format)),
-        _ => runtime.block_on(run(settings, sources)),
+        _ => runtime.block_on(run(settings)),
     };
-    // Blocking export threads still waiting on a hung Collector must not hold the exit.
+    // Export tasks still waiting on a hung Collector must not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -113,7 +113,7 @@ fn init_logging(settings: &Settings) {
     }
 }
 
-async fn run(settings: Settings, sources: ConfigSources) -> anyhow::Result<()> {
+async fn run(settings: Settings) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -127,7 +127,7 @@ async fn run(settings: Settings, sources: ConfigSources) -> anyhow::Result<()> {
         "Starting."
     );
     let grace = agent::SHUTDOWN_GRACE;
-    let run = agent::run(settings, sources.env, shutdown.clone());
+    let run = agent::run(settings, shutdown.clone());
     tokio::pin!(run);
     tokio::select! {
         result = &mut run => result.context("agent stopped")?,

@@ -1,34 +1,26 @@
 //! The resource attributes of what the agent exports (docs/architecture.md, "Resources"). Pure functions.
 //!
-//! Precedence, lowest first: `service.name = "qdrant"` < `OTEL_RESOURCE_ATTRIBUTES` <
-//! `OTEL_SERVICE_NAME` < `resource.attributes` from the config < the identity of the node
-//! (`service.instance.id`, `server.*`, `db.system.name`, `qdrant.*`), which only the agent knows.
+//! Precedence, lowest first: the attributes the configuration resolved (`service.name =
+//! "qdrant"` < `OTEL_RESOURCE_ATTRIBUTES` < `OTEL_SERVICE_NAME` < `resource.attributes`, in
+//! `config::Settings::resource_attributes`) < the identity of the node (`service.instance.id`,
+//! `server.*`, `db.system.name`, `qdrant.*`), which only the agent knows.
 //! `service.namespace` is not set by default: the Prometheus translation would turn `job` into
 //! `namespace/qdrant` and break the join with a scrape of Qdrant's own `/metrics`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
 
-/// Attributes shared by every resource, from the environment and the config.
+/// Attributes shared by every resource, as the configuration resolved them.
 #[derive(Debug, Clone, Default)]
 pub struct BaseAttributes(BTreeMap<String, String>);
 
 impl BaseAttributes {
-    pub fn new(env: &HashMap<String, String>, configured: &[(String, String)]) -> BaseAttributes {
-        let mut attributes = BTreeMap::new();
-        attributes.insert("service.name".to_string(), "qdrant".to_string());
-        if let Some(list) = env.get("OTEL_RESOURCE_ATTRIBUTES") {
-            attributes.extend(parse_resource_attributes(list));
-        }
-        if let Some(name) = env
-            .get("OTEL_SERVICE_NAME")
-            .filter(|n| !n.trim().is_empty())
-        {
-            attributes.insert("service.name".into(), name.trim().to_string());
-        }
-        attributes.extend(configured.iter().cloned());
+    /// `resolved`: `config::Settings::resource_attributes` (validated: `server.port` is a port).
+    pub fn new(resolved: &[(String, String)]) -> BaseAttributes {
+        let mut attributes = BTreeMap::from([("service.name".to_string(), "qdrant".to_string())]);
+        attributes.extend(resolved.iter().cloned());
         BaseAttributes(attributes)
     }
 
@@ -100,23 +92,6 @@ pub fn cluster_resource(base: &BaseAttributes, cluster_name: &str) -> Vec<KeyVal
 }
 
 /// `key1=value1,key2=value2`, values percent-encoded (W3C baggage style); bad pairs are skipped.
-fn parse_resource_attributes(list: &str) -> Vec<(String, String)> {
-    list.split(',')
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=')?;
-            let key = key.trim();
-            if key.is_empty() {
-                return None;
-            }
-            let value = percent_encoding::percent_decode_str(value.trim())
-                .decode_utf8()
-                .ok()?
-                .into_owned();
-            Some((key.to_string(), value))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,15 +111,17 @@ mod tests {
     }
 
     #[test]
-    fn precedence_env_then_service_name_then_config_then_identity() {
-        let env = HashMap::from([
+    fn the_node_identity_wins_over_the_resolved_attributes() {
+        let resolved = [
             (
-                "OTEL_RESOURCE_ATTRIBUTES".to_string(),
-                "deployment.environment.name=prod,service.name=from-attrs,team=a%20b,service.instance.id=x".to_string(),
+                "deployment.environment.name".to_string(),
+                "prod".to_string(),
             ),
-            ("OTEL_SERVICE_NAME".to_string(), "from-env".to_string()),
-        ]);
-        let base = BaseAttributes::new(&env, &[("team".into(), "search".into())]);
+            ("service.name".to_string(), "from-env".to_string()),
+            ("service.instance.id".to_string(), "x".to_string()),
+            ("team".to_string(), "search".to_string()),
+        ];
+        let base = BaseAttributes::new(&resolved);
         let node = NodeIdentity {
             instance: "q1:6333".into(),
             address: "q1".into(),
@@ -168,7 +145,7 @@ mod tests {
 
     #[test]
     fn default_service_name_is_qdrant() {
-        let base = BaseAttributes::new(&HashMap::new(), &[]);
+        let base = BaseAttributes::new(&[]);
         let attrs = map(&cluster_resource(&base, "prod-cluster"));
         assert_eq!(attrs["service.name"], "qdrant");
         assert_eq!(attrs["service.instance.id"], "prod-cluster");

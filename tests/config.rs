@@ -620,6 +620,57 @@ fn malformed_resource_attributes_variable() {
 }
 
 #[test]
+fn resource_attributes_are_resolved_once_in_order() {
+    let settings = Case::new()
+        .env(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=prod,service.name=from-attrs,team=a%20b",
+        )
+        .env("OTEL_SERVICE_NAME", "from-env")
+        .file("agent.yaml", "resource:\n  attributes:\n    team: search\n")
+        .load();
+    let resolved: std::collections::BTreeMap<&str, &str> = settings
+        .resource_attributes
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(resolved["service.name"], "from-env");
+    assert_eq!(resolved["deployment.environment.name"], "prod");
+    assert_eq!(resolved["team"], "search", "the config file wins");
+    let default = Case::new().load();
+    assert_eq!(
+        default.resource_attributes,
+        vec![("service.name".to_string(), "qdrant".to_string())]
+    );
+}
+
+#[test]
+fn a_server_port_that_is_not_a_port_is_a_problem_wherever_it_comes_from() {
+    let case = Case::new()
+        .env("OTEL_RESOURCE_ATTRIBUTES", "server.port=http")
+        .file(
+            "agent.yaml",
+            "resource:\n  attributes:\n    server.port: \"70000\"\n",
+        );
+    let path = case.path();
+    assert_eq!(
+        problems(&case.error()),
+        vec![
+            p(
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "environment variable OTEL_RESOURCE_ATTRIBUTES",
+                "server.port must be a port number (0 to 65535), not \"http\""
+            ),
+            p(
+                "resource.attributes.server.port",
+                &format!("config file {path}"),
+                "server.port must be a port number (0 to 65535), not \"70000\""
+            ),
+        ]
+    );
+}
+
+#[test]
 fn files_are_read_and_checked_during_validation() {
     let case = Case::new();
     let ca = case.dir.path().join("ca.pem");

@@ -12,7 +12,6 @@ mod node;
 mod process_start;
 mod stats;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,15 +43,11 @@ pub enum AgentError {
 }
 
 /// Run until `shutdown` is cancelled.
-pub async fn run(
-    settings: Settings,
-    env: HashMap<String, String>,
-    shutdown: CancellationToken,
-) -> Result<(), AgentError> {
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), AgentError> {
     let budget = budget_for(&settings.nodes);
     let clients = clients_with(&settings.nodes, &budget)?;
     let settings = Arc::new(settings);
-    let base = Arc::new(BaseAttributes::new(&env, &settings.resource_attributes));
+    let base = Arc::new(BaseAttributes::new(&settings.resource_attributes));
     let mut fleet = Fleet::new(Arc::clone(&settings), base, budget, shutdown.clone());
     let seeds: Vec<(NodeSettings, Client)> = settings.nodes.iter().cloned().zip(clients).collect();
     for (node, client) in &seeds {

@@ -38,29 +38,59 @@ impl PollConfig {
 }
 
 impl ResourceConfig {
-    /// The configured attributes; also checks the syntax of `OTEL_RESOURCE_ATTRIBUTES` (read by
-    /// [`crate::resource`] from the same environment).
+    /// The attributes every exported resource carries, resolved here once, lowest first:
+    /// `service.name = "qdrant"` < `OTEL_RESOURCE_ATTRIBUTES` < `OTEL_SERVICE_NAME` <
+    /// `resource.attributes`. An attribute the agent exports as an int (`server.port`) must
+    /// parse as one, wherever it came from.
     pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> Vec<(String, String)> {
+        let mut resolved = BTreeMap::from([("service.name".to_string(), "qdrant".to_string())]);
         let name = otel_env::RESOURCE_ATTRIBUTES;
         if let Some(list) = ctx.env_var(name) {
-            if let Err(message) = otel_env::parse_key_values(list) {
-                problems.push(name, &env_origin(name), message);
+            match otel_env::parse_key_values(list) {
+                Ok(pairs) => {
+                    for (key, value) in pairs {
+                        check_int_attribute(&key, &value, name, &env_origin(name), problems);
+                        resolved.insert(key, value);
+                    }
+                }
+                Err(message) => problems.push(name, &env_origin(name), message),
             }
         }
-        for key in self.attributes.keys() {
+        if let Some(service) = ctx.env_var(otel_env::SERVICE_NAME) {
+            resolved.insert("service.name".to_string(), service.to_string());
+        }
+        let origin = ctx.origin("resource.attributes");
+        for (key, value) in &self.attributes {
             if key.trim().is_empty() {
-                let origin = ctx.origin("resource.attributes");
                 problems.push(
                     "resource.attributes",
                     &origin,
                     "attribute names must not be empty",
                 );
             }
+            let full_key = format!("resource.attributes.{key}");
+            check_int_attribute(key, value, &full_key, &origin, problems);
+            resolved.insert(key.clone(), value.clone());
         }
-        self.attributes
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        resolved.into_iter().collect()
+    }
+}
+
+/// `server.port` is an int attribute (OpenTelemetry semantic conventions): a value that is not
+/// a port number would be exported as 0, so it is a problem.
+fn check_int_attribute(
+    attribute: &str,
+    value: &str,
+    key: &str,
+    origin: &str,
+    problems: &mut Problems,
+) {
+    if attribute == "server.port" && value.trim().parse::<u16>().is_err() {
+        problems.push(
+            key,
+            origin,
+            format!("server.port must be a port number (0 to 65535), not {value:?}"),
+        );
     }
 }
 

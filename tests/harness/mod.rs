@@ -53,7 +53,7 @@ impl RunningAgent {
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let task = tokio::spawn(async move {
-            qdrant_otel_agent::agent::run(settings, HashMap::new(), token)
+            qdrant_otel_agent::agent::run(settings, token)
                 .await
                 .expect("agent run");
         });
