@@ -3,16 +3,14 @@
 //!
 //! Each poll allocates and frees megabytes (responses, models, points, encoded requests)
 //! between long-lived data. glibc gives each thread that allocates its own arena, and the holes
-//! the polls leave in several arenas kept the agent's resident memory creeping: +10–40 MB over
-//! 500 polls of 1,000 collections (`tests/scale.rs`). Returning them after every poll
-//! (`malloc_trim`) held it down but cost a third of a poll's CPU: the next poll faulted every
-//! page back in. With a single arena the same holes are mostly reused by the next poll, but
+//! polls leave in several arenas make resident memory creep (`tests/scale.rs` watches it).
+//! Trimming after every poll (`malloc_trim`) would hold it down, but the next poll faults every
+//! page back in. With a single arena the same holes are mostly reused by the next poll, and
 //! what stays resident is the highest any poll reached; trimming every [`TRIM_EVERY`] polls
-//! bounds that high-water mark for an eighth of the cost, and a poll that leaves more than
-//! [`TRIM_ABOVE`] free in the heap (thousands of collections) is trimmed at once, which lowered
-//! the peak at 10,000 collections by ~4 MB (docs/performance.md). The agent's
-//! threads rarely allocate at the same moment, so sharing one arena costs no measurable
-//! contention.
+//! bounds that high-water mark at a fraction of the cost, and a poll that leaves more than
+//! [`TRIM_ABOVE`] free in the heap (thousands of collections) is trimmed at once, which lowers
+//! the peak. The agent's threads rarely allocate at the same moment, so one arena costs no
+//! contention worth having more. Figures: docs/performance.md.
 //!
 //! The heap in use ([`heap_usage`]) tells a leak from the allocator keeping pages: it is flat
 //! over a long run once the per-collection state is full (docs/performance.md).
@@ -20,8 +18,8 @@
 /// Polls between two trims of the heap.
 pub const TRIM_EVERY: u64 = 8;
 
-/// Free bytes in the heap after a poll above which it is trimmed at once. A poll of 1,000
-/// collections leaves ~6 MB free; one of 10,000, 15–25 MB (most of its polls are trimmed).
+/// Free bytes in the heap after a poll above which it is trimmed at once: above what a poll of
+/// a thousand collections leaves free, below what ten thousand leave (docs/performance.md).
 pub const TRIM_ABOVE: usize = 16 << 20;
 
 /// Whether a poll, the `polls`-th, should end with a trim, given the heap's `usage`.

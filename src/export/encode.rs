@@ -432,8 +432,8 @@ fn put_key_len(buf: &mut Vec<u8>, field: u8, len: usize) {
     put_varint(buf, len as u64);
 }
 
-/// A varint, as prost writes it; most are below 128, one byte (prost's generic writer took
-/// ~4 % of a poll's CPU).
+/// A varint, as prost writes it; most are below 128, one byte. Written here rather than with
+/// prost's generic `encode_varint`, which is slower for `Vec<u8>` (docs/performance.md).
 pub(super) fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         buf.push(value as u8 | 0x80);

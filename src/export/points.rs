@@ -243,8 +243,8 @@ impl PointSink for EncodedPoints {
         for (key, value) in &point.attributes {
             let (mut index, len) = self.attributes.index(key, value);
             body_len += len;
-            // `put_varint`'s loop, pushed inline: made generic over `Extend` to serve here too,
-            // it cost this function ~15 % more instructions (callgrind, 1,000 collections).
+            // `put_varint`'s loop, written again: this is the hottest loop of recording, and a
+            // writer generic over `Extend` measured slower here (docs/performance.md).
             while index >= 0x80 {
                 indexes.push(index as u8 | 0x80);
                 index >>= 7;

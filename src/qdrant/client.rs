@@ -91,9 +91,8 @@ struct Envelope<T> {
 }
 
 /// Parse a JSON body. It is checked to be UTF-8 once, as a whole, and then parsed as text:
-/// parsed as bytes, serde_json checks every string and key on its own (~6 % of a poll's
-/// instructions at 1,000 collections; checked once, a poll takes ~2.5 % fewer in all:
-/// docs/performance.md).
+/// parsed as bytes, serde_json checks every string and key on its own, which costs more
+/// (docs/performance.md).
 fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("the body is not UTF-8: {e}"))?;
     serde_json::from_str(text).map_err(|e| e.to_string())

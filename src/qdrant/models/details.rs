@@ -3,9 +3,9 @@
 //! statistics (32 bytes each) and the distinct labels they name (vector names, segment types,
 //! payload fields and types, search paths: a handful, shared by every collection).
 //!
-//! Kept as maps (a `BTreeMap` of collections, five small maps each), the summaries of 10,000
-//! collections were ~5 MB in some 50,000 allocations made among a slow poll's temporaries, and
-//! they pinned the heap pages around them until the next slow poll (docs/performance.md).
+//! Flat, because these summaries live from one slow poll to the next among that poll's
+//! temporaries: as maps (a `BTreeMap` of collections, five small maps each) they would be tens
+//! of thousands of small allocations pinning the heap pages around them (docs/performance.md).
 
 use rustc_hash::FxHashMap;
 use smol_str::SmolStr;

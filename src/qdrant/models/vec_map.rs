@@ -1,8 +1,7 @@
 //! [`VecMap`]: a sorted map in one exactly sized vector, for the small maps a collection's
 //! telemetry holds (replica states, vectors by name, segment sums: one to a few entries each).
-//! A `BTreeMap` allocates a node for eleven entries however few it holds (~0.5 KB for one
-//! entry), which at 10,000 collections made these maps most of a poll's parsed memory
-//! (docs/performance.md). Same iteration order as a `BTreeMap` (sorted by key), same
+//! A `BTreeMap` allocates a node for eleven entries however few it holds, which for thousands
+//! of collections makes such maps most of a poll's parsed memory (docs/performance.md). Same iteration order as a `BTreeMap` (sorted by key), same
 //! deserialization (a JSON object; a repeated key keeps its last value).
 
 use std::fmt;
