@@ -203,7 +203,8 @@ mod tests {
     use smallvec::smallvec;
     use smol_str::SmolStr;
 
-    use super::super::encode::{encode_request, layout, Stamps};
+    use super::super::encode::{encode_request, Stamps};
+    use super::super::pack::layout;
     use super::super::{EncodedPoints, MAX_REQUEST_BYTES};
     use super::*;
     use crate::metrics::registry::attr;

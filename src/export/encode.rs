@@ -1,11 +1,12 @@
 //! Points → OTLP protobuf, written straight from the recorded points: no intermediate
-//! `NumberDataPoint`/`KeyValue` structs, no copy of a string. [`layout`] groups the published
-//! points by metric (registry order, `qdrant.up` and the agent's own metrics first) and splits
-//! them into requests under the size limit; [`encode_request`] writes one request, stamped with
-//! the export time, when it is sent.
+//! `NumberDataPoint`/`KeyValue` structs, no copy of a string. `pack.rs` lays the published
+//! points out in requests under the size limit (registry order, `qdrant.up` and the agent's own
+//! metrics first); [`encode_request`] writes one request, stamped with the export time, when it
+//! is sent.
 //!
 //! The bytes are those `prost` writes for the same `ExportMetricsServiceRequest` (fields in
-//! field-number order, lengths as varints); `tests.rs` holds the two side by side.
+//! field-number order, lengths as varints); `tests.rs` and `tests_layout.rs` hold the two side
+//! by side.
 
 use super::delta::{Deltas, Emit};
 use super::points::StoredPoint;
@@ -19,37 +20,27 @@ const VARINT: u8 = 0;
 
 /// A run of consecutive encoded points of one metric in one published part.
 pub(super) struct Piece {
-    part: usize,
-    range: std::ops::Range<usize>,
+    pub(super) part: usize,
+    pub(super) range: std::ops::Range<usize>,
 }
 
 /// Consecutive points of one metric inside one request.
 pub(super) struct MetricChunk {
     pub(super) spec: &'static MetricSpec,
-    pieces: Vec<Piece>,
+    pub(super) pieces: Vec<Piece>,
     /// The encoded size of its points (each a `data_points` field).
-    points_len: usize,
-}
-
-impl MetricChunk {
-    fn new(spec: &'static MetricSpec) -> MetricChunk {
-        MetricChunk {
-            spec,
-            pieces: Vec::new(),
-            points_len: 0,
-        }
-    }
+    pub(super) points_len: usize,
 }
 
 /// Published points, ready to be encoded at each export.
 pub(super) struct Layout {
-    parts: Vec<Arc<EncodedPoints>>,
+    pub(super) parts: Vec<Arc<EncodedPoints>>,
     /// When the node's Qdrant process started (unix nanos), if known: the start time of
     /// Qdrant's own counters (`CountsFrom::QdrantStart`).
     pub(super) qdrant_start: Option<u64>,
     /// The encoded `Resource` and `InstrumentationScope`: the same in every request.
-    resource: Vec<u8>,
-    scope: Vec<u8>,
+    pub(super) resource: Vec<u8>,
+    pub(super) scope: Vec<u8>,
     pub(super) requests: Vec<Vec<MetricChunk>>,
 }
 
@@ -68,7 +59,7 @@ impl Layout {
 }
 
 /// A `NumberDataPoint`'s two timestamps (fixed64 each, with their keys), written at export.
-const TIMESTAMPS_LEN: usize = 2 * 9;
+pub(super) const TIMESTAMPS_LEN: usize = 2 * 9;
 
 pub(super) fn goes_first(spec: &MetricSpec) -> bool {
     spec.name == "qdrant.up" || spec.name.starts_with("qdrant.agent.")
@@ -119,12 +110,12 @@ fn attribute_len(key: &str, value: &str) -> usize {
 }
 
 /// A `Metric` without its data (name, description, unit).
-fn metric_header_len(spec: &MetricSpec) -> usize {
+pub(super) fn metric_header_len(spec: &MetricSpec) -> usize {
     string_field_len(spec.name) + string_field_len(spec.description) + string_field_len(spec.unit)
 }
 
 /// The fields of a `Sum` besides its points: temporality and monotonicity.
-fn sum_fields_len(spec: &MetricSpec) -> usize {
+pub(super) fn sum_fields_len(spec: &MetricSpec) -> usize {
     match spec.instrument {
         Instrument::Gauge => 0,
         Instrument::Counter => 4,
@@ -133,7 +124,7 @@ fn sum_fields_len(spec: &MetricSpec) -> usize {
 }
 
 /// The encoded `Resource` and `InstrumentationScope` every request starts with.
-fn encode_resource_and_scope(resource: &[KeyValue]) -> (Vec<u8>, Vec<u8>) {
+pub(super) fn encode_resource_and_scope(resource: &[KeyValue]) -> (Vec<u8>, Vec<u8>) {
     let resource = Resource {
         attributes: resource.to_vec(),
         ..Resource::default()
@@ -148,91 +139,11 @@ fn encode_resource_and_scope(resource: &[KeyValue]) -> (Vec<u8>, Vec<u8>) {
 
 /// The fixed part of every request, with the three enclosing length prefixes at their largest
 /// (5 bytes each).
-fn fixed_request_len(resource: &[u8], scope: &[u8]) -> usize {
+pub(super) fn fixed_request_len(resource: &[u8], scope: &[u8]) -> usize {
     3 * (1 + 5)
         + field_len(resource.len())
         + field_len(scope.len())
         + string_field_len(SEMCONV_SCHEMA_URL)
-}
-
-/// Group the points by metric and pack them, in order, into as few requests as fit
-/// `max_bytes` each (a single data point larger than that still goes out, alone).
-pub(super) fn layout(
-    resource: &[KeyValue],
-    parts: Vec<Arc<EncodedPoints>>,
-    qdrant_start: Option<u64>,
-    max_bytes: usize,
-) -> Layout {
-    let (resource, scope) = encode_resource_and_scope(resource);
-    // `qdrant.up` and the agent's own metrics first: they go out in the first request.
-    let (first, rest): (Vec<_>, Vec<_>) = REGISTRY
-        .iter()
-        .filter(|spec| {
-            parts
-                .iter()
-                .any(|part| !part.metric(spec.id as usize).is_empty())
-        })
-        .partition(|spec| goes_first(spec));
-    let budget = max_bytes.saturating_sub(fixed_request_len(&resource, &scope));
-    let mut requests = Vec::new();
-    let mut current: Vec<MetricChunk> = Vec::new();
-    let mut size = 0;
-    for spec in first.into_iter().chain(rest) {
-        // The metric's own fields, its and its data's key and length prefix at their largest.
-        let overhead = metric_header_len(spec) + sum_fields_len(spec) + 2 * (1 + 5);
-        let mut chunk = MetricChunk::new(spec);
-        for (part, points) in parts.iter().enumerate() {
-            let bytes = points.metric(spec.id as usize);
-            // The current piece: bytes[piece_start..offset].
-            let (mut piece_start, mut offset) = (0, 0);
-            for (point, end) in points.points(bytes) {
-                let cost = field_len(TIMESTAMPS_LEN + point.body_len);
-                // The first point of the metric in this request also pays the metric's fields.
-                let mut opens_chunk = chunk.pieces.is_empty() && piece_start == offset;
-                let open = if opens_chunk { overhead } else { 0 };
-                if size > 0 && size + open + cost > budget {
-                    if offset > piece_start {
-                        chunk.pieces.push(Piece {
-                            part,
-                            range: piece_start..offset,
-                        });
-                    }
-                    if !chunk.pieces.is_empty() {
-                        current.push(std::mem::replace(&mut chunk, MetricChunk::new(spec)));
-                    }
-                    requests.push(std::mem::take(&mut current));
-                    size = 0;
-                    piece_start = offset;
-                    opens_chunk = true;
-                }
-                if opens_chunk {
-                    size += overhead;
-                }
-                size += cost;
-                chunk.points_len += cost;
-                offset = end;
-            }
-            if offset > piece_start {
-                chunk.pieces.push(Piece {
-                    part,
-                    range: piece_start..offset,
-                });
-            }
-        }
-        if !chunk.pieces.is_empty() {
-            current.push(chunk);
-        }
-    }
-    if !current.is_empty() {
-        requests.push(current);
-    }
-    Layout {
-        parts,
-        qdrant_start,
-        resource,
-        scope,
-        requests,
-    }
 }
 
 /// The timestamps of one export.

@@ -33,7 +33,7 @@ use prost::Message;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::{Compression, OtlpProtocol, OtlpSettings};
-use crate::metrics::registry::{Instrument, MetricSpec, ValueType, REGISTRY};
+use crate::metrics::registry::{Instrument, MetricSpec, ValueType};
 use crate::resource::KeyValue;
 
 /// The largest encoded (uncompressed) export request. The Collector's OTLP/gRPC receiver
@@ -56,11 +56,14 @@ mod delta;
 mod encode;
 mod error;
 mod grpc;
+mod pack;
 mod points;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_delivery;
+#[cfg(test)]
+mod tests_layout;
 mod tls;
 mod transport;
 
@@ -69,6 +72,7 @@ use encode::*;
 pub use error::ExportError;
 use error::*;
 use grpc::*;
+use pack::layout;
 pub use points::EncodedPoints;
 use tls::{files_in_words, TlsFiles};
 pub use transport::OtlpClient;

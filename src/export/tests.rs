@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::config::TemporalityPreference;
-use crate::metrics::registry::{attr, CountsFrom};
+use crate::metrics::registry::{attr, CountsFrom, REGISTRY};
 use crate::metrics::{Attributes, MetricId, Point};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -15,11 +15,11 @@ use smol_str::SmolStr;
 
 use crate::resource::attribute;
 
-fn encoded(points: &[Point]) -> Arc<EncodedPoints> {
+pub(super) fn encoded(points: &[Point]) -> Arc<EncodedPoints> {
     Arc::new(EncodedPoints::from(points))
 }
 
-fn point(metric: MetricId, collection: &str, value: f64) -> Point {
+pub(super) fn point(metric: MetricId, collection: &str, value: f64) -> Point {
     Point {
         metric,
         attributes: smallvec![("db.collection.name", SmolStr::new(collection))],
@@ -39,11 +39,11 @@ fn http_settings() -> OtlpSettings {
     }
 }
 
-fn decode(body: &[u8]) -> ExportMetricsServiceRequest {
+pub(super) fn decode(body: &[u8]) -> ExportMetricsServiceRequest {
     ExportMetricsServiceRequest::decode(body).expect("a valid ExportMetricsServiceRequest")
 }
 
-fn data_points(request: &ExportMetricsServiceRequest) -> Vec<(&str, &NumberDataPoint)> {
+pub(super) fn data_points(request: &ExportMetricsServiceRequest) -> Vec<(&str, &NumberDataPoint)> {
     let mut out = Vec::new();
     for metric in &request.resource_metrics[0].scope_metrics[0].metrics {
         let points = match metric.data.as_ref().unwrap() {
