@@ -257,26 +257,22 @@ fn write_metric(
         7
     };
     put_key_len(buf, data_field, data_len);
-    let cumulative_start = start_time(spec, layout.qdrant_start, stamps);
-    let mut emits_left = emits.map(<[Emit]>::iter);
-    for point in layout.chunk_points(chunk) {
-        let (start, delta) = match emits_left.as_mut().map(Iterator::next) {
-            None => (cumulative_start, None),
-            Some(Some(Emit::Delta { start, value })) => (*start, Some(*value)),
-            Some(_) => continue,
-        };
-        // Gauge/Sum.data_points (1) → NumberDataPoint: start_time_unix_nano (2) and
-        // time_unix_nano (3), fixed64, then the value and the attributes.
-        put_key_len(buf, 1, TIMESTAMPS_LEN + point.body_len);
-        put_key(buf, 2, I64);
-        buf.extend_from_slice(&start.to_le_bytes());
-        put_key(buf, 3, I64);
-        buf.extend_from_slice(&stamps.time.to_le_bytes());
-        match delta {
-            None => point.write_body(buf),
-            Some(value) => {
-                value.put(buf);
-                point.write_attributes(buf);
+    match emits {
+        // The common path, kept a tight loop: every point cumulative, from one start.
+        None => {
+            let start = start_time(spec, layout.qdrant_start, stamps);
+            for point in layout.chunk_points(chunk) {
+                put_timestamps(buf, point.body_len, start, stamps.time);
+                point.write_body(buf);
+            }
+        }
+        Some(emits) => {
+            for (point, emit) in layout.chunk_points(chunk).zip(emits) {
+                if let Emit::Delta { start, value } = emit {
+                    put_timestamps(buf, point.body_len, *start, stamps.time);
+                    value.put(buf);
+                    point.write_attributes(buf);
+                }
             }
         }
     }
@@ -294,6 +290,16 @@ fn write_metric(
             buf.push(1);
         }
     }
+}
+
+/// Gauge/Sum.data_points (1) → NumberDataPoint of `body_len` after its start_time_unix_nano
+/// (2) and time_unix_nano (3), fixed64 both; the value and attributes follow.
+fn put_timestamps(buf: &mut Vec<u8>, body_len: usize, start: u64, time: u64) {
+    put_key_len(buf, 1, TIMESTAMPS_LEN + body_len);
+    put_key(buf, 2, I64);
+    buf.extend_from_slice(&start.to_le_bytes());
+    put_key(buf, 3, I64);
+    buf.extend_from_slice(&time.to_le_bytes());
 }
 
 /// The encoded size of a `NumberDataPoint`'s value field.
