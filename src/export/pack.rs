@@ -1,5 +1,5 @@
 //! Laying published points out in requests, in two plain steps: size each metric's points
-//! ([`sized_points`]), then pack them in order into requests that fit the limit ([`Packer`]).
+//! ([`for_each_sized_point`]), then pack them in order into requests that fit the limit ([`Packer`]).
 //! The requests are written at each export by `encode.rs` from this layout.
 
 use std::sync::Arc;
@@ -29,7 +29,7 @@ pub(super) fn layout(
         .partition(|spec| goes_first(spec));
     let mut packer = Packer::new(max_bytes.saturating_sub(fixed_request_len(&resource, &scope)));
     for spec in first.into_iter().chain(rest) {
-        packer.add_metric(spec, sized_points(spec, &parts));
+        packer.add_metric(spec, &parts);
     }
     Layout {
         parts,
@@ -48,24 +48,25 @@ struct SizedPoint {
     cost: usize,
 }
 
-/// Step one: every point of `spec`, part after part, with its encoded size.
-fn sized_points<'a>(
+/// Step one: every point of `spec`, part after part, with its encoded size, handed to `each`
+/// (plain loops: this runs for every point of every export's layout).
+fn for_each_sized_point(
     spec: &MetricSpec,
-    parts: &'a [Arc<EncodedPoints>],
-) -> impl Iterator<Item = SizedPoint> + 'a {
+    parts: &[Arc<EncodedPoints>],
+    mut each: impl FnMut(SizedPoint),
+) {
     let id = spec.id as usize;
-    parts.iter().enumerate().flat_map(move |(part, points)| {
+    for (part, points) in parts.iter().enumerate() {
         let mut start = 0;
-        points.points(points.metric(id)).map(move |(point, end)| {
-            let range = start..end;
-            start = end;
-            SizedPoint {
+        for (point, end) in points.points(points.metric(id)) {
+            each(SizedPoint {
                 part,
-                range,
+                range: start..end,
                 cost: field_len(TIMESTAMPS_LEN + point.body_len),
-            }
-        })
-    })
+            });
+            start = end;
+        }
+    }
 }
 
 /// Step two: points packed into requests in order, a new request when the next point (with
@@ -87,11 +88,11 @@ impl Packer {
         }
     }
 
-    fn add_metric(&mut self, spec: &'static MetricSpec, points: impl Iterator<Item = SizedPoint>) {
+    fn add_metric(&mut self, spec: &'static MetricSpec, parts: &[Arc<EncodedPoints>]) {
         // The metric's own fields, its and its data's key and length prefix at their largest.
         let overhead = metric_header_len(spec) + sum_fields_len(spec) + 2 * (1 + 5);
         let mut chunk = MetricChunk::new(spec);
-        for point in points {
+        for_each_sized_point(spec, parts, |point| {
             let open = if chunk.pieces.is_empty() { overhead } else { 0 };
             if self.size > 0 && self.size + open + point.cost > self.budget {
                 if !chunk.pieces.is_empty() {
@@ -106,7 +107,7 @@ impl Packer {
             }
             self.size += point.cost;
             chunk.add(point);
-        }
+        });
         if !chunk.pieces.is_empty() {
             self.current.push(chunk);
         }
