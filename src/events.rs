@@ -3,10 +3,11 @@
 //! counts what it stands for. Callers decide *whether* a state changed; the event decides how it
 //! is said.
 
-use crate::export::PartialSuccess;
+use crate::export::{ExportError, PartialSuccess};
 use crate::qdrant::{ErrorType, QdrantError};
 use crate::snapshot::AgentStats;
 use crate::source_id::SourceId;
+use crate::telemetry::Recorder;
 
 /// A source failed in this poll. Counted every time; logged only when its error type changed.
 pub struct SourceFailed<'a> {
@@ -85,13 +86,13 @@ impl NodeDown<'_> {
 /// An OTLP export failed. Counted every time; logged only on the first failure in a row.
 pub struct ExportFailed<'a> {
     pub resource: &'a str,
-    pub error: &'a dyn std::fmt::Display,
+    pub error: &'a ExportError,
     pub changed: bool,
 }
 
 impl ExportFailed<'_> {
-    pub fn emit(self, failures: &mut u64) {
-        *failures += 1;
+    pub fn emit(self, recorder: &Recorder) {
+        recorder.export_failed(self.resource, self.error.error_type());
         if self.changed {
             tracing::warn!(resource = %self.resource, error = %self.error, "OTLP export failed; the newest points will be sent on the next attempt.");
         }
@@ -108,8 +109,8 @@ pub struct ExportPartlyRejected<'a> {
 }
 
 impl ExportPartlyRejected<'_> {
-    pub fn emit(self, rejected_points: &mut u64) {
-        *rejected_points += self.partial.rejected;
+    pub fn emit(self, recorder: &Recorder) {
+        recorder.points_rejected(self.resource, self.partial.rejected);
         if !self.changed {
             return;
         }

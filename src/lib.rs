@@ -14,3 +14,9 @@ pub mod resource;
 pub mod snapshot;
 pub mod source_id;
 pub mod sources;
+pub mod telemetry;
+
+/// docs/metrics.md: the Qdrant metrics (`metrics::docs`), then the agent's own (`telemetry`).
+pub fn metrics_doc() -> String {
+    metrics::docs::render_metrics_doc() + &telemetry::catalogue::render_doc()
+}

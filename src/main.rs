@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use qdrant_otel_agent::cli::{Cli, Command, OutputFormat};
 use qdrant_otel_agent::config::{self, ConfigSources, LogFormat, Settings};
-use qdrant_otel_agent::metrics::{docs, render};
+use qdrant_otel_agent::metrics::render;
 use qdrant_otel_agent::{agent, export};
 
 const EXIT_RUNTIME: u8 = 1;
@@ -86,7 +86,7 @@ fn write_docs(output: &std::path::Path, config_doc: &std::path::Path) -> anyhow:
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
-    std::fs::write(output, docs::render_metrics_doc())
+    std::fs::write(output, qdrant_otel_agent::metrics_doc())
         .with_context(|| format!("writing {}", output.display()))?;
     eprintln!("wrote {}", output.display());
     let current = std::fs::read_to_string(config_doc)

@@ -462,6 +462,39 @@ async fn key_series_equal_the_recordings(stack: &Stack) {
     ] {
         assert_eq!(stack.prometheus.value(&expr).await, Some(truth), "{expr}\n{}", stack.logs());
     }
+    // The agents' own telemetry (OpenTelemetry SDK, over HTTP and gRPC) under its own job:
+    // every instrument of the catalogue, and the polls of each node it counted.
+    let own = stack
+        .prometheus
+        .query_until_data(
+            r#"count by (__name__) ({job="qdrant-otel-agent"})"#,
+            Duration::from_secs(15),
+        )
+        .await;
+    let names: Vec<&str> = own
+        .iter()
+        .filter_map(|s| s["metric"]["__name__"].as_str())
+        .collect();
+    for spec in qdrant_otel_agent::telemetry::catalogue::ALL {
+        let name = match spec.kind {
+            qdrant_otel_agent::telemetry::catalogue::Kind::Histogram => {
+                format!("{}_bucket", spec.prometheus_name())
+            }
+            _ => spec.prometheus_name(),
+        };
+        assert!(
+            names.contains(&name.as_str()),
+            "{name} not under job=\"qdrant-otel-agent\": {names:?}\n{}",
+            stack.logs()
+        );
+    }
+    for node in [single.as_str(), cluster_node.as_str()] {
+        let polls = format!(
+            r#"qdrant_agent_poll_duration_seconds_count{{job="qdrant-otel-agent",qdrant_instance="{node}"}}"#
+        );
+        let count = stack.prometheus.value(&polls).await;
+        assert!(count.is_some_and(|c| c >= 1.0), "{polls}: {count:?}");
+    }
     // Both agents' exports, over HTTP and gRPC, were accepted by the Collector.
     let failures = stack
         .prometheus

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{exports_for, find_point, FixtureServer, OtlpReceiver};
+use support::{exports_for, find_point, last_agent_value, FixtureServer, OtlpReceiver};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -15,17 +15,18 @@ fn instance(server: &FixtureServer) -> String {
 }
 
 /// The Collector accepts every export in part, rejecting 3 points each time. Each export is
-/// delivered once: the node's exports carry the rejected points counted so far — 0, 3, 6, … —
-/// with no export repeated (the final export at shutdown sends nothing already delivered) and
-/// no export failure.
+/// delivered once (no request of an export repeated; the final export at shutdown sends
+/// nothing already delivered), and the agent's own telemetry counts 3 rejected points per
+/// export of the node and no export failure.
 async fn partial_success_is_delivered_and_counted(receiver: OtlpReceiver, protocol: &str) {
     let server = FixtureServer::start("qdrant-1.18.3/single").await;
     receiver.answer_partial_success(3, "metric x: unsupported unit", usize::MAX);
-    let agent = harness::RunningAgent::start(harness::agent_settings(
+    let agent = harness::RunningAgent::start(harness::agent_settings_with(
         &server.url(),
         &receiver.endpoint(),
         protocol,
         "400ms",
+        &[(harness::SELF_TELEMETRY, "true")],
     ));
     let instance = instance(&server);
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -37,24 +38,26 @@ async fn partial_success_is_delivered_and_counted(receiver: OtlpReceiver, protoc
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     agent.stop().await;
-    let exports = exports_for(&receiver.requests(), &instance);
-    let mut rejected = Vec::new();
+    let requests = receiver.requests();
+    let exports = exports_for(&requests, &instance);
     for export in &exports {
-        assert_eq!(export.len(), 1, "one request per export");
-        let points = &export[0];
         assert_eq!(
-            find_point(points, "qdrant.agent.export.failures", &[]).value,
-            0.0,
-            "{protocol}: a partial success is not a failure"
+            export.len(),
+            1,
+            "{protocol}: one request per export, never sent twice"
         );
-        let point = find_point(points, "qdrant.agent.export.rejected_points", &[]);
-        assert_eq!(point.kind, support::Kind::Sum { monotonic: true });
-        rejected.push(point.value);
     }
-    let expected: Vec<f64> = (0..exports.len()).map(|k| 3.0 * k as f64).collect();
+    let resource = [("qdrant.resource", instance.as_str())];
+    let rejected = last_agent_value(&requests, "qdrant.agent.export.rejected_points", &resource);
     assert_eq!(
-        rejected, expected,
-        "{protocol}: each export counts the points rejected before it, and none is sent twice"
+        rejected,
+        Some(3.0 * exports.len() as f64),
+        "{protocol}: 3 rejected points counted per export of the node"
+    );
+    assert_eq!(
+        last_agent_value(&requests, "qdrant.agent.export.failures", &resource),
+        Some(0.0),
+        "{protocol}: a partial success is not a failure"
     );
     let last = &exports.last().unwrap()[0];
     assert!(

@@ -103,7 +103,8 @@ async fn grpc_mutual_tls_needs_the_client_certificate() {
     mutual_tls(receiver, "grpc", &pki).await;
 }
 
-/// The agent itself, configured with the `otlp.tls.*` keys, exports over mutual TLS.
+/// The agent itself, configured with the `otlp.tls.*` keys, exports over mutual TLS: the
+/// Qdrant data and its own telemetry (the SDK's exporter on the same connection).
 async fn agent_exports_over_mutual_tls(receiver: OtlpReceiver, protocol: &str, pki: &TestPki) {
     let server = FixtureServer::start("qdrant-1.18.3/single").await;
     let (ca, cert, key) = (
@@ -121,10 +122,20 @@ async fn agent_exports_over_mutual_tls(receiver: OtlpReceiver, protocol: &str, p
         ("QDRANT_OTEL_OTLP__TLS__CA_FILE", &ca),
         ("QDRANT_OTEL_OTLP__TLS__CERT_FILE", &cert),
         ("QDRANT_OTEL_OTLP__TLS__KEY_FILE", &key),
+        (harness::SELF_TELEMETRY, "true"),
     ]));
-    let requests = receiver.wait_for_requests(2, WAIT).await;
+    receiver.wait_for_requests(2, WAIT).await;
     agent.stop().await;
-    assert!(!support::flatten(&requests).is_empty(), "{protocol}");
+    let requests = receiver.requests();
+    let instance = server.url().trim_start_matches("http://").to_string();
+    assert!(
+        !support::last_export_for(&requests, &instance).is_empty(),
+        "{protocol}: the node's data"
+    );
+    assert!(
+        !support::agent_points(&requests).is_empty(),
+        "{protocol}: the agent's own telemetry"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,6 +7,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use support::{last_export_for, Fault, FixtureServer, OtlpReceiver};
 
 fn agent_command(qdrant_url: &str, otlp_endpoint: &str) -> Command {
@@ -82,26 +83,47 @@ async fn sigterm_delivers_the_undelivered_points_and_exits_zero() {
     );
 }
 
-/// Points already delivered are not sent again at shutdown: the exporter let them go.
+/// Points already delivered are not sent again at shutdown: the exporter let them go. (The
+/// agent's own telemetry is sent once more at shutdown: new data, on its own resource.)
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_sends_nothing_already_delivered() {
     let server = FixtureServer::start("qdrant-1.18.3/single").await;
     let receiver = OtlpReceiver::start_http().await;
+    let instance = server.addr().to_string();
     let child = agent_command(&server.url(), &receiver.endpoint())
         .env("QDRANT_OTEL_POLL__INTERVAL", "1h")
         .spawn()
         .expect("start the agent");
     receiver.wait_for_requests(1, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let delivered = receiver.attempts().len();
+    let node_requests = |requests: &[_]| node_requests(requests, &instance).len();
+    let delivered = node_requests(&receiver.requests());
+    assert_eq!(delivered, 1);
 
     let (status, stderr, _) = terminate(child).await;
     assert_eq!(status.code(), Some(0), "exit code; stderr:\n{stderr}");
+    let requests = receiver.requests();
     assert_eq!(
-        receiver.attempts().len(),
+        node_requests(&requests),
         delivered,
-        "no export after SIGTERM: the poll's points were delivered"
+        "no export of the node after SIGTERM: the poll's points were delivered"
     );
+    assert!(
+        !support::agent_points(&requests).is_empty(),
+        "the agent's own telemetry, sent at shutdown"
+    );
+}
+
+/// The requests carrying the resource of `instance`.
+fn node_requests(
+    requests: &[ExportMetricsServiceRequest],
+    instance: &str,
+) -> Vec<ExportMetricsServiceRequest> {
+    requests
+        .iter()
+        .filter(|request| support::instances_of(request).iter().any(|i| i == instance))
+        .cloned()
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -189,7 +211,15 @@ async fn a_hanging_collector_holds_neither_polls_nor_shutdown() {
     // The Collector answers again: the next export carries the newest poll, not the ones the
     // hang kept from being sent (they were replaced, not queued).
     receiver.delay_resource(&instance, Duration::ZERO);
-    let requests = receiver.wait_for_requests(2, Duration::from_secs(15)).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let requests = loop {
+        let requests = node_requests(&receiver.requests(), &instance);
+        if requests.len() >= 2 {
+            break requests;
+        }
+        assert!(Instant::now() < deadline, "two exports of the node");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let uptime = |request| {
         last_export_for(std::slice::from_ref(request), &instance)
             .into_iter()

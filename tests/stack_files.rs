@@ -3,6 +3,7 @@
 
 mod e2e_bins;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
@@ -375,12 +376,33 @@ fn selectors<'a>(
     (with_braces, bare)
 }
 
+/// The Prometheus names of the agent's own telemetry (job `qdrant-otel-agent`), histogram
+/// series included.
+fn own_telemetry_names() -> BTreeSet<String> {
+    use qdrant_otel_agent::telemetry::catalogue::{Kind, ALL};
+    let mut names = BTreeSet::new();
+    for spec in ALL {
+        let name = spec.prometheus_name();
+        if spec.kind == Kind::Histogram {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                names.insert(format!("{name}{suffix}"));
+            }
+        } else {
+            names.insert(name);
+        }
+    }
+    names
+}
+
 /// Dashboards for clusters (docs/dashboards.md): a `job` variable (one per cluster) on every
 /// dashboard and a node variable that depends on it and lists nodes only; every selector filters
 /// by `$job`; every aggregation keeps `job` (nothing is computed across clusters); cluster-wide
-/// metrics are never filtered by `$instance` (their instance is the cluster name).
+/// metrics are never filtered by `$instance` (their instance is the cluster name). The agent's
+/// own telemetry has a job of its own: selected by `job="qdrant-otel-agent"`, and aggregated
+/// per agent (`instance`), node (`qdrant_instance`) or exported resource (`qdrant_resource`).
 #[test]
 fn dashboards_select_a_cluster_and_never_mix_clusters() {
+    let own = own_telemetry_names();
     let metrics = documented_scopes();
     assert!(
         metrics
@@ -423,7 +445,15 @@ fn dashboards_select_a_cluster_and_never_mix_clusters() {
                     "{name} / {title}: {bare:?} without a selector"
                 );
                 assert!(!with_braces.is_empty(), "{name} / {title}: {expr}");
+                let uses_own = with_braces.iter().any(|(m, _)| own.contains(*m));
                 for (metric, labels) in with_braces {
+                    if own.contains(metric) {
+                        assert!(
+                            labels.contains(r#"job="qdrant-otel-agent""#),
+                            "{name} / {title}: {metric} not in the agent's job: {expr}"
+                        );
+                        continue;
+                    }
                     assert!(
                         labels.contains(r#"job=~"$job""#),
                         "{name} / {title}: {metric} not filtered by $job: {expr}"
@@ -435,10 +465,15 @@ fn dashboards_select_a_cluster_and_never_mix_clusters() {
                         );
                     }
                 }
+                let keeps: &[&str] = if uses_own {
+                    &["instance", "qdrant_instance", "qdrant_resource"]
+                } else {
+                    &["job"]
+                };
                 for grouping in expr.split("by (").skip(1) {
                     let labels = grouping.split(')').next().unwrap();
                     assert!(
-                        labels.split(',').any(|l| l.trim() == "job"),
+                        labels.split(',').any(|l| keeps.contains(&l.trim())),
                         "{name} / {title}: aggregation across jobs (by ({labels})): {expr}"
                     );
                 }
@@ -467,6 +502,10 @@ fn every_dashboard_metric_is_documented() {
                     "qdrant_peer_uri",
                     "qdrant_transfer_direction",
                     "qdrant_peer_id",
+                    // Attributes of the agent's own telemetry.
+                    "qdrant_instance",
+                    "qdrant_resource",
+                    "qdrant_agent_drop_reason",
                 ]
                 .contains(&word);
                 assert!(
@@ -956,11 +995,12 @@ fn issue17_rates(expr: &str) -> Vec<(String, String)> {
 /// quantiles").
 #[test]
 fn rates_over_qdrant_metrics_series_span_a_collector_scrape() {
+    let own = own_telemetry_names();
     let mut checked = 0;
     for (name, dashboard) in issue17_dashboards() {
         for (title, expr) in issue17_exprs(&dashboard) {
             for (metric, window) in issue17_rates(&expr) {
-                if metric.starts_with("qdrant_") {
+                if metric.starts_with("qdrant_") || own.contains(&metric) {
                     continue;
                 }
                 checked += 1;

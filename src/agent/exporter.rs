@@ -4,7 +4,8 @@
 //! exports, and unsent points are replaced rather than queued. Once delivered, points are let go:
 //! between polls nothing holds them, so a poll never has two generations of points in memory
 //! (docs/performance.md), and the final export at shutdown sends only points not yet delivered.
-//! Each task owns its export statistics and adds them to the node's points itself.
+//! Each task adds the points of its last export to the node's points itself; its durations,
+//! bytes, failures and rejections go to the agent's own telemetry.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -18,6 +19,7 @@ use crate::metrics::record::export_points;
 use crate::metrics::registry::MetricSelection;
 use crate::metrics::Point;
 use crate::resource::KeyValue;
+use crate::telemetry::{DropReason, Recorder};
 
 /// One resource's points, as recorded by a poll.
 #[derive(Debug, Clone, Default)]
@@ -88,17 +90,16 @@ pub struct ExportTask {
     pub label: String,
     /// The connection to the Collector, shared by every export task.
     pub client: OtlpClient,
-    /// Add the agent's export metrics (node resources only).
+    /// Add the points of the last export (`qdrant.agent.exported_points`; node resources only).
     pub own_metrics: Option<MetricSelection>,
+    /// The agent's own telemetry.
+    pub recorder: Recorder,
 }
 
-/// Export statistics of one resource.
+/// Export statistics of one resource (its counters are the agent's own telemetry).
 #[derive(Debug, Default)]
 struct Health {
-    failures: u64,
     failing: bool,
-    /// Data points the Collector rejected in exports it accepted in part.
-    rejected_points: u64,
     /// The Collector's message of the last partial success, until an export is accepted whole.
     rejection: Option<String>,
     /// Points in the last successful export.
@@ -111,6 +112,7 @@ impl ExportTask {
     pub async fn run<T: Latest>(self, mut handover: Handover<T>, shutdown: CancellationToken) {
         let mut exporter = ResourceExporter::sharing(self.client.clone());
         let mut health = Health::default();
+        self.recorder.export_started(&self.label);
         loop {
             tokio::select! {
                 // Never closed while this task holds its own sender to take batches with.
@@ -128,7 +130,11 @@ impl ExportTask {
             let Some(batch) = handover.take() else {
                 continue;
             };
+            let started = std::time::Instant::now();
             let result = self.export(&mut exporter, &batch, &health).await;
+            let seconds = started.elapsed().as_secs_f64();
+            let bytes = exporter.take_sent_bytes();
+            self.recorder.export_finished(&self.label, seconds, bytes);
             let partial = exporter.take_partial_success();
             self.note_partial(&mut health, partial, result.is_ok());
             self.note(&mut health, result);
@@ -144,15 +150,14 @@ impl ExportTask {
 
     fn publish(&self, exporter: &mut ResourceExporter, batch: &Batch, health: &Health) -> usize {
         let own: Vec<Point> = match &self.own_metrics {
-            Some(selection) => export_points(
-                health.failures,
-                health.rejected_points,
-                health.exported,
-                selection,
-            ),
+            Some(selection) => export_points(health.exported, selection),
             None => Vec::new(),
         };
         let own = EncodedPoints::from(own.as_slice());
+        // Points of an earlier export not delivered yet are replaced by these.
+        let unsent = exporter.undelivered_points() as u64;
+        self.recorder
+            .points_dropped(&self.label, unsent, DropReason::Replaced);
         exporter.publish(
             batch.resource.clone(),
             vec![Arc::clone(&batch.points), Arc::new(own)],
@@ -189,7 +194,7 @@ impl ExportTask {
             partial: &partial,
             changed,
         }
-        .emit(&mut health.rejected_points);
+        .emit(&self.recorder);
         health.rejection = Some(partial.message);
     }
 
@@ -214,7 +219,7 @@ impl ExportTask {
                     error: &error,
                     changed: !health.failing,
                 }
-                .emit(&mut health.failures);
+                .emit(&self.recorder);
                 health.failing = true;
             }
         }
@@ -270,6 +275,7 @@ mod tests {
                 temporality_preference: crate::config::TemporalityPreference::Cumulative,
             }),
             own_metrics: None,
+            recorder: Recorder::default(),
         };
         let mut health = Health::default();
         tracing::subscriber::with_default(subscriber, || {
@@ -281,7 +287,6 @@ mod tests {
             task.note_partial(&mut health, None, true);
             task.note_partial(&mut health, partial(4, "bad unit"), true);
         });
-        assert_eq!(health.rejected_points, 10);
         let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = logs.lines().collect();
         assert_eq!(lines.len(), 4, "{logs}");

@@ -1,7 +1,8 @@
 //! The running nodes: one poll task and one export task per node, plus the cluster's export
-//! task; the export tasks share one connection to the Collector. Nodes can be started and stopped while the agent runs (discovery); each node has its
-//! own cancellation tokens, children of the agent's, so that stopping one node ends its poll
-//! loop and lets its export task deliver its last points, while shutdown still stops them all.
+//! task; the export tasks share one connection to the Collector. Nodes can be started and
+//! stopped while the agent runs (discovery); each node has its own cancellation tokens,
+//! children of the agent's, so that stopping one node ends its poll loop and lets its export
+//! task deliver its last points, while shutdown still stops them all.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::config::{NodeSettings, Settings};
 use crate::export::OtlpClient;
 use crate::qdrant::Client;
 use crate::resource::BaseAttributes;
+use crate::telemetry::Recorder;
 
 /// One running node's stop handles.
 struct Running {
@@ -32,6 +34,8 @@ pub struct Fleet {
     /// The connection to the Collector, shared by every export task: one pool, not one per
     /// resource.
     otlp: OtlpClient,
+    /// The agent's own telemetry, shared by every task.
+    recorder: Recorder,
     cluster: watch::Sender<ClusterSlot>,
     shutdown: CancellationToken,
     /// Export tasks stop after the poll tasks, so that they send the newest points.
@@ -47,17 +51,18 @@ impl Fleet {
         settings: Arc<Settings>,
         base: Arc<BaseAttributes>,
         budget: Arc<Semaphore>,
+        (otlp, recorder): (OtlpClient, Recorder),
         shutdown: CancellationToken,
     ) -> Fleet {
         let exports_stop = CancellationToken::new();
         let mut exports = JoinSet::new();
         let (cluster, _) = watch::channel(ClusterSlot::default());
-        let otlp = OtlpClient::new(settings.otlp.clone());
         exports.spawn(
             ExportTask {
                 label: settings.cluster_name.clone(),
                 client: otlp.clone(),
                 own_metrics: None,
+                recorder: recorder.clone(),
             }
             .run(Handover::new(&cluster), exports_stop.clone()),
         );
@@ -66,6 +71,7 @@ impl Fleet {
             base,
             budget,
             otlp,
+            recorder,
             cluster,
             shutdown,
             exports_stop,
@@ -109,6 +115,7 @@ impl Fleet {
                 label: node.instance.clone(),
                 client: self.otlp.clone(),
                 own_metrics: Some(self.settings.record.selection.clone()),
+                recorder: self.recorder.clone(),
             }
             .run(Handover::new(&node_exports), running.export.clone()),
         );
@@ -120,6 +127,7 @@ impl Fleet {
             base: Arc::clone(&self.base),
             exports: node_exports,
             cluster: self.cluster.clone(),
+            recorder: self.recorder.clone(),
         };
         self.polls.spawn(task.run(running.poll.clone()));
         self.running.insert(instance, running);

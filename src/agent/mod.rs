@@ -19,12 +19,14 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{NodeSettings, Settings};
+use crate::export::OtlpClient;
 use crate::metrics::{record, Recorded};
 use crate::qdrant::client::{memory_budget, ClientBuildError};
 use crate::qdrant::Client;
 use crate::resource::BaseAttributes;
 use crate::snapshot::NodeSnapshot;
 use crate::sources::{poll_node, NodeState};
+use crate::telemetry::{Observed, SelfTelemetry};
 use discovery::Discovery;
 use fleet::Fleet;
 pub use memory::use_one_malloc_arena;
@@ -48,7 +50,20 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), 
     let clients = clients_with(&settings.nodes, &budget)?;
     let settings = Arc::new(settings);
     let base = Arc::new(BaseAttributes::new(&settings.resource_attributes));
-    let mut fleet = Fleet::new(Arc::clone(&settings), base, budget, shutdown.clone());
+    // One connection to the Collector for every export task and the agent's own telemetry.
+    let otlp = OtlpClient::new(settings.otlp.clone());
+    let telemetry = start_telemetry(&settings, &otlp, &budget);
+    let recorder = telemetry
+        .as_ref()
+        .map(SelfTelemetry::recorder)
+        .unwrap_or_default();
+    let mut fleet = Fleet::new(
+        Arc::clone(&settings),
+        base,
+        budget,
+        (otlp, recorder),
+        shutdown.clone(),
+    );
     let seeds: Vec<(NodeSettings, Client)> = settings.nodes.iter().cloned().zip(clients).collect();
     for (node, client) in &seeds {
         fleet.start(node.clone(), client.clone());
@@ -60,7 +75,36 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), 
     }
     // Without discovery, the poll tasks run until shutdown; then the final exports.
     fleet.finish().await;
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown(SHUTDOWN_GRACE).await;
+    }
     Ok(())
+}
+
+/// The agent's own telemetry, if enabled; the agent runs without it when it cannot start.
+fn start_telemetry(
+    settings: &Settings,
+    otlp: &OtlpClient,
+    budget: &Arc<Semaphore>,
+) -> Option<SelfTelemetry> {
+    if !settings.self_telemetry {
+        return None;
+    }
+    let observed = Observed {
+        budget: Arc::clone(budget),
+        budget_bytes: settings
+            .nodes
+            .first()
+            .map_or(0, |n| n.client.max_response_bytes),
+    };
+    let interval = settings.interval;
+    match SelfTelemetry::start(otlp, interval, &settings.resource_attributes, observed) {
+        Ok(telemetry) => Some(telemetry),
+        Err(error) => {
+            tracing::warn!(%error, "Running without the agent's own telemetry.");
+            None
+        }
+    }
 }
 
 /// One memory bound for the response bodies of all nodes.

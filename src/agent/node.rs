@@ -21,6 +21,7 @@ use crate::qdrant::Client;
 use crate::resource::{cluster_resource, node_resource, BaseAttributes, NodeIdentity};
 use crate::snapshot::NodeSnapshot;
 use crate::sources::{poll_node, NodeState};
+use crate::telemetry::{DropReason, Recorder};
 
 /// Everything one node's poll loop needs.
 pub struct NodeTask {
@@ -30,6 +31,7 @@ pub struct NodeTask {
     pub base: Arc<BaseAttributes>,
     pub exports: watch::Sender<Option<Arc<Batch>>>,
     pub cluster: watch::Sender<ClusterSlot>,
+    pub recorder: Recorder,
 }
 
 impl NodeTask {
@@ -48,7 +50,7 @@ impl NodeTask {
         // A poll that overruns the interval delays the next one instead of stacking them.
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut state = NodeState::default();
-        let mut stats = NodeStats::default();
+        let mut stats = NodeStats::recording(self.recorder.clone());
         let mut qdrant_start = ProcessStart::default();
         let mut polls: u64 = 0;
         // How many bytes the last poll's points took, per metric: the next poll's buffers are
@@ -59,6 +61,7 @@ impl NodeTask {
                 _ = ticker.tick() => {}
                 _ = shutdown.cancelled() => break,
             }
+            let started = std::time::Instant::now();
             let poll = poll_node(
                 &self.client,
                 &self.node.instance,
@@ -69,6 +72,8 @@ impl NodeTask {
                 snapshot = poll => snapshot,
                 _ = shutdown.cancelled() => break,
             };
+            let seconds = started.elapsed().as_secs_f64();
+            self.recorder.poll_finished(&self.node.instance, seconds);
             stats.observe(&snapshot);
             let mut node = EncodedPoints::with_sizes(&sizes.0);
             let mut cluster = EncodedPoints::with_sizes(&sizes.1);
@@ -99,6 +104,16 @@ impl NodeTask {
         }
     }
 
+    /// A batch handed over earlier and not yet taken by its export task is replaced: its
+    /// points will never be delivered.
+    fn replaced(&self, resource: &str, unsent: Option<Arc<Batch>>) {
+        if let Some(batch) = unsent {
+            let points = batch.points.len() as u64;
+            self.recorder
+                .points_dropped(resource, points, DropReason::Replaced);
+        }
+    }
+
     /// Give the points to the export tasks; never waits for an export.
     /// `qdrant_start` is when the node's Qdrant process started (the start time of its own
     /// counters); the cluster's points have none (no cluster-wide metric counts from it).
@@ -118,22 +133,24 @@ impl NodeTask {
             peer_id: snapshot.cluster.as_ref().and_then(|c| c.peer_id),
             cluster_name: clustered.then(|| self.settings.cluster_name.clone()),
         };
-        self.exports.send_replace(Some(Arc::new(Batch {
+        let unsent = self.exports.send_replace(Some(Arc::new(Batch {
             resource: node_resource(&self.base, &identity),
             points: Arc::new(node),
             qdrant_start,
         })));
+        self.replaced(&self.node.instance, unsent);
         let me = &self.node.instance;
         let leads = recorded.cluster_role == ClusterRole::Leader;
         let resource = || cluster_resource(&self.base, &self.settings.cluster_name);
         self.cluster.send_if_modified(|slot| {
             if leads {
                 slot.speaker = Some(me.clone());
-                slot.batch = Some(Arc::new(Batch {
+                let unsent = slot.batch.replace(Arc::new(Batch {
                     resource: resource(),
                     points: Arc::new(cluster),
                     qdrant_start: None,
                 }));
+                self.replaced(&self.settings.cluster_name, unsent);
                 true
             } else if slot.speaker.as_ref() == Some(me) {
                 // No longer the leader: it stops speaking, and the last points stay until the

@@ -7,6 +7,7 @@ use crate::events::{NodeDown, NodeUp, SourceFailed, SourceRecovered, SourceUnsup
 use crate::qdrant::ErrorType;
 use crate::snapshot::{AgentStats, NodeSnapshot, SourceOutcome};
 use crate::source_id::SourceId;
+use crate::telemetry::{DropReason, Recorder};
 
 /// The last known state of a source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +23,18 @@ pub struct NodeStats {
     last: BTreeMap<SourceId, LastState>,
     last_up: Option<bool>,
     dropping: bool,
+    recorder: Recorder,
 }
 
 impl NodeStats {
+    /// Statistics whose dropped points are counted in the agent's own telemetry.
+    pub fn recording(recorder: Recorder) -> NodeStats {
+        NodeStats {
+            recorder,
+            ..NodeStats::default()
+        }
+    }
+
     /// Count impossible values that recording left out as decode errors of their source,
     /// logged once while they keep coming.
     pub fn count_dropped(&mut self, node: &str, dropped: &[SourceId]) {
@@ -35,6 +45,8 @@ impl NodeStats {
                 .entry((*source, ErrorType::Decode))
                 .or_insert(0) += 1;
         }
+        self.recorder
+            .points_dropped(node, dropped.len() as u64, DropReason::Invalid);
         let now_dropping = !dropped.is_empty();
         if now_dropping && !self.dropping {
             tracing::warn!(node = %node, values = dropped.len(), "Impossible values (negative counts, non-finite numbers) left out and counted as decode errors.");

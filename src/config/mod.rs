@@ -131,6 +131,8 @@ pub struct Settings {
     pub jitter: Duration,
     pub poll: PollSettings,
     pub otlp: OtlpSettings,
+    /// Export the agent's own telemetry (`telemetry`) beside the Qdrant data.
+    pub self_telemetry: bool,
     /// Resource attributes from the config (highest precedence below the per-node identity).
     pub resource_attributes: Vec<(String, String)>,
     pub cluster_name: String,
@@ -187,6 +189,7 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
             collections: collections.clone(),
         },
         otlp,
+        self_telemetry: raw.otlp.self_telemetry,
         resource_attributes,
         cluster_name: cluster_name.clone(),
         log_level: raw.log.normalized_level(),

@@ -217,7 +217,7 @@ impl Default for PollConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtlpConfig {
     /// Collector endpoint; for HTTP a base URL (`/v1/metrics` is appended). Unset:
@@ -243,6 +243,23 @@ pub struct OtlpConfig {
     pub temporality_preference: Option<String>,
     /// TLS towards the Collector (an `https` endpoint).
     pub tls: OtlpTlsConfig,
+    /// Export the agent's own metrics (service `qdrant-otel-agent`) to the same endpoint.
+    pub self_telemetry: bool,
+}
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        OtlpConfig {
+            endpoint: None,
+            protocol: None,
+            headers: BTreeMap::new(),
+            compression: None,
+            timeout: None,
+            temporality_preference: None,
+            tls: OtlpTlsConfig::default(),
+            self_telemetry: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -24,6 +24,19 @@ pub enum ExportError {
 }
 
 impl ExportError {
+    /// A bounded name of the kind of failure (the `error.type` of the agent's own metrics).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            ExportError::Build(_) => "build",
+            ExportError::HttpStatus { .. } => "http_status",
+            ExportError::GrpcStatus { .. } => "grpc_status",
+            ExportError::RetryAfter { .. } => "retry_after",
+            ExportError::Connect { .. } => "connect",
+            ExportError::Timeout { .. } => "timeout",
+            ExportError::Transport { .. } => "transport",
+        }
+    }
+
     /// How long the Collector asked the next attempt to wait.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -4,7 +4,9 @@ use super::*;
 
 pub(super) struct GrpcTransport {
     client: tonic::client::Grpc<tonic::transport::Channel>,
-    metadata: tonic::metadata::MetadataMap,
+    /// The channel under `client`, for the SDK's exporter (`sdk`).
+    pub(super) channel: tonic::transport::Channel,
+    pub(super) metadata: tonic::metadata::MetadataMap,
     endpoint: String,
     timeout: Duration,
 }
@@ -40,7 +42,7 @@ impl GrpcTransport {
             .timeout(otlp.timeout)
             .connect_timeout(otlp.timeout)
             .connect_lazy();
-        let mut client = tonic::client::Grpc::new(channel);
+        let mut client = tonic::client::Grpc::new(channel.clone());
         if otlp.compression == Compression::Gzip {
             // A Collector (grpc-go) answers a gzip request with a gzip response; without
             // `accept_compressed` tonic rejects that answer after the points were accepted.
@@ -50,6 +52,7 @@ impl GrpcTransport {
         }
         Ok(GrpcTransport {
             client,
+            channel,
             metadata,
             endpoint: otlp.endpoint.clone(),
             timeout: otlp.timeout,

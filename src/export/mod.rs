@@ -58,6 +58,7 @@ mod error;
 mod grpc;
 mod pack;
 mod points;
+mod sdk;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -127,6 +128,8 @@ pub struct ResourceExporter {
     delivered: usize,
     /// What the Collector said of delivered requests it accepted in part, not yet taken.
     partial: Option<PartialSuccess>,
+    /// Bytes of the requests delivered (encoded, before compression), not yet taken.
+    sent_bytes: u64,
     /// With delta temporality, the counters' last delivered points.
     deltas: Option<DeltaState>,
 }
@@ -161,6 +164,7 @@ impl ResourceExporter {
             published: None,
             delivered: 0,
             partial: None,
+            sent_bytes: 0,
             deltas,
         }
     }
@@ -219,7 +223,10 @@ impl ResourceExporter {
             // Every point of the request left out (first values of delta counters): nothing
             // to send, and their values are still the ones to count from.
             if let Some(body) = encode_request(published, request, stamps, &deltas) {
-                if let Some(partial) = transport.send(body).await? {
+                let bytes = body.len() as u64;
+                let answer = transport.send(body).await?;
+                self.sent_bytes += bytes;
+                if let Some(partial) = answer {
                     self.partial = Some(PartialSuccess::merge(self.partial.take(), partial));
                 }
             }
@@ -234,6 +241,24 @@ impl ResourceExporter {
         self.published = None;
         self.delivered = 0;
         Ok(())
+    }
+
+    /// Bytes of the requests delivered since the last call (encoded, before compression).
+    pub fn take_sent_bytes(&mut self) -> u64 {
+        std::mem::take(&mut self.sent_bytes)
+    }
+
+    /// Points published and not delivered yet: what a [`ResourceExporter::publish`] now would
+    /// replace.
+    pub fn undelivered_points(&self) -> usize {
+        let Some(published) = &self.published else {
+            return 0;
+        };
+        published.requests[self.delivered..]
+            .iter()
+            .flatten()
+            .map(|chunk| published.chunk_points(chunk).count())
+            .sum()
     }
 
     /// What the Collector said of the requests it accepted in part since the last call.

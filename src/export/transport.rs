@@ -35,14 +35,16 @@ impl OtlpClient {
 
 pub(super) enum Transport {
     Http(HttpTransport),
-    Grpc(GrpcTransport),
+    Grpc(Box<GrpcTransport>),
 }
 
 impl Transport {
     pub(super) fn build(otlp: &OtlpSettings) -> Result<Transport, ExportError> {
         match otlp.protocol {
             OtlpProtocol::HttpProtobuf => HttpTransport::build(otlp).map(Transport::Http),
-            OtlpProtocol::Grpc => GrpcTransport::build(otlp).map(Transport::Grpc),
+            OtlpProtocol::Grpc => {
+                GrpcTransport::build(otlp).map(|grpc| Transport::Grpc(Box::new(grpc)))
+            }
         }
     }
 
@@ -57,8 +59,8 @@ impl Transport {
 }
 
 pub(super) struct HttpTransport {
-    client: reqwest::Client,
-    url: reqwest::Url,
+    pub(super) client: reqwest::Client,
+    pub(super) url: reqwest::Url,
     gzip: bool,
     timeout: Duration,
 }

@@ -433,16 +433,12 @@ registry! {
         "Shard replicas of the collection on each peer, by replica state: where the shards live (cluster-wide).";
 
     // --- the agent itself ---------------------------------------------------------------------
-    PollDuration: "qdrant.agent.poll.duration", Gauge, Double, "s", [SOURCE], [], Agent, V1_15, Node, true,
-        "Duration of the last request(s) of each source.", volatile = true;
+    SourceDuration: "qdrant.agent.source.duration", Gauge, Double, "s", [SOURCE], [], Agent, V1_15, Node, true,
+        "Duration of the last request(s) of each source (the whole poll's is `qdrant.agent.poll.duration`, a histogram of the agent's own).", volatile = true;
     PollErrors: "qdrant.agent.poll.errors", Counter, Int, "{error}", [SOURCE, ERROR_TYPE], [], Agent, V1_15, Node, true,
         "Failed polls by source and error type (timeout, connect, http_status, unauthorized, forbidden, not_found, decode, too_large).";
     DataAge: "qdrant.agent.data.age", Gauge, Double, "s", [SOURCE], [], Agent, V1_15, Node, true,
         "Age of the oldest data the series of a slow source still show: for per-collection sources (optimizations, memory, snapshots), the least recently read collection; for telemetry_detail, issues and storage_snapshots, the last good read.", volatile = true;
-    ExportFailures: "qdrant.agent.export.failures", Counter, Int, "{failure}", [], [], Agent, V1_15, Node, true,
-        "OTLP exports of this node's metrics that failed.";
-    ExportRejectedPoints: "qdrant.agent.export.rejected_points", Counter, Int, "{point}", [], [], Agent, V1_15, Node, true,
-        "Data points of this node that the Collector rejected in exports it accepted in part (OTLP partial success); such an export counts as delivered and is not sent again.";
     ExportedPoints: "qdrant.agent.exported_points", Gauge, Int, "{point}", [], [], Agent, V1_15, Node, true,
         "Data points of this node in the last export.";
 }

@@ -8,10 +8,18 @@ use qdrant_otel_agent::config::{self, ConfigSources, Settings};
 use qdrant_otel_agent::metrics::{Point, Recorded};
 use tokio_util::sync::CancellationToken;
 
-/// Settings as if these variables were the whole environment.
+/// The variable that switches the agent's own telemetry.
+pub const SELF_TELEMETRY: &str = "QDRANT_OTEL_OTLP__SELF_TELEMETRY";
+
+/// Settings as if these variables were the whole environment. The agent's own telemetry is
+/// off unless the test sets [`SELF_TELEMETRY`]: most tests look at the Qdrant data's requests
+/// alone, and the tests of the agent's own telemetry switch it on.
 pub fn settings(env: &[(&str, &str)]) -> Settings {
+    let mut env = env_map(env);
+    env.entry(SELF_TELEMETRY.to_string())
+        .or_insert_with(|| "false".to_string());
     let sources = ConfigSources {
-        env: env_map(env),
+        env,
         ..ConfigSources::default()
     };
     match config::load(&sources) {
@@ -33,14 +41,27 @@ pub fn agent_settings(
     protocol: &str,
     interval: &str,
 ) -> Settings {
-    settings(&[
+    agent_settings_with(qdrant_urls, otlp_endpoint, protocol, interval, &[])
+}
+
+/// [`agent_settings`] with more variables.
+pub fn agent_settings_with(
+    qdrant_urls: &str,
+    otlp_endpoint: &str,
+    protocol: &str,
+    interval: &str,
+    more: &[(&str, &str)],
+) -> Settings {
+    let mut env = vec![
         ("QDRANT_URL", qdrant_urls),
         ("QDRANT_OTEL_POLL__INTERVAL", interval),
         ("QDRANT_OTEL_QDRANT__TIMEOUT", "300ms"),
         ("QDRANT_OTEL_OTLP__ENDPOINT", otlp_endpoint),
         ("QDRANT_OTEL_OTLP__PROTOCOL", protocol),
         ("QDRANT_OTEL_OTLP__TIMEOUT", "2s"),
-    ])
+    ];
+    env.extend_from_slice(more);
+    settings(&env)
 }
 
 pub struct RunningAgent {

@@ -931,6 +931,10 @@ pub fn flatten(requests: &[ExportMetricsServiceRequest]) -> Vec<FlatPoint> {
                 .unwrap_or_default();
             for scope in &resource_metrics.scope_metrics {
                 for metric in &scope.metrics {
+                    if let Some(metric::Data::Histogram(h)) = &metric.data {
+                        points.extend(histogram_points(&resource, metric, h, &scope.schema_url));
+                        continue;
+                    }
                     let (kind, data_points, temporality) = match &metric.data {
                         Some(metric::Data::Gauge(g)) => (Kind::Gauge, &g.data_points, 0),
                         Some(metric::Data::Sum(s)) => (
@@ -979,6 +983,60 @@ pub fn flatten(requests: &[ExportMetricsServiceRequest]) -> Vec<FlatPoint> {
         }
     }
     points
+}
+
+/// A histogram's points, each with its count as the value.
+fn histogram_points(
+    resource: &BTreeMap<String, String>,
+    metric: &opentelemetry_proto::tonic::metrics::v1::Metric,
+    histogram: &opentelemetry_proto::tonic::metrics::v1::Histogram,
+    schema_url: &str,
+) -> Vec<FlatPoint> {
+    histogram
+        .data_points
+        .iter()
+        .map(|point| FlatPoint {
+            resource: resource.clone(),
+            metric: metric.name.clone(),
+            unit: metric.unit.clone(),
+            description: metric.description.clone(),
+            kind: Kind::Histogram,
+            attributes: attributes(&point.attributes),
+            value: point.count as f64,
+            is_int: true,
+            start_time_unix_nano: point.start_time_unix_nano,
+            time_unix_nano: point.time_unix_nano,
+            int_attributes: Vec::new(),
+            schema_url: schema_url.to_string(),
+            temporality: histogram.aggregation_temporality,
+        })
+        .collect()
+}
+
+/// The points of the agent's own telemetry (resource `service.name = qdrant-otel-agent`).
+pub fn agent_points(requests: &[ExportMetricsServiceRequest]) -> Vec<FlatPoint> {
+    flatten(requests)
+        .into_iter()
+        .filter(|p| p.resource.get("service.name").map(String::as_str) == Some("qdrant-otel-agent"))
+        .collect()
+}
+
+/// The newest value of one series of the agent's own telemetry, if it was exported.
+pub fn last_agent_value(
+    requests: &[ExportMetricsServiceRequest],
+    metric: &str,
+    attrs: &[(&str, &str)],
+) -> Option<f64> {
+    agent_points(requests)
+        .into_iter()
+        .filter(|p| {
+            p.metric == metric
+                && attrs
+                    .iter()
+                    .all(|(k, v)| p.attributes.get(*k).map(String::as_str) == Some(*v))
+        })
+        .max_by_key(|p| p.time_unix_nano)
+        .map(|p| p.value)
 }
 
 /// The points of the last export of the resource with this `service.instance.id`: those of the

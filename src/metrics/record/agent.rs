@@ -1,7 +1,7 @@
-//! The agent's own metrics on the node they describe: poll duration per source and poll errors
-//! per source and error type (zeros included), from the agent's statistics; export failures,
-//! rejected points and exported points, from the export task's own statistics (see
-//! [`export_points`]).
+//! The agent's facts that belong beside a node's data (as Prometheus keeps `up` beside a
+//! target's series): each source's duration and data age, poll errors per source and error
+//! type (zeros included), and the points of the last export (see [`export_points`]). The
+//! agent's other metrics are its own telemetry (the `telemetry` module).
 
 use smallvec::smallvec;
 use smol_str::SmolStr;
@@ -24,7 +24,7 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats)
     }
     for (source, seconds) in durations {
         out.push(
-            MetricId::PollDuration,
+            MetricId::SourceDuration,
             seconds,
             smallvec![(attr::SOURCE, SmolStr::new_static(source.as_str()))],
         );
@@ -39,14 +39,8 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, stats: &AgentStats)
     }
 }
 
-/// The export task's own metrics: failed exports and points the Collector rejected so far,
-/// and the points of the last export.
-pub fn export_points(
-    failures: u64,
-    rejected_points: u64,
-    exported: Option<u64>,
-    selection: &MetricSelection,
-) -> Vec<Point> {
+/// The points of the export task's last export.
+pub fn export_points(exported: Option<u64>, selection: &MetricSelection) -> Vec<Point> {
     let mut points = Vec::new();
     let mut push = |metric, value: f64| {
         if selection.is_enabled(metric) {
@@ -57,8 +51,6 @@ pub fn export_points(
             });
         }
     };
-    push(MetricId::ExportFailures, failures as f64);
-    push(MetricId::ExportRejectedPoints, rejected_points as f64);
     if let Some(exported) = exported {
         push(MetricId::ExportedPoints, exported as f64);
     }
