@@ -2,7 +2,8 @@
 //! scaled to N collections, parsed M times at details level 3 (fast polls) and 4 (slow polls)
 //! into the agent's models, as the client does. CPU per parse from wall time of a loop (run it
 //! under `valgrind --tool=callgrind` for instruction counts).
-//! `cargo run --release --example parse_cost -- 1000 20`
+//! `cargo run --release --example parse_cost -- 1000 20`; with `MIX=1`, the realistic mix of
+//! `make bench` (`support::mixed_telemetry`) instead of clones.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -26,7 +27,11 @@ fn main() {
         args.get(1).copied().unwrap_or(20),
     );
     for level in [3, 4] {
-        let body = support::scaled_telemetry("qdrant-1.18.3/single", level, n);
+        let body = if std::env::var_os("MIX").is_some() {
+            support::mixed_telemetry("qdrant-1.18.3/single", level, n)
+        } else {
+            support::scaled_telemetry("qdrant-1.18.3/single", level, n)
+        };
         let started = Instant::now();
         let mut collections = 0;
         for _ in 0..runs {

@@ -439,6 +439,101 @@ pub fn recorded_collections(set: &str) -> Vec<String> {
         .collect()
 }
 
+/// Which recorded collection the `i`-th collection of the realistic mix is made from: the five
+/// recorded ones, `products` (named dense vectors and a sparse one) three times in ten.
+fn mixed_base(recorded: &[String], i: usize) -> usize {
+    const PATTERN: [&str; 10] = [
+        "articles", "busy", "products", "sharded", "products", "articles", "empty_collection",
+        "products", "busy", "articles",
+    ];
+    let name = PATTERN[i % PATTERN.len()];
+    recorded.iter().position(|r| r == name).unwrap_or(i % recorded.len())
+}
+
+/// Shards per collection in the realistic mix (mean 2.65): mostly one, some with many, as
+/// tenants shard their largest collections.
+const MIXED_SHARDS: [usize; 20] = [1, 1, 1, 1, 1, 1, 2, 2, 3, 6, 1, 12, 1, 2, 4, 1, 1, 3, 1, 8];
+/// Segments per shard (level 4) in the realistic mix (mean 4.6): a collection that grew and was
+/// optimized has several, as `default_segment_number` (the CPU count) makes.
+const MIXED_SEGMENTS: [usize; 5] = [2, 3, 4, 6, 8];
+
+/// `telemetry@details_level-<level>.json` of `set` with `n` collections of different shapes and
+/// sizes, as real tenants have (the realistic mix of `make bench`): cloned from the recorded
+/// ones ([`mixed_base`]) with 1 to 12 shards ([`MIXED_SHARDS`]), 2 to 8 segments per shard
+/// ([`MIXED_SEGMENTS`]), a multivector on a quarter of those with named vectors, and point
+/// counts spread over five orders of magnitude.
+pub fn mixed_telemetry(set: &str, level: u8, n: usize) -> String {
+    let path = fixture_dir(set).join(format!("telemetry@details_level-{level}.json"));
+    let mut body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let collections = &mut body["result"]["collections"];
+    let recorded = collections["collections"].as_array().unwrap().clone();
+    let names = recorded_collections(set);
+    let mixed: Vec<serde_json::Value> = (0..n)
+        .map(|i| mixed_collection(&recorded[mixed_base(&names, i)], i))
+        .collect();
+    collections["collections"] = mixed.into();
+    collections["number_of_collections"] = n.into();
+    body.to_string()
+}
+
+fn mixed_collection(base: &serde_json::Value, i: usize) -> serde_json::Value {
+    let mut c = base.clone();
+    c["id"] = format!("c{i:05}").into();
+    let shards = MIXED_SHARDS[i % MIXED_SHARDS.len()];
+    let segments = MIXED_SEGMENTS[(i / 5) % MIXED_SEGMENTS.len()];
+    let scale = 10u64.pow((i % 5) as u32);
+    c["config"]["params"]["shard_number"] = shards.into();
+    if i % 4 == 0 {
+        if let Some(vectors) = c["config"]["params"]["vectors"].as_object_mut() {
+            if let Some(first) = vectors.values_mut().find(|v| v.is_object() && v.get("size").is_some()) {
+                first["multivector_config"] = serde_json::json!({"comparator": "max_sim"});
+            }
+        }
+    }
+    let first = c["shards"][0].clone();
+    let copies: Vec<serde_json::Value> = (0..shards)
+        .map(|id| {
+            let mut shard = first.clone();
+            shard["id"] = id.into();
+            let local = &mut shard["local"];
+            for field in ["num_points", "num_vectors", "total_optimized_points"] {
+                if let Some(v) = local[field].as_u64() {
+                    local[field] = (v * scale).into();
+                }
+            }
+            if let Some(recorded) = local["segments"].as_array().cloned() {
+                let grown: Vec<serde_json::Value> = (0..segments)
+                    .map(|k| {
+                        let mut segment = recorded[k % recorded.len()].clone();
+                        segment["info"]["uuid"] = format!("{i:08}-{id:04}-4000-8000-{k:012}").into();
+                        segment
+                    })
+                    .collect();
+                local["segments"] = grown.into();
+            }
+            shard
+        })
+        .collect();
+    c["shards"] = copies.into();
+    c
+}
+
+/// Serve `set` as [`serve_scaled`] does, with the realistic mix of [`mixed_telemetry`]; each
+/// collection's per-collection endpoints answer as its recorded base's.
+pub fn serve_mixed(server: &FixtureServer, set: &str, n: usize) {
+    for level in [3, 4] {
+        server.set_response(
+            &format!("/telemetry?details_level={level}"),
+            200,
+            "application/json",
+            mixed_telemetry(set, level, n),
+        );
+    }
+    let names = recorded_collections(set);
+    serve_per_collection(server, set, n, |i| mixed_base(&names, i));
+}
+
 /// Serve `set` scaled to `n` collections named `c00000`, …: telemetry (levels 3 and 4), the
 /// collection list, and every per-collection endpoint, each cloned round-robin from the
 /// recorded collections, so that nothing the agent asks for is a 404.
@@ -451,6 +546,18 @@ pub fn serve_scaled(server: &FixtureServer, set: &str, n: usize) {
             scaled_telemetry(set, level, n),
         );
     }
+    let count = recorded_collections(set).len();
+    serve_per_collection(server, set, n, |i| i % count);
+}
+
+/// The collection list of `n` collections named `c00000`, …, and each one's per-collection
+/// endpoints answering as the recorded collection `base(i)` does.
+fn serve_per_collection(
+    server: &FixtureServer,
+    set: &str,
+    n: usize,
+    base: impl Fn(usize) -> usize,
+) {
     let recorded = recorded_collections(set);
     let names: Vec<String> = (0..n).map(|i| format!("c{i:05}")).collect();
     let list: Vec<serde_json::Value> = names
@@ -477,7 +584,7 @@ pub fn serve_scaled(server: &FixtureServer, set: &str, n: usize) {
         })
         .collect();
     for (i, name) in names.iter().enumerate() {
-        for (suffix, body) in &bodies[i % bodies.len()] {
+        for (suffix, body) in &bodies[base(i)] {
             server.set_response(
                 &format!("/collections/{name}{suffix}"),
                 200,
