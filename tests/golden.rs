@@ -27,8 +27,8 @@ const EVERY_METRIC_SETS: [&str; 7] = [
     "qdrant-1.19.0/cluster-node3-down/node1",
 ];
 
-/// Polls with every metric enabled; the 1.18.3 recordings get the hand-made extras, the 1.19
-/// sets answer `/quotas` themselves.
+/// Polls with every metric enabled, twice (the optimizer's throughput needs two polls); the
+/// 1.18.3 recordings get the hand-made extras, the 1.19 sets answer `/quotas` themselves.
 async fn poll_every_metric(set: &str) -> Recorded {
     let server = FixtureServer::start(set).await;
     if set.starts_with("qdrant-1.18.3/") {
@@ -36,7 +36,7 @@ async fn poll_every_metric(set: &str) -> Recorded {
     } else {
         serve_level4_per_collection(&server, |_| {});
     }
-    harness::poll_all_metrics(&server.url()).await
+    harness::poll_all_metrics_n(&server.url(), 2).await
 }
 
 async fn golden(set: &str) -> (String, ClusterRole) {

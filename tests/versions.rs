@@ -261,6 +261,10 @@ async fn qdrant_1_19() {
         ),
         Some(cold_payload_indexes)
     );
+    assert!(
+        has(&second, "qdrant.collection.optimization.throughput"),
+        "two polls give a pace"
+    );
 }
 
 fn json(server: &FixtureServer, path: &str) -> serde_json::Value {

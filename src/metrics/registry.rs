@@ -151,6 +151,8 @@ impl MetricSpec {
         let mut name = self.name.replace('.', "_");
         match self.unit {
             "s" => name.push_str("_seconds"),
+            // `{point}/s`: the annotation is dropped and `/s` becomes `_per_second`.
+            unit if unit.starts_with('{') && unit.ends_with("}/s") => name.push_str("_per_second"),
             "By" => name.push_str("_bytes"),
             "1" if self.instrument == Instrument::Gauge => name.push_str("_ratio"),
             _ => {}
@@ -368,6 +370,10 @@ registry! {
         "Optimizations running now, by optimizer (indexing, merge, vacuum, …).";
     OptimizationProgress: "qdrant.collection.optimization.progress", Gauge, Double, "1", [COLLECTION, OPTIMIZER], [], Optimizations, V1_17, Node, true,
         "Share of the tracked work done by the running optimizations of each optimizer (from the progress tree's done/total), 0 to 1.";
+    OptimizationThroughput: "qdrant.collection.optimization.throughput", Gauge, Double, "{point}/s", [COLLECTION], [], Telemetry, V1_15, Node, true,
+        "Points optimized per second on this node, from the increase of qdrant.collection.optimized_points over about the last 5 minutes of polls (the agent's own clock). Absent until two polls saw the collection, and again after a Qdrant restart until two polls more.", volatile = true;
+    OptimizationEta: "qdrant.collection.optimization.eta", Gauge, Double, "s", [COLLECTION], [], Optimizations, V1_17, Node, true,
+        "Expected time until the queued backlog (qdrant.collection.optimization.queued_points) is optimized at qdrant.collection.optimization.throughput; 0 when nothing is queued. Absent when it cannot be known: no throughput yet, nothing optimized over the window (stalled), or the backlog larger than at the window's start (growing). Excludes what running optimizations still have to do.", volatile = true;
     DiskUsage: "qdrant.collection.disk.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, V1_18, Node, true,
         "Bytes on disk by component: vector_storage, vector_index, vector_quantized (per vector name), sparse_vector_*, payload, payload_index (per field), id_tracker, ….";
     RamUsage: "qdrant.collection.ram.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, V1_18, Node, true,
