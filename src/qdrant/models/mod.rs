@@ -29,7 +29,7 @@ mod vec_map;
 
 pub use details::{CollectionSegments, SegmentDetails, Stat, StatValue};
 pub use placement::{
-    Placed, Quantization, SegmentConfig, SparseVectorDataConfig, VectorDataConfig,
+    Placed, Quantization, SegmentConfig, SparseVectorDataConfig, Values, VectorDataConfig,
     VectorIndexConfig,
 };
 pub use segments::*;

@@ -10,18 +10,73 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 
-use super::VecMap;
-
 /// A segment's `config` (`SegmentConfig`): what its vector indexes are and where they live.
+/// The vectors' names are not kept (placements are counted per collection), and their configs
+/// are held inline: a level-4 read parses one config per segment, tens of thousands on a large
+/// node, and most segments have one or two vectors, so reading them allocates nothing.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct SegmentConfig {
-    /// Dense vector name → its storage, index and quantization config.
-    pub vector_data: Option<VecMap<SmolStr, VectorDataConfig>>,
-    /// Sparse vector name → its index config (`SparseIndexConfig` carries `memory` itself).
-    pub sparse_vector_data: Option<VecMap<SmolStr, SparseVectorDataConfig>>,
+    /// Each dense vector's storage, index and quantization config.
+    pub vector_data: Values<VectorDataConfig>,
+    /// Each sparse vector's index config (`SparseIndexConfig` carries `memory` itself).
+    pub sparse_vector_data: Values<SparseVectorDataConfig>,
+}
+
+/// The values of a JSON object, its keys skipped; up to two held inline. Anything but an
+/// object reads as none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Values<T>(pub SmallVec<[T; 2]>);
+
+impl<T> Default for Values<T> {
+    fn default() -> Self {
+        Values(SmallVec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Values<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fold<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fold<T> {
+            type Value = Values<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Values<T>, A::Error> {
+                let mut values = SmallVec::new();
+                while let Some((IgnoredAny, value)) = map.next_entry::<IgnoredAny, T>()? {
+                    values.push(value);
+                }
+                Ok(Values(values))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Values<T>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Values::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Values<T>, E> {
+                Ok(Values::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Values<T>, E> {
+                Ok(Values::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Values<T>, E> {
+                Ok(Values::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Values<T>, E> {
+                Ok(Values::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Values<T>, E> {
+                Ok(Values::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Values<T>, E> {
+                Ok(Values::default())
+            }
+        }
+        deserializer.deserialize_any(Fold(std::marker::PhantomData))
+    }
 }
 
 /// `VectorDataConfig`: only the parts that carry a placement.
@@ -172,20 +227,24 @@ mod tests {
 
     #[test]
     fn placements_are_read_where_the_spec_puts_them_and_odd_shapes_cost_only_themselves() {
-        let config: SegmentConfig = serde_json::from_value(serde_json::json!({
-            "vector_data": {
-                "": {"index": {"type": "hnsw", "options": {"m": 16, "memory": "cold"}},
-                     "quantization_config": {"scalar": {"type": "int8", "memory": "pinned"}}},
-                "odd": {"index": {"type": "hnsw", "options": "cold"},
-                        "quantization_config": ["scalar"]},
-                "num": {"index": {"type": "hnsw", "options": {"memory": 3}}}
-            },
-            "sparse_vector_data": {"kw": {"index": {"index_type": "Mmap", "memory": "cached"}}},
-            "payload_storage_type": {"type": "mmap"}
-        }))
+        // Read from text, as the agent reads it: entries in the order written.
+        let config: SegmentConfig = serde_json::from_str(
+            r#"{
+                "vector_data": {
+                    "": {"index": {"type": "hnsw", "options": {"m": 16, "memory": "cold"}},
+                         "quantization_config": {"scalar": {"type": "int8", "memory": "pinned"}}},
+                    "odd": {"index": {"type": "hnsw", "options": "cold"},
+                            "quantization_config": ["scalar"]},
+                    "num": {"index": {"type": "hnsw", "options": {"memory": 3}}}
+                },
+                "sparse_vector_data": {"kw": {"index": {"index_type": "Mmap", "memory": "cached"}}},
+                "payload_storage_type": {"type": "mmap"}
+            }"#,
+        )
         .unwrap();
-        let vectors = config.vector_data.unwrap();
-        let plain = vectors.get("").unwrap();
+        let vectors = config.vector_data.0;
+        assert_eq!(vectors.len(), 3);
+        let plain = &vectors[0];
         let index = plain.index.as_ref().unwrap();
         assert_eq!(index.kind.as_deref(), Some("hnsw"));
         assert_eq!(
@@ -194,13 +253,26 @@ mod tests {
         );
         let quantized = plain.quantization_config.as_ref().unwrap();
         assert_eq!(quantized.0.memory.as_deref(), Some("pinned"));
-        let odd = vectors.get("odd").unwrap();
+        let odd = &vectors[1];
         assert_eq!(odd.index.as_ref().unwrap().options, Some(Placed::default()));
         assert_eq!(odd.quantization_config, Some(Quantization::default()));
-        let num = vectors.get("num").unwrap().index.as_ref().unwrap();
+        let num = vectors[2].index.as_ref().unwrap();
         assert_eq!(num.options.as_ref().unwrap().memory.as_deref(), Some("3"));
-        let sparse = config.sparse_vector_data.unwrap();
-        let index = sparse.get("kw").unwrap().index.as_ref().unwrap();
+        let sparse = config.sparse_vector_data.0;
+        let index = sparse[0].index.as_ref().unwrap();
         assert_eq!(index.memory.as_deref(), Some("cached"));
+    }
+
+    #[test]
+    fn vector_maps_of_other_shapes_read_as_none() {
+        for odd in [
+            serde_json::json!([1, 2]),
+            serde_json::json!("x"),
+            serde_json::json!(null),
+        ] {
+            let config: SegmentConfig =
+                serde_json::from_value(serde_json::json!({"vector_data": odd})).unwrap();
+            assert!(config.vector_data.0.is_empty(), "{odd}");
+        }
     }
 }

@@ -247,7 +247,7 @@ fn count(
 
 /// Memory placements in a segment's config: HNSW graphs, quantized vectors, sparse indexes.
 fn add_config_placements(detail: &mut CollectionDetail, config: &SegmentConfig) {
-    for data in config.vector_data.iter().flat_map(|v| v.values()) {
+    for data in &config.vector_data.0 {
         // A plain index has no graph to place; only HNSW options carry a placement.
         let hnsw = data
             .index
@@ -262,7 +262,7 @@ fn add_config_placements(detail: &mut CollectionDetail, config: &SegmentConfig) 
             quantized.and_then(|q| q.0.memory.as_ref()),
         );
     }
-    for data in config.sparse_vector_data.iter().flat_map(|v| v.values()) {
+    for data in &config.sparse_vector_data.0 {
         let index = data.index.as_ref().and_then(|i| i.memory.as_ref());
         count(&mut detail.placements, "sparse_vector_index", index);
     }
