@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use smol_str::SmolStr;
+
 use crate::qdrant::distributed::DistributedTelemetry;
 use crate::qdrant::models::{
     AppInfo, ClusterInfo, CollectionInfo, CollectionMemory, IssuesReport, OptimizationsInfo,
@@ -51,7 +53,7 @@ pub struct NodeSnapshot {
     pub data_age: Vec<(SourceId, f64)>,
     /// Per collection, the optimizer's throughput and ETA from this and earlier polls
     /// (`sources::backlog`).
-    pub optimizer_estimates: Option<Arc<BTreeMap<String, OptimizerEstimate>>>,
+    pub optimizer_estimates: Option<Arc<BTreeMap<SmolStr, OptimizerEstimate>>>,
 }
 
 /// What successive polls say about a collection's optimizer: `None` where it cannot be known.

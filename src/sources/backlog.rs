@@ -16,6 +16,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::SystemTime;
 
+use smol_str::SmolStr;
+
 use crate::snapshot::{NodeSnapshot, OptimizerEstimate};
 
 /// How far back the throughput looks: long enough to span several optimizer runs (each adds
@@ -61,32 +63,40 @@ pub fn estimate(samples: &[BacklogSample]) -> OptimizerEstimate {
 /// Recent samples of every collection of one node.
 #[derive(Debug, Default)]
 pub struct BacklogHistory {
-    by_collection: BTreeMap<String, VecDeque<BacklogSample>>,
+    /// Each collection's samples, and the last poll that saw it.
+    by_collection: BTreeMap<SmolStr, (u64, VecDeque<BacklogSample>)>,
+    /// Polls observed so far.
+    polls: u64,
     /// The Qdrant process start the samples belong to.
     process_start: Option<SystemTime>,
 }
 
 impl BacklogHistory {
     /// Add this poll's samples (collections not in it are forgotten) and estimate each.
+    /// Updated in place: a collection seen before costs no allocation.
     pub fn observe(
         &mut self,
         process_start: Option<SystemTime>,
-        samples: Vec<(String, BacklogSample)>,
-    ) -> BTreeMap<String, OptimizerEstimate> {
+        samples: Vec<(&str, BacklogSample)>,
+    ) -> BTreeMap<SmolStr, OptimizerEstimate> {
         if process_start.is_some() && process_start != self.process_start {
             // A restart: counts since the old start say nothing about the new one.
             self.by_collection.clear();
             self.process_start = process_start;
         }
-        let mut kept = BTreeMap::new();
+        self.polls += 1;
+        let poll = self.polls;
         let mut estimates = BTreeMap::new();
         for (name, sample) in samples {
-            let mut history = self.by_collection.remove(&name).unwrap_or_default();
-            push(&mut history, sample);
-            estimates.insert(name.clone(), estimate(history.make_contiguous()));
-            kept.insert(name, history);
+            let (seen, history) = match self.by_collection.get_mut(name) {
+                Some(entry) => entry,
+                None => self.by_collection.entry(SmolStr::new(name)).or_default(),
+            };
+            *seen = poll;
+            push(history, sample);
+            estimates.insert(SmolStr::new(name), estimate(history.make_contiguous()));
         }
-        self.by_collection = kept;
+        self.by_collection.retain(|_, (seen, _)| *seen == poll);
         estimates
     }
 }
@@ -118,7 +128,7 @@ fn push(history: &mut VecDeque<BacklogSample>, sample: BacklogSample) {
 }
 
 /// This poll's samples: every collection telemetry lists with an optimized-points count.
-pub fn samples(snapshot: &NodeSnapshot, at: f64) -> Vec<(String, BacklogSample)> {
+pub fn samples(snapshot: &NodeSnapshot, at: f64) -> Vec<(&str, BacklogSample)> {
     let listed = snapshot.telemetry.iter().flat_map(|t| t.collection_list());
     listed
         .filter_map(|collection| {
@@ -137,7 +147,7 @@ pub fn samples(snapshot: &NodeSnapshot, at: f64) -> Vec<(String, BacklogSample)>
                 optimized_points,
                 queued_points,
             };
-            Some((name.clone(), sample))
+            Some((name.as_str(), sample))
         })
         .collect()
 }

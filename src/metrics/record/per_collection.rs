@@ -25,7 +25,7 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, names: &[String]) {
         let estimate = snapshot
             .optimizer_estimates
             .as_ref()
-            .and_then(|m| m.get(name));
+            .and_then(|m| m.get(name.as_str()));
         if let Some(estimate) = estimate {
             out.push_opt(
                 MetricId::OptimizationThroughput,
