@@ -975,7 +975,10 @@ fn main() {
     if let Some(row) = &mixed {
         section.push('\n');
         section.push_str(&mixed_markdown(row));
-        assert_eq!(row.collections_exported, row.collections, "mix: every collection exported");
+        assert_eq!(
+            row.collections_exported, row.collections,
+            "mix: every collection exported"
+        );
     }
     println!("{section}");
     println!("{}", csv(&rows));

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use smol_str::SmolStr;
+
 use crate::qdrant::distributed::DistributedTelemetry;
 use crate::qdrant::models::{
     AppInfo, ClusterInfo, CollectionInfo, CollectionMemory, IssuesReport, OptimizationsInfo,
@@ -49,6 +51,18 @@ pub struct NodeSnapshot {
     pub sources: Vec<SourceReport>,
     /// Per slow or per-collection source, the age in seconds of the oldest data shown.
     pub data_age: Vec<(SourceId, f64)>,
+    /// Per collection, the optimizer's throughput and ETA from this and earlier polls
+    /// (`sources::backlog`).
+    pub optimizer_estimates: Option<Arc<BTreeMap<SmolStr, OptimizerEstimate>>>,
+}
+
+/// What successive polls say about a collection's optimizer: `None` where it cannot be known.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OptimizerEstimate {
+    /// Points optimized per second over the window.
+    pub throughput: Option<f64>,
+    /// Seconds until the queued backlog is optimized at that throughput; 0 when none is queued.
+    pub eta: Option<f64>,
 }
 
 /// Whether this node speaks for the cluster (cluster-scoped points are only recorded when it does).

@@ -166,14 +166,160 @@ async fn qdrant_1_18() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn qdrant_1_19() {
-    let (_server, first, second) = common_checks("1.19.0").await;
+    let (server, first, second) = common_checks("1.19.0").await;
     assert!(has(&first, "qdrant.collection.disk.usage"));
     for points in [&first, &second] {
         let usage = value(points, "qdrant.quota.memory.usage", &[]).expect("quota usage");
         assert!((0.0..=1.0).contains(&usage), "{usage}");
-        // Quotas are disabled in this set: no limit, and nothing reported as exceeded.
+        // Quotas are disabled in this set: no limit, no margin, nothing reported as exceeded,
+        // and a single node has no peers to list.
         assert!(!has(points, "qdrant.quota.memory.limit"));
+        assert!(!has(points, "qdrant.quota.release_margin"));
         assert!(!has(points, "qdrant.quota.exceeded"));
+        assert!(!has(points, "qdrant.quota.peer.usage"));
+        // `disk_usage_percent` is null: unknown, not 0.
+        assert!(!has(points, "qdrant.quota.disk.usage"));
+    }
+    let telemetry = json(&server, "/telemetry?details_level=4");
+    let system = &telemetry["result"]["app"]["system"];
+    assert_eq!(
+        value(&first, "qdrant.process.cpu.cores_used", &[]),
+        system["cpu_cores_used"].as_f64()
+    );
+    let pool = &telemetry["result"]["search_pool"];
+    let mode = pool["mode"].as_str().expect("mode");
+    assert_eq!(
+        value(&first, "qdrant.search_pool.mode", &[("state", mode)]),
+        Some(1.0)
+    );
+    for runtime in ["high_cpu", "high_io"] {
+        assert_eq!(
+            value(
+                &first,
+                "qdrant.search_pool.threads",
+                &[("qdrant.search_pool.runtime", runtime)]
+            ),
+            pool[format!("{runtime}_threads")].as_f64()
+        );
+    }
+    // Level-4 counts, per component, as the segments of `products` and `articles` say.
+    let segments = |collection: &str| -> Vec<serde_json::Value> {
+        let list = telemetry["result"]["collections"]["collections"]
+            .as_array()
+            .unwrap();
+        let found = list.iter().find(|c| c["id"] == collection).expect("listed");
+        found["shards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| {
+                s["local"]["segments"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let products = segments("products");
+    let storages = |backend: &str| {
+        products
+            .iter()
+            .flat_map(|s| s["info"]["vector_data"].as_object().unwrap().values())
+            .filter(|v| v["io_backend"] == backend)
+            .count() as f64
+    };
+    for backend in ["mmap", "io_uring"] {
+        assert_eq!(
+            value(
+                &first,
+                "qdrant.collection.io_backend.storages",
+                &[
+                    ("db.collection.name", "products"),
+                    ("qdrant.component", "vector_storage"),
+                    ("qdrant.io.backend", backend)
+                ]
+            ),
+            Some(storages(backend)),
+            "{backend}"
+        );
+    }
+    let cold_payload_indexes = segments("articles")
+        .iter()
+        .flat_map(|s| s["info"]["index_schema"].as_object().unwrap().values())
+        .filter(|index| index["params"]["memory"] == "cold")
+        .count() as f64;
+    assert!(cold_payload_indexes > 0.0);
+    assert_eq!(
+        value(
+            &first,
+            "qdrant.collection.memory_placement.components",
+            &[
+                ("db.collection.name", "articles"),
+                ("qdrant.component", "payload_index"),
+                ("qdrant.memory.placement", "cold")
+            ]
+        ),
+        Some(cold_payload_indexes)
+    );
+    assert!(
+        has(&second, "qdrant.collection.optimization.throughput"),
+        "two polls give a pace"
+    );
+}
+
+fn json(server: &FixtureServer, path: &str) -> serde_json::Value {
+    serde_json::from_str(&server.fixture_body(path)).expect("fixture JSON")
+}
+
+/// The raft leader reports every peer that answered `/quotas`, once, for the cluster: all
+/// three in the healthy cluster, two when node 3 was killed (Qdrant leaves it out).
+#[tokio::test(flavor = "multi_thread")]
+async fn qdrant_1_19_cluster_reports_the_peers_that_answered() {
+    for (set, answered) in [("cluster/node1", 3), ("cluster-node3-down/node1", 2)] {
+        let server = FixtureServer::start(&format!("qdrant-1.19.0/{set}")).await;
+        let recorded = harness::poll_once(&server.url()).await;
+        let quotas = json(&server, "/quotas");
+        let peers = quotas["result"]["peers"].as_object().expect("peers");
+        assert_eq!(peers.len(), answered, "{set}");
+        assert_eq!(
+            points_named(&recorded.cluster, "qdrant.quota.peer.exceeded").len(),
+            answered,
+            "{set}"
+        );
+        assert!(points_named(&recorded.node, "qdrant.quota.peer.usage").is_empty());
+        for (peer, usage) in peers {
+            for (resource, field) in [
+                ("memory", "resident_memory_percent"),
+                ("disk", "disk_usage_percent"),
+            ] {
+                assert_eq!(
+                    value(
+                        &recorded.cluster,
+                        "qdrant.quota.peer.usage",
+                        &[
+                            ("qdrant.peer.id", peer),
+                            ("qdrant.quota.resource", resource)
+                        ]
+                    ),
+                    usage[field].as_f64().map(|p| p / 100.0),
+                    "{set} {peer} {resource}"
+                );
+            }
+            let exceeded = usage["exceeded"].as_bool().expect("exceeded");
+            assert_eq!(
+                value(
+                    &recorded.cluster,
+                    "qdrant.quota.peer.exceeded",
+                    &[("qdrant.peer.id", peer)]
+                ),
+                Some(f64::from(u8::from(exceeded)))
+            );
+        }
+        let margin = quotas["result"]["config"]["release_margin_percent"].as_f64();
+        assert_eq!(
+            value(&recorded.node, "qdrant.quota.release_margin", &[]),
+            margin.map(|p| p / 100.0)
+        );
     }
 }
 
@@ -212,8 +358,15 @@ async fn an_upgrade_re_detects_endpoints() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn golden_points_per_version() {
+    let sets = |version: &str| {
+        let mut sets = vec!["single", "cluster/node1"];
+        if version == "1.19.0" {
+            sets.push("cluster-node3-down/node1");
+        }
+        sets
+    };
     for version in ["1.15.5", "1.16.3", "1.17.1", "1.19.0"] {
-        for set in ["single", "cluster/node1"] {
+        for set in sets(version) {
             let server = FixtureServer::start(&format!("qdrant-{version}/{set}")).await;
             let recorded = harness::poll_once(&server.url()).await;
             let name = format!("{version}_{}", set.replace('/', "_"));

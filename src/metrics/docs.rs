@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use super::registry::{
     attr, CountsFrom, Instrument, MetricSpec, Scope, REGISTRY, SEMCONV_SCHEMA_URL,
 };
+use crate::qdrant::Version;
+use crate::source_id::SourceId;
 
 pub const METRICS_DOC_PATH: &str = "docs/metrics.md";
 
@@ -63,11 +65,106 @@ pub fn render_metrics_doc() -> String {
     for spec in REGISTRY {
         doc.push_str(&table_row(spec));
     }
+    doc.push_str(&versions_section());
     doc.push_str("\n## Descriptions\n\n");
     for spec in REGISTRY {
         let _ = writeln!(doc, "- `{}`: {}", spec.name, spec.description);
     }
     doc
+}
+
+/// Each Qdrant version the agent knows, with what else changed in it that the registry cannot
+/// say (fields that moved or changed meaning, from Qdrant's OpenAPI specs).
+const VERSIONS: &[(Version, &str)] = &[
+    (
+        Version(1, 15, 0),
+        "Oldest supported. Telemetry gives a collection's vectors only as a total: \
+         `qdrant.collection.vectors` attributes it to the unnamed vector when that is the \
+         collection's only one.",
+    ),
+    (
+        Version(1, 16, 0),
+        "Telemetry counts vectors by name and carries snapshot activity \
+         (`qdrant.collection.snapshot.running`, `.running_recoveries`, `.creations`); \
+         `vectors_count` leaves collection info; `/collections/{name}/optimizations` exists \
+         with another shape (not read).",
+    ),
+    (
+        Version(1, 17, 0),
+        "Update queue in telemetry and collection info; `/collections/{name}/optimizations` \
+         with summary, running and queued; `/cluster/telemetry`.",
+    ),
+    (
+        Version(1, 17, 1),
+        "`per_collection=true` telemetry: REST and gRPC responses per collection.",
+    ),
+    (
+        Version(1, 18, 0),
+        "`/collections/{name}/memory`; deferred points; the process's CPU use \
+         (`app.system.cpu_cores_used`) and the search pool in telemetry; strict mode gains \
+         memory and disk limits.",
+    ),
+    (
+        Version(1, 19, 0),
+        "`/quotas` and telemetry's `quota` (strict mode loses its disk limit; quotas have \
+         one); level-4 segments report I/O backends and memory placements. \
+         `app.system.ram_size` becomes the cgroup limit when one applies and `disk_size` the \
+         size of the storage path's filesystem (before: the host's), so \
+         `qdrant.system.memory.size` and `qdrant.system.disk.size` may change on upgrade \
+         inside a container with limits.",
+    ),
+];
+
+/// The table of what each Qdrant version brings: sources and metrics from the registry, the
+/// rest from [`VERSIONS`].
+fn versions_section() -> String {
+    let mut section = String::from(
+        "\n## By Qdrant version\n\nWhat each Qdrant version adds. A metric is emitted from \
+         its *Since* version on; against an older server its source is not called (or its \
+         field is absent) and the metric is simply missing, never an error. Versions other \
+         than 1.18.3 are tested with fixtures derived from its recordings by Qdrant's OpenAPI \
+         specs (tests/fixtures/README.md).\n\n\
+         | Qdrant | Sources | Metrics | Metrics available | Also |\n|---|---|---|---|---|\n",
+    );
+    for (i, (version, notes)) in VERSIONS.iter().enumerate() {
+        let arrives = |since| arrives_in(i, since);
+        let sources: std::collections::BTreeSet<SourceId> = REGISTRY
+            .iter()
+            .map(|spec| spec.source)
+            .filter(|source| i > 0 && arrives(source.since()))
+            .collect();
+        let sources: Vec<String> = sources
+            .iter()
+            .map(|source| format!("`{}`", source.as_str()))
+            .collect();
+        let metrics: Vec<String> = REGISTRY
+            .iter()
+            .filter(|spec| arrives(spec.since))
+            .map(|spec| format!("`{}`", spec.name))
+            .collect();
+        let new_metrics = if i == 0 {
+            format!("{} (the baseline)", metrics.len())
+        } else {
+            metrics.join(", ")
+        };
+        let available = REGISTRY.iter().filter(|s| s.since <= *version).count();
+        let or_none = |list: String| if list.is_empty() { "none".into() } else { list };
+        let _ = writeln!(
+            section,
+            "| {version} | {} | {} | {available} | {notes} |",
+            or_none(sources.join(", ")),
+            or_none(new_metrics),
+        );
+    }
+    section
+}
+
+/// Whether something first available in `since` belongs to row `i` of [`VERSIONS`]: the row of
+/// the newest listed version not after it (the first row also takes anything older).
+fn arrives_in(i: usize, since: Version) -> bool {
+    let version = VERSIONS[i].0;
+    let next = VERSIONS.get(i + 1).map(|(v, _)| *v);
+    (since >= version || i == 0) && next.is_none_or(|n| since < n)
 }
 
 /// The metric's row of the table.
@@ -116,4 +213,22 @@ fn table_row(spec: &MetricSpec) -> String {
         },
         if spec.enabled_by_default { "on" } else { "off" },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_arrives_in_exactly_one_version_row() {
+        for spec in REGISTRY {
+            let rows = (0..VERSIONS.len())
+                .filter(|i| arrives_in(*i, spec.since))
+                .count();
+            assert_eq!(rows, 1, "{} (since {})", spec.name, spec.since);
+        }
+        let table = versions_section();
+        assert!(table.contains("| 1.19 | `quotas` |"), "{table}");
+        assert!(table.contains(&format!("| {} |", REGISTRY.len())));
+    }
 }

@@ -84,6 +84,12 @@ pub mod attr {
     pub const IO_TARGET: &str = "qdrant.io.target";
     pub const ISSUE_TYPE: &str = "qdrant.issue.type";
     pub const QUOTA_RESOURCE: &str = "qdrant.quota.resource";
+    /// The I/O backend a storage reads its files with (`mmap`, `io_uring`).
+    pub const IO_BACKEND: &str = "qdrant.io.backend";
+    /// A component's memory placement (`cold`, `cached`, `pinned`).
+    pub const MEMORY_PLACEMENT: &str = "qdrant.memory.placement";
+    /// One of the two search runtimes (`high_cpu`, `high_io`).
+    pub const SEARCH_RUNTIME: &str = "qdrant.search_pool.runtime";
     pub const ERROR_TYPE: &str = "error.type";
 
     /// Keys the semantic conventions type as integers: exported as int `AnyValue`s (recorded,
@@ -145,6 +151,8 @@ impl MetricSpec {
         let mut name = self.name.replace('.', "_");
         match self.unit {
             "s" => name.push_str("_seconds"),
+            // `{point}/s`: the annotation is dropped and `/s` becomes `_per_second`.
+            unit if unit.starts_with('{') && unit.ends_with("}/s") => name.push_str("_per_second"),
             "By" => name.push_str("_bytes"),
             "1" if self.instrument == Instrument::Gauge => name.push_str("_ratio"),
             _ => {}
@@ -268,11 +276,17 @@ registry! {
     MemoryRetained: "qdrant.memory.retained", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
         "Bytes in virtual memory mappings retained by the allocator (jemalloc).";
     SystemCpuCores: "qdrant.system.cpu.cores", UpDownCounter, Int, "{cpu}", [], [], Telemetry, V1_15, Node, true,
-        "CPU cores available to Qdrant.";
+        "CPU cores available to Qdrant: before 1.19 the host's cores; 1.19 is said to count a cgroup CPU limit (Qdrant's spec does not describe the field).";
     SystemMemorySize: "qdrant.system.memory.size", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
-        "Memory available to Qdrant (cgroup limit or host RAM).";
+        "Memory available to Qdrant: since 1.19 the cgroup limit when one applies, else host RAM; before 1.19 the host's RAM.";
     SystemDiskSize: "qdrant.system.disk.size", UpDownCounter, Int, "By", [], [], Telemetry, V1_15, Node, true,
-        "Size of the disk holding Qdrant's storage.";
+        "Size of the disk holding Qdrant's storage: since 1.19 the filesystem of the storage path (the host's disk if that cannot be read); before 1.19 the host's disk.";
+    ProcessCpuCoresUsed: "qdrant.process.cpu.cores_used", Gauge, Double, "{cpu}", [], [], Telemetry, V1_18, Node, true,
+        "CPU cores the Qdrant process used, as Qdrant averages it over about the last two seconds; compare with qdrant.system.cpu.cores.";
+    SearchPoolMode: "qdrant.search_pool.mode", Gauge, Int, "", [STATE], ["high_cpu", "high_io"], Telemetry, V1_18, Node, true,
+        "Search runtime that searches are routed to now: 1 for the current mode, 0 for the other.";
+    SearchPoolThreads: "qdrant.search_pool.threads", Gauge, Int, "{thread}", [SEARCH_RUNTIME], [], Telemetry, V1_18, Node, true,
+        "Blocking-thread budget of each search runtime (high_cpu, high_io).";
     RestResponses: "qdrant.rest.responses", Counter, Int, "{response}", [HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, V1_15, Node, true,
         "REST responses sent since start, by method, route and status code (every endpoint).", from = QdrantStart;
     RestResponseDuration: "qdrant.rest.response.duration", Counter, Double, "s", [HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS], [], Telemetry, V1_15, Node, true,
@@ -317,6 +331,10 @@ registry! {
         "Vectors marked deleted but not yet vacuumed by the optimizer, by vector name, on this node.";
     CollectionSegments: "qdrant.collection.segments", UpDownCounter, Int, "{segment}", [COLLECTION, SEGMENT_TYPE], [], TelemetryDetail, V1_15, Node, true,
         "Segments by type (plain, indexed, special), on this node.";
+    IoBackendStorages: "qdrant.collection.io_backend.storages", UpDownCounter, Int, "{storage}", [COLLECTION, COMPONENT, IO_BACKEND], [], TelemetryDetail, V1_19, Node, true,
+        "Segment storages by the I/O backend that reads their files (mmap, io_uring), on this node: component vector_storage (one per vector per segment) or payload (one per segment). Storages that report no backend (no choice of backend, or before 1.19) are not counted.";
+    MemoryPlacementComponents: "qdrant.collection.memory_placement.components", UpDownCounter, Int, "{component}", [COLLECTION, COMPONENT, MEMORY_PLACEMENT], [], TelemetryDetail, V1_19, Node, true,
+        "Segment components by memory placement (cold, cached, pinned), on this node: vector_index (HNSW graphs), vector_quantized, sparse_vector_index and payload_index. Components that report no placement (not set, or before 1.19) are not counted.";
     CollectionStatus: "qdrant.collection.status", Gauge, Int, "", [COLLECTION, STATE], ["green", "yellow", "grey", "red"], Telemetry, V1_15, Node, true,
         "Collection status (worst of the local shards): 1 for the current state, 0 for the others. Grey: optimizations pending but not started; yellow: optimizing; red: an operation failed.";
     OptimizerStatus: "qdrant.collection.optimizer.status", Gauge, Int, "", [COLLECTION, STATE], ["ok", "error"], Telemetry, V1_15, Node, true,
@@ -352,6 +370,10 @@ registry! {
         "Optimizations running now, by optimizer (indexing, merge, vacuum, …).";
     OptimizationProgress: "qdrant.collection.optimization.progress", Gauge, Double, "1", [COLLECTION, OPTIMIZER], [], Optimizations, V1_17, Node, true,
         "Share of the tracked work done by the running optimizations of each optimizer (from the progress tree's done/total), 0 to 1.";
+    OptimizationThroughput: "qdrant.collection.optimization.throughput", Gauge, Double, "{point}/s", [COLLECTION], [], Telemetry, V1_15, Node, true,
+        "Points optimized per second on this node, from the increase of qdrant.collection.optimized_points over about the last 5 minutes of polls (the agent's own clock). Absent until two polls saw the collection, and again after a Qdrant restart until two polls more.", volatile = true;
+    OptimizationEta: "qdrant.collection.optimization.eta", Gauge, Double, "s", [COLLECTION], [], Optimizations, V1_17, Node, true,
+        "Expected time until the queued backlog (qdrant.collection.optimization.queued_points) is optimized at qdrant.collection.optimization.throughput; 0 when nothing is queued. Absent when it cannot be known: no throughput yet, nothing optimized over the window (stalled), or the backlog larger than at the window's start (growing). Excludes what running optimizations still have to do.", volatile = true;
     DiskUsage: "qdrant.collection.disk.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, V1_18, Node, true,
         "Bytes on disk by component: vector_storage, vector_index, vector_quantized (per vector name), sparse_vector_*, payload, payload_index (per field), id_tracker, ….";
     RamUsage: "qdrant.collection.ram.usage", UpDownCounter, Int, "By", [COLLECTION, COMPONENT, VECTOR_NAME, PAYLOAD_FIELD], [], Memory, V1_18, Node, true,
@@ -414,6 +436,8 @@ registry! {
         "Configured disk quota (share), when quotas are enabled and a limit is set.";
     QuotaExceeded: "qdrant.quota.exceeded", Gauge, Int, "", [QUOTA_RESOURCE], [], Quotas, V1_19, Node, true,
         "1 while the node refuses updates over a resource's quota (memory, disk), else 0; absent for resources not enforced.";
+    QuotaReleaseMargin: "qdrant.quota.release_margin", Gauge, Double, "1", [], [], Quotas, V1_19, Node, true,
+        "Configured release margin (share): how far below its limit a resource must fall before the node accepts updates again; when quotas are enabled and the margin is set (unset leaves Qdrant's default, which it does not report).";
 
     // --- collections, cluster-wide -----------------------------------------------------------
     CollectionShards: "qdrant.collection.shards", UpDownCounter, Int, "{shard}", [COLLECTION], [], Telemetry, V1_15, Cluster, true,
@@ -431,6 +455,11 @@ registry! {
         "Resharding operations in progress (cluster-wide).";
     PeerReplicas: "qdrant.collection.peer_replicas", UpDownCounter, Int, "{replica}", [COLLECTION, PEER_ID, STATE], ["active", "dead", "partial"], ClusterTelemetry, V1_17, Cluster, true,
         "Shard replicas of the collection on each peer, by replica state: where the shards live (cluster-wide).";
+
+    QuotaPeerUsage: "qdrant.quota.peer.usage", Gauge, Double, "1", [PEER_ID, QUOTA_RESOURCE], [], Quotas, V1_19, Cluster, true,
+        "Each peer's usage of a quota resource (memory, disk) as a share, as that peer reports it to /quotas (cluster-wide). A peer that did not answer is absent: compare the peers listed with qdrant.cluster.peers.";
+    QuotaPeerExceeded: "qdrant.quota.peer.exceeded", Gauge, Int, "", [PEER_ID], [], Quotas, V1_19, Cluster, true,
+        "1 while a peer is at or over one of its enforced quota limits and refuses updates, else 0 (always 0 while quotas are disabled); cluster-wide, peers that answered /quotas only.";
 
     // --- the agent itself ---------------------------------------------------------------------
     SourceDuration: "qdrant.agent.source.duration", Gauge, Double, "s", [SOURCE], [], Agent, V1_15, Node, true,

@@ -7,6 +7,7 @@
 //! Version: a source newer than the server (by the version `/` reports) is not called, and a
 //! 404 marks a source unsupported until the version changes — neither counts as an error.
 
+pub mod backlog;
 mod collections;
 mod filter;
 mod per_collection;

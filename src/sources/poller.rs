@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::backlog;
 use super::per_collection::{self, Kind};
 use super::state::NodeState;
 use super::{collections, telemetry, PollSettings};
@@ -266,7 +267,12 @@ pub async fn poll_node(
     if poll.snapshot.up {
         poll_per_collection(client, settings, state, &mut poll, &kinds).await;
     }
-    poll.finish(state)
+    let mut snapshot = poll.finish(state);
+    let at = state.clock();
+    let samples = backlog::samples(&snapshot, at);
+    let estimates = state.backlog.observe(snapshot.process_start, samples);
+    snapshot.optimizer_estimates = Some(Arc::new(estimates));
+    snapshot
 }
 
 /// This poll's share of the per-collection reads (see `spread`).

@@ -1,13 +1,14 @@
 //! What the agent remembers about one node between polls: the poll count (for the slow
 //! cadence), the slow sources' last reads (kept so their series never blink), the version the
-//! node reported, and the sources it does not have (a 404 from a gated endpoint, remembered
-//! until the version changes). Logging and counting are the agent's, not kept here.
+//! node reported, the sources it does not have (a 404 from a gated endpoint, remembered
+//! until the version changes), and recent optimizer samples (for throughput and ETA). Logging and counting are the agent's, not kept here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
+use super::backlog::BacklogHistory;
 use super::plan::SourcePlan;
 use super::spread::Spread;
 use crate::qdrant::models::{IssuesReport, SegmentDetails, SnapshotDescription};
@@ -37,9 +38,22 @@ pub struct NodeState {
     version: Option<Version>,
     /// Sources that answered 404 on this version.
     unsupported: BTreeSet<SourceId>,
+    /// Recent optimizer samples per collection, for throughput and ETA.
+    pub(super) backlog: BacklogHistory,
+    /// The first poll's moment: samples are timed from it on a monotonic clock, so that a
+    /// wall-clock step cannot make a pace.
+    clock_start: Option<Instant>,
 }
 
 impl NodeState {
+    /// Seconds since the first poll, on a monotonic clock.
+    pub(super) fn clock(&mut self) -> f64 {
+        self.clock_start
+            .get_or_insert_with(Instant::now)
+            .elapsed()
+            .as_secs_f64()
+    }
+
     /// Whether this is the first poll (after `begin_poll`).
     pub(super) fn is_first_poll(&self) -> bool {
         self.polls == 1

@@ -105,6 +105,13 @@ pub fn points_named<'a>(points: &'a [Point], name: &str) -> Vec<&'a Point> {
 
 /// One poll of the node at `url` with every metric enabled, opt-in ones included.
 pub async fn poll_all_metrics(url: &str) -> Recorded {
+    poll_all_metrics_n(url, 1).await
+}
+
+/// `polls` polls of the node at `url` (one state between them, as the agent keeps it) with
+/// every metric enabled: what the last one recorded. Metrics computed over successive polls
+/// (the optimizer's throughput) need two.
+pub async fn poll_all_metrics_n(url: &str, polls: usize) -> Recorded {
     use qdrant_otel_agent::metrics::registry::MetricSelection;
     use qdrant_otel_agent::metrics::RecordOptions;
     use qdrant_otel_agent::sources::{poll_node, NodeState, PollSettings};
@@ -117,13 +124,11 @@ pub async fn poll_all_metrics(url: &str) -> Recorded {
         plan: selection.source_plan(),
         ..PollSettings::default()
     };
-    let snapshot = poll_node(
-        &client,
-        &settings.nodes[0].instance,
-        &poll,
-        &mut NodeState::default(),
-    )
-    .await;
+    let mut state = NodeState::default();
+    let mut snapshot = poll_node(&client, &settings.nodes[0].instance, &poll, &mut state).await;
+    for _ in 1..polls {
+        snapshot = poll_node(&client, &settings.nodes[0].instance, &poll, &mut state).await;
+    }
     let options = RecordOptions {
         selection,
         ..RecordOptions::default()

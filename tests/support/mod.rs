@@ -443,11 +443,22 @@ pub fn recorded_collections(set: &str) -> Vec<String> {
 /// recorded ones, `products` (named dense vectors and a sparse one) three times in ten.
 fn mixed_base(recorded: &[String], i: usize) -> usize {
     const PATTERN: [&str; 10] = [
-        "articles", "busy", "products", "sharded", "products", "articles", "empty_collection",
-        "products", "busy", "articles",
+        "articles",
+        "busy",
+        "products",
+        "sharded",
+        "products",
+        "articles",
+        "empty_collection",
+        "products",
+        "busy",
+        "articles",
     ];
     let name = PATTERN[i % PATTERN.len()];
-    recorded.iter().position(|r| r == name).unwrap_or(i % recorded.len())
+    recorded
+        .iter()
+        .position(|r| r == name)
+        .unwrap_or(i % recorded.len())
 }
 
 /// Shards per collection in the realistic mix (mean 2.65): mostly one, some with many, as
@@ -486,7 +497,10 @@ fn mixed_collection(base: &serde_json::Value, i: usize) -> serde_json::Value {
     c["config"]["params"]["shard_number"] = shards.into();
     if i % 4 == 0 {
         if let Some(vectors) = c["config"]["params"]["vectors"].as_object_mut() {
-            if let Some(first) = vectors.values_mut().find(|v| v.is_object() && v.get("size").is_some()) {
+            if let Some(first) = vectors
+                .values_mut()
+                .find(|v| v.is_object() && v.get("size").is_some())
+            {
                 first["multivector_config"] = serde_json::json!({"comparator": "max_sim"});
             }
         }
@@ -506,7 +520,8 @@ fn mixed_collection(base: &serde_json::Value, i: usize) -> serde_json::Value {
                 let grown: Vec<serde_json::Value> = (0..segments)
                     .map(|k| {
                         let mut segment = recorded[k % recorded.len()].clone();
-                        segment["info"]["uuid"] = format!("{i:08}-{id:04}-4000-8000-{k:012}").into();
+                        segment["info"]["uuid"] =
+                            format!("{i:08}-{id:04}-4000-8000-{k:012}").into();
                         segment
                     })
                     .collect();

@@ -1,5 +1,6 @@
 //! The node itself: `qdrant.up`, build info, uptime, readiness, collection count, allocator
-//! memory and the machine's size (from `/`, `/readyz` and telemetry).
+//! memory, the machine's size, the process's CPU use and the search pool (from `/`, `/readyz`
+//! and telemetry).
 
 use smallvec::smallvec;
 use smol_str::SmolStr;
@@ -68,5 +69,25 @@ fn record_telemetry(out: &mut Out, telemetry: &Telemetry) {
             system.disk_size.map(|k| k * KIB),
             smallvec![],
         );
+        out.push_opt(
+            MetricId::ProcessCpuCoresUsed,
+            system.cpu_cores_used,
+            smallvec![],
+        );
+    }
+    if let Some(pool) = &telemetry.search_pool {
+        if let Some(mode) = &pool.mode {
+            out.state_set(MetricId::SearchPoolMode, mode, &smallvec![]);
+        }
+        for (runtime, threads) in [
+            ("high_cpu", pool.high_cpu_threads),
+            ("high_io", pool.high_io_threads),
+        ] {
+            out.push_opt(
+                MetricId::SearchPoolThreads,
+                threads,
+                smallvec![(attr::SEARCH_RUNTIME, SmolStr::new_static(runtime))],
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Slow-cadence, per-collection reads (kept until their source runs again), for the
 //! collections the fast path still knows: optimizations queued and running with their
-//! progress, memory by component, and the collection's snapshot files.
+//! progress, the optimizer's throughput and ETA over successive polls (`sources::backlog`),
+//! memory by component, and the collection's snapshot files.
 
 use smol_str::SmolStr;
 
@@ -20,6 +21,18 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, names: &[String]) {
         let base = collection_base(name);
         if let Some(info) = snapshot.optimizations.as_ref().and_then(|m| m.get(name)) {
             record_optimizations(out, info, &base);
+        }
+        let estimate = snapshot
+            .optimizer_estimates
+            .as_ref()
+            .and_then(|m| m.get(name.as_str()));
+        if let Some(estimate) = estimate {
+            out.push_opt(
+                MetricId::OptimizationThroughput,
+                estimate.throughput,
+                base.clone(),
+            );
+            out.push_opt(MetricId::OptimizationEta, estimate.eta, base.clone());
         }
         if let Some(memory) = snapshot.memory.as_ref().and_then(|m| m.get(name)) {
             record_memory(out, memory, &base);

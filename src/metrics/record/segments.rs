@@ -1,5 +1,7 @@
 //! Segment-level metrics, from the segment summary of the latest level-4 telemetry
-//! (`snapshot.detail`, kept between slow polls; summed in `qdrant::models::segments`).
+//! (`snapshot.detail`, kept between slow polls; summed in `qdrant::models::segments`):
+//! indexed and deleted vectors, segments, payload index coverage, I/O backends and memory
+//! placements (1.19+), searches.
 
 use std::collections::BTreeMap;
 
@@ -40,6 +42,27 @@ pub(super) fn record(out: &mut Out, detail: &CollectionSegments, base: &Attribut
             index.value,
             with(&attributes, attr::PAYLOAD_TYPE, index.second.clone()),
         );
+    }
+    for (metric, stat, key) in [
+        (
+            MetricId::IoBackendStorages,
+            Stat::IoBackends,
+            attr::IO_BACKEND,
+        ),
+        (
+            MetricId::MemoryPlacementComponents,
+            Stat::MemoryPlacements,
+            attr::MEMORY_PLACEMENT,
+        ),
+    ] {
+        for counted in detail.stats(stat) {
+            let attributes = with(base, attr::COMPONENT, counted.first.clone());
+            out.push(
+                metric,
+                counted.value,
+                with(&attributes, key, counted.second.clone()),
+            );
+        }
     }
     for search in detail.stats(Stat::Searches) {
         let attributes = with(base, attr::VECTOR_NAME, search.first.clone());

@@ -1,5 +1,6 @@
 //! Server-wide reads: issues (by type and, when one is named, collection), full-storage
-//! snapshots, and quotas (usage and limits from `/quotas`, exceeded from telemetry, 1.19+).
+//! snapshots, and quotas (1.19+: usage, limits and release margin from `/quotas`, exceeded
+//! from telemetry, and — cluster-wide — each peer's usage and state from `/quotas`' `peers`).
 
 use smallvec::smallvec;
 use smol_str::SmolStr;
@@ -108,6 +109,42 @@ fn record_quotas(out: &mut Out, quotas: &QuotaStatus) {
             percent(config.max_disk_usage_percent),
             smallvec![],
         );
+        out.push_opt(
+            MetricId::QuotaReleaseMargin,
+            percent(config.release_margin_percent),
+            smallvec![],
+        );
+    }
+    record_peers(out, quotas);
+}
+
+/// What each peer that answered reports (distributed mode): cluster-scoped, so `Out` keeps
+/// them to the raft leader's agent.
+fn record_peers(out: &mut Out, quotas: &QuotaStatus) {
+    for (peer, usage) in quotas.peers.iter().flatten() {
+        // A key that is not a peer id is not a peer: nothing to name the series by.
+        let Ok(peer) = peer.trim().parse::<u64>() else {
+            continue;
+        };
+        let peer = SmolStr::from(peer.to_string());
+        for (resource, value) in [
+            ("memory", usage.resident_memory_percent),
+            ("disk", usage.disk_usage_percent),
+        ] {
+            out.push_opt(
+                MetricId::QuotaPeerUsage,
+                value.map(|p| p / 100.0),
+                smallvec![
+                    (attr::PEER_ID, peer.clone()),
+                    (attr::QUOTA_RESOURCE, SmolStr::new_static(resource)),
+                ],
+            );
+        }
+        out.push_opt(
+            MetricId::QuotaPeerExceeded,
+            usage.exceeded.map(|e| f64::from(u8::from(e))),
+            smallvec![(attr::PEER_ID, peer)],
+        );
     }
 }
 
@@ -116,8 +153,77 @@ mod tests {
     use std::sync::Arc;
 
     use crate::metrics::{record, MetricId, RecordOptions};
-    use crate::qdrant::models::Telemetry;
+    use crate::qdrant::models::{QuotaStatus, Telemetry};
     use crate::snapshot::{AgentStats, NodeSnapshot};
+
+    /// `/quotas` as the raft leader of a 3-peer cluster serves it when peer 3 did not answer,
+    /// peer 2's platform hides its disk usage, and a key is not a peer id.
+    #[test]
+    fn peers_that_answered_are_reported_once_for_the_cluster() {
+        let quotas: QuotaStatus = serde_json::from_value(serde_json::json!({
+            "config": {"enabled": true, "max_resident_memory_percent": 90, "release_margin_percent": 5},
+            "usage": {"resident_memory_percent": 91, "disk_usage_percent": null},
+            "peers": {
+                "1": {"exceeded": true, "resident_memory_percent": 91, "disk_usage_percent": 40},
+                "2": {"exceeded": false, "resident_memory_percent": 50, "disk_usage_percent": null},
+                "not-a-peer": {"exceeded": true, "resident_memory_percent": 1}
+            }
+        }))
+        .unwrap();
+        let cluster: crate::qdrant::models::ClusterInfo =
+            serde_json::from_value(serde_json::json!({
+                "status": "enabled", "peer_id": 1, "raft_info": {"role": "Leader", "leader": 1}
+            }))
+            .unwrap();
+        let snapshot = NodeSnapshot {
+            quotas: Some(quotas),
+            cluster: Some(cluster),
+            ..NodeSnapshot::default()
+        };
+        let recorded = record(&snapshot, &AgentStats::default(), &RecordOptions::default());
+        let points = |metric| -> Vec<(Vec<String>, f64)> {
+            let mut found: Vec<(Vec<String>, f64)> = recorded
+                .cluster
+                .iter()
+                .filter(|p| p.metric == metric)
+                .map(|p| {
+                    (
+                        p.attributes.iter().map(|a| a.1.to_string()).collect(),
+                        p.value,
+                    )
+                })
+                .collect();
+            found.sort_by(|a, b| a.0.cmp(&b.0));
+            found
+        };
+        let labels = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            points(MetricId::QuotaPeerUsage),
+            [
+                (labels(&["1", "disk"]), 0.4),
+                (labels(&["1", "memory"]), 0.91),
+                (labels(&["2", "memory"]), 0.5),
+            ],
+            "no point for a null usage, none for a key that is not a peer id"
+        );
+        assert_eq!(
+            points(MetricId::QuotaPeerExceeded),
+            [(labels(&["1"]), 1.0), (labels(&["2"]), 0.0)]
+        );
+        let on_node = |metric| {
+            recorded
+                .node
+                .iter()
+                .find(|p| p.metric == metric)
+                .map(|p| p.value)
+        };
+        assert_eq!(on_node(MetricId::QuotaReleaseMargin), Some(0.05));
+        assert_eq!(
+            on_node(MetricId::QuotaPeerUsage),
+            None,
+            "cluster-wide, not per node"
+        );
+    }
 
     #[test]
     fn quota_resources_are_named_as_qdrant_metrics_name_them() {

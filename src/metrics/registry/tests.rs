@@ -69,6 +69,16 @@ fn prometheus_names_follow_the_translation_rules() {
         "qdrant_rest_response_duration_seconds_total"
     );
     assert_eq!(name(MetricId::CollectionPoints), "qdrant_collection_points");
+    // `{point}/s`: the annotation goes and `/s` reads `per_second`, as the OTLP → Prometheus
+    // compatibility spec translates `x/y` units.
+    assert_eq!(
+        name(MetricId::OptimizationThroughput),
+        "qdrant_collection_optimization_throughput_per_second"
+    );
+    assert_eq!(
+        name(MetricId::QuotaPeerUsage),
+        "qdrant_quota_peer_usage_ratio"
+    );
 }
 
 /// Every counter Qdrant keeps counts from Qdrant's start, as do the search sums that drop

@@ -54,6 +54,10 @@ pub enum Stat {
     PayloadIndexPoints,
     /// Searches and their total duration, by (vector name, search path).
     Searches,
+    /// Storages, by (component, I/O backend).
+    IoBackends,
+    /// Components, by (component, memory placement).
+    MemoryPlacements,
 }
 
 /// One statistic as [`CollectionSegments::stats`] yields it.

@@ -22,11 +22,16 @@ pub struct AppInfo {
 }
 
 mod details;
+mod placement;
 mod segments;
 mod telemetry;
 mod vec_map;
 
 pub use details::{CollectionSegments, SegmentDetails, Stat, StatValue};
+pub use placement::{
+    Placed, Quantization, SegmentConfig, SparseVectorDataConfig, Values, VectorDataConfig,
+    VectorIndexConfig,
+};
 pub use segments::*;
 pub use telemetry::*;
 pub use vec_map::VecMap;
@@ -235,7 +240,7 @@ pub struct IssueRecord {
 pub struct QuotaStatus {
     pub config: Option<QuotaConfig>,
     pub usage: Option<QuotaUsage>,
-    /// peer id → what that peer reports.
+    /// peer id → what that peer reports: only the peers that answered (distributed mode only).
     pub peers: Option<BTreeMap<String, PeerQuotaUsage>>,
 }
 
@@ -248,6 +253,10 @@ pub struct QuotaConfig {
     pub max_resident_memory_percent: Option<f64>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub max_disk_usage_percent: Option<f64>,
+    /// Percentage points below a limit that usage must fall to before the node accepts work
+    /// again; unset leaves Qdrant's built-in default in force (its value is not reported).
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub release_margin_percent: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -262,8 +271,14 @@ pub struct QuotaUsage {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct PeerQuotaUsage {
+    /// At or over one of the enforced limits (always false while quotas are disabled).
     #[serde(deserialize_with = "crate::qdrant::lenient::flag")]
     pub exceeded: Option<bool>,
+    /// `null` when the peer's platform does not expose the stat.
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub resident_memory_percent: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub disk_usage_percent: Option<f64>,
 }
 
 /// Telemetry's quota section (1.19+): per resource, whether the node refuses work over it

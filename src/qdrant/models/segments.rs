@@ -12,6 +12,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use smol_str::SmolStr;
 
+use super::SegmentConfig;
 use super::{CollectionTelemetry, SearchField, SegmentInfo, SegmentTelemetry, Telemetry, VecMap};
 use super::{SegmentDetails, Stat};
 
@@ -34,6 +35,11 @@ pub struct CollectionDetail {
     /// (vector name, search path) → (searches, total microseconds: summed as integers are, in
     /// any order, and turned into seconds when recorded).
     pub searches: VecMap<(SmolStr, SmolStr), (f64, f64)>,
+    /// (component: `vector_storage` | `payload`, I/O backend) → storages (1.19+).
+    pub io_backends: VecMap<(SmolStr, SmolStr), f64>,
+    /// (component: `vector_index` | `vector_quantized` | `sparse_vector_index` |
+    /// `payload_index`, memory placement) → components (1.19+).
+    pub placements: VecMap<(SmolStr, SmolStr), f64>,
 }
 
 /// A local shard's segments, summed while the response is parsed: each segment is read, added
@@ -51,6 +57,9 @@ impl ShardSegments {
         for index in segment.vector_index_searches.iter().flatten() {
             add_searches(&mut self.detail, index);
         }
+        if let Some(config) = &segment.config {
+            add_config_placements(&mut self.detail, config);
+        }
         if let Some(info) = &segment.info {
             self.saw_segments = true;
             add_segment(&mut self.detail, info);
@@ -66,6 +75,8 @@ impl CollectionDetail {
             + self.segments.len()
             + self.payload_index_points.len()
             + self.searches.len()
+            + self.io_backends.len()
+            + self.placements.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -85,8 +96,14 @@ impl CollectionDetail {
                 f(stat, label, &none, *n, 0.0);
             }
         }
-        for ((field, kind), points) in &self.payload_index_points {
-            f(Stat::PayloadIndexPoints, field, kind, *points, 0.0);
+        for (stat, map) in [
+            (Stat::PayloadIndexPoints, &self.payload_index_points),
+            (Stat::IoBackends, &self.io_backends),
+            (Stat::MemoryPlacements, &self.placements),
+        ] {
+            for ((first, second), n) in map {
+                f(stat, first, second, *n, 0.0);
+            }
         }
         for ((vector, path), (count, micros)) in &self.searches {
             f(Stat::Searches, vector, path, *count, *micros);
@@ -103,6 +120,8 @@ impl CollectionDetail {
         add(&mut self.deleted_vectors, &other.deleted_vectors);
         add(&mut self.segments, &other.segments);
         add(&mut self.payload_index_points, &other.payload_index_points);
+        add(&mut self.io_backends, &other.io_backends);
+        add(&mut self.placements, &other.placements);
         if let Some(deferred) = other.deferred_points {
             *self.deferred_points.get_or_insert(0.0) += deferred;
         }
@@ -191,14 +210,61 @@ fn add_segment(detail: &mut CollectionDetail, info: &SegmentInfo) {
                 .payload_index_points
                 .entry_or_default((field.clone(), kind)) += points;
         }
+        let placement = index.params.as_ref().and_then(|p| p.memory.as_ref());
+        count(&mut detail.placements, "payload_index", placement);
     }
+    count(
+        &mut detail.io_backends,
+        "payload",
+        info.payload_storage_io_backend.as_ref(),
+    );
     for (vector, data) in info.vector_data.iter().flatten() {
+        count(
+            &mut detail.io_backends,
+            "vector_storage",
+            data.io_backend.as_ref(),
+        );
         if let Some(n) = data.num_indexed_vectors {
             *detail.indexed_vectors.entry_or_default(vector.clone()) += n;
         }
         if let Some(n) = data.num_deleted_vectors {
             *detail.deleted_vectors.entry_or_default(vector.clone()) += n;
         }
+    }
+}
+
+/// One more `component` under `label`, when there is a label (a component that reports no
+/// backend or placement is not counted: older versions, or storages without a choice).
+fn count(
+    map: &mut VecMap<(SmolStr, SmolStr), f64>,
+    component: &'static str,
+    label: Option<&SmolStr>,
+) {
+    if let Some(label) = label {
+        *map.entry_or_default((SmolStr::new_static(component), label.clone())) += 1.0;
+    }
+}
+
+/// Memory placements in a segment's config: HNSW graphs, quantized vectors, sparse indexes.
+fn add_config_placements(detail: &mut CollectionDetail, config: &SegmentConfig) {
+    for data in &config.vector_data.0 {
+        // A plain index has no graph to place; only HNSW options carry a placement.
+        let hnsw = data
+            .index
+            .as_ref()
+            .filter(|index| index.kind.as_deref() == Some("hnsw"));
+        let graph = hnsw.and_then(|i| i.options.as_ref()?.memory.as_ref());
+        count(&mut detail.placements, "vector_index", graph);
+        let quantized = data.quantization_config.as_ref();
+        count(
+            &mut detail.placements,
+            "vector_quantized",
+            quantized.and_then(|q| q.0.memory.as_ref()),
+        );
+    }
+    for data in &config.sparse_vector_data.0 {
+        let index = data.index.as_ref().and_then(|i| i.memory.as_ref());
+        count(&mut detail.placements, "sparse_vector_index", index);
     }
 }
 
@@ -268,6 +334,56 @@ mod tests {
         assert_eq!(stats(Stat::IndexedVectors), [pair("", 15.0)]);
         assert_eq!(stats(Stat::DeletedVectors), [pair("", 1.0)]);
         assert_eq!(docs.deferred_points(), Some(5.0));
+    }
+
+    /// 1.19's backends and placements, where its spec puts them, summed over two shards.
+    #[test]
+    fn io_backends_and_memory_placements_are_counted_per_component() {
+        let segment = serde_json::json!({
+            "info": {"segment_type": "indexed", "payload_storage_io_backend": "mmap",
+                     "vector_data": {"": {"num_vectors": 1, "io_backend": "io_uring"},
+                                     "kw": {"num_vectors": 1}},
+                     "index_schema": {"tag": {"data_type": "keyword", "points": 1,
+                                              "params": {"type": "keyword", "memory": "pinned"}},
+                                      "n": {"data_type": "integer", "points": 1, "params": null}}},
+            "config": {"vector_data": {"": {"index": {"type": "hnsw", "options": {"memory": "cold"}},
+                                            "quantization_config": {"binary": {"memory": "pinned"}}},
+                                       "p": {"index": {"type": "plain", "options": {"memory": "x"}}}},
+                       "sparse_vector_data": {"kw": {"index": {"memory": "cached"}}}}
+        });
+        let mut telemetry: Telemetry = serde_json::from_value(serde_json::json!({
+            "collections": {"collections": [{"id": "docs", "shards": [
+                {"local": {"segments": [segment.clone()]}},
+                {"local": {"segments": [segment, {"info": {"segment_type": "plain"}}]}}
+            ]}]}
+        }))
+        .unwrap();
+        let details = collection_details(&mut telemetry);
+        let docs = details.get("docs").expect("docs has segments");
+        let stats = |stat| -> Vec<(String, String, f64)> {
+            docs.stats(stat)
+                .map(|s| (s.first.to_string(), s.second.to_string(), s.value))
+                .collect()
+        };
+        let row = |a: &str, b: &str, n: f64| (a.to_string(), b.to_string(), n);
+        assert_eq!(
+            stats(Stat::IoBackends),
+            [
+                row("payload", "mmap", 2.0),
+                row("vector_storage", "io_uring", 2.0)
+            ],
+            "a storage without a backend, and a segment without any, are not counted"
+        );
+        assert_eq!(
+            stats(Stat::MemoryPlacements),
+            [
+                row("payload_index", "pinned", 2.0),
+                row("sparse_vector_index", "cached", 2.0),
+                row("vector_index", "cold", 2.0),
+                row("vector_quantized", "pinned", 2.0),
+            ],
+            "a plain index has no graph to place"
+        );
     }
 
     #[test]

@@ -19,6 +19,21 @@ pub struct Telemetry {
     pub hardware: Option<HardwareTelemetry>,
     /// 1.19+.
     pub quota: Option<QuotaTelemetry>,
+    /// 1.18+: the adaptive search routing.
+    pub search_pool: Option<SearchPoolTelemetry>,
+}
+
+/// `SearchThreadPoolTelemetry` (1.18+): the runtime searches are routed to now (`high_cpu` or
+/// `high_io`) and the blocking-thread budget of each.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SearchPoolTelemetry {
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub mode: Option<SmolStr>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub high_cpu_threads: Option<f64>,
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub high_io_threads: Option<f64>,
 }
 
 impl Telemetry {
@@ -55,12 +70,17 @@ pub struct AppTelemetry {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct SystemTelemetry {
+    /// Since 1.19 said to honour cgroup CPU limits (the spec does not describe it).
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub cores: Option<f64>,
-    /// KiB (Qdrant's own unit for this field).
+    /// 1.18+: cores the process used over about the last two seconds.
+    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
+    pub cpu_cores_used: Option<f64>,
+    /// KiB (Qdrant's own unit for this field). Since 1.19 the cgroup limit when one applies,
+    /// else host RAM; before, the host's RAM.
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub ram_size: Option<f64>,
-    /// KiB.
+    /// KiB. Since 1.19 the filesystem holding the storage path; before, the host's disk.
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub disk_size: Option<f64>,
 }
@@ -224,6 +244,8 @@ pub struct UpdateQueueInfo {
 #[serde(default)]
 pub struct SegmentTelemetry {
     pub info: Option<SegmentInfo>,
+    /// The memory placement of the segment's indexes (1.19+; `placement.rs`).
+    pub config: Option<super::SegmentConfig>,
     /// Per vector index: `index_name` and, per search path (`unfiltered_hnsw`,
     /// `filtered_plain`, …), the count and total duration of searches.
     pub vector_index_searches: Option<Vec<VecMap<SmolStr, SearchField>>>,
@@ -302,6 +324,9 @@ pub struct SegmentInfo {
     pub vector_data: Option<VecMap<SmolStr, SegmentVectorData>>,
     /// payload field → indexed type and points.
     pub index_schema: Option<VecMap<SmolStr, PayloadIndexInfo>>,
+    /// 1.19+: `mmap` or `io_uring`; absent where the storage has no choice of backend.
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub payload_storage_io_backend: Option<SmolStr>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -311,6 +336,8 @@ pub struct PayloadIndexInfo {
     pub data_type: Option<SmolStr>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub points: Option<f64>,
+    /// The index's params (`PayloadSchemaParams`): read for their `memory` placement (1.19+).
+    pub params: Option<super::Placed>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -322,6 +349,9 @@ pub struct SegmentVectorData {
     pub num_indexed_vectors: Option<f64>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub num_deleted_vectors: Option<f64>,
+    /// 1.19+: `mmap` or `io_uring`; absent where the storage has no choice of backend.
+    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
+    pub io_backend: Option<SmolStr>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
