@@ -495,7 +495,7 @@ fn mixed_collection(base: &serde_json::Value, i: usize) -> serde_json::Value {
     let segments = MIXED_SEGMENTS[(i / 5) % MIXED_SEGMENTS.len()];
     let scale = 10u64.pow((i % 5) as u32);
     c["config"]["params"]["shard_number"] = shards.into();
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         if let Some(vectors) = c["config"]["params"]["vectors"].as_object_mut() {
             if let Some(first) = vectors
                 .values_mut()
