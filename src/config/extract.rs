@@ -80,6 +80,7 @@ pub fn extract(ctx: &Context, problems: &mut Problems) -> RawConfig {
     x.optional("otlp.tls.key_file", &mut o.tls.key_file);
     x.optional("otlp.temporality_preference", &mut o.temporality_preference);
     x.take("otlp.self_telemetry", &mut o.self_telemetry);
+    x.take("otlp.traces", &mut o.traces);
     x.take("resource.attributes", &mut raw.resource.attributes);
     x.optional("cluster.name", &mut raw.cluster.name);
     x.take("log.level", &mut raw.log.level);
@@ -263,7 +264,7 @@ mod tests {
         let path = dir.path().join("agent.yaml");
         std::fs::write(
             &path,
-            "qdrant:\n  url: [http://a:1, http://b:2]\n  api_key: k\n  api_key_file: /k\n  jwt: j\n  timeout: 2s\n  tls: {ca_file: /ca, insecure_skip_verify: true}\n  max_concurrency: 3\n  max_response_bytes: 4096\n  discovery: {enabled: true, rest_port: 7000, addresses: {'a.b:6335': 'http://c:1'}, every: 30s}\npoll: {interval: 9s, initial_delay: 1s, jitter: 2s, detail_every: 7}\notlp:\n  endpoint: http://c:1\n  protocol: grpc\n  headers: {X-A: b}\n  compression: none\n  timeout: 4s\n  tls: {ca_file: /oca, cert_file: /ocert, key_file: /okey}\n  temporality_preference: delta\n  self_telemetry: false\nresource: {attributes: {team: s}}\ncluster: {name: c}\nlog: {level: debug, format: json}\ncollections: {include: [a], exclude: [b]}\nmetrics: {qdrant.up: {enabled: false}}\nprivacy: {hash_collection_names: true}\n",
+            "qdrant:\n  url: [http://a:1, http://b:2]\n  api_key: k\n  api_key_file: /k\n  jwt: j\n  timeout: 2s\n  tls: {ca_file: /ca, insecure_skip_verify: true}\n  max_concurrency: 3\n  max_response_bytes: 4096\n  discovery: {enabled: true, rest_port: 7000, addresses: {'a.b:6335': 'http://c:1'}, every: 30s}\npoll: {interval: 9s, initial_delay: 1s, jitter: 2s, detail_every: 7}\notlp:\n  endpoint: http://c:1\n  protocol: grpc\n  headers: {X-A: b}\n  compression: none\n  timeout: 4s\n  tls: {ca_file: /oca, cert_file: /ocert, key_file: /okey}\n  temporality_preference: delta\n  self_telemetry: false\n  traces: true\nresource: {attributes: {team: s}}\ncluster: {name: c}\nlog: {level: debug, format: json}\ncollections: {include: [a], exclude: [b]}\nmetrics: {qdrant.up: {enabled: false}}\nprivacy: {hash_collection_names: true}\n",
         )
         .unwrap();
         let sources = ConfigSources {

@@ -245,6 +245,9 @@ pub struct OtlpConfig {
     pub tls: OtlpTlsConfig,
     /// Export the agent's own metrics (service `qdrant-otel-agent`) to the same endpoint.
     pub self_telemetry: bool,
+    /// Export a trace of each poll (a span per poll, a child per Qdrant request) to the same
+    /// endpoint.
+    pub traces: bool,
 }
 
 impl Default for OtlpConfig {
@@ -258,6 +261,7 @@ impl Default for OtlpConfig {
             temporality_preference: None,
             tls: OtlpTlsConfig::default(),
             self_telemetry: true,
+            traces: false,
         }
     }
 }
