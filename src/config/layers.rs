@@ -1,5 +1,5 @@
 //! The figment providers, lowest to highest: built-in defaults < config file (YAML or TOML by
-//! extension) < `QDRANT_URL` / `QDRANT_API_KEY` < `QDRANT_OTEL_<SECTION>__<KEY>` < command-line
+//! extension) < the aliases of the schema (`QDRANT_URL`, `QDRANT_API_KEY`) < `QDRANT_OTEL_<SECTION>__<KEY>` < command-line
 //! flags. Every value keeps a name for where it came from (file path, variable, flag), which
 //! [`super::origin`] turns into the origin of a problem.
 //!
@@ -15,6 +15,7 @@ use figment::providers::{Format, Serialized, Toml, Yaml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 
+use super::schema::keys;
 use super::{ConfigError, ConfigSources, RawConfig, ENV_PREFIX};
 
 pub(crate) const LAYER_ENV: &str = "environment variable";
@@ -26,15 +27,14 @@ pub fn figment(sources: &ConfigSources) -> Result<Figment, ConfigError> {
     if let Some(path) = &sources.file {
         figment = with_file(figment, path)?;
     }
-    // The documented short names, as the original exporter read them. Set but empty counts as
-    // unset here; `qdrant.url`'s validation reports an empty `QDRANT_URL`.
-    let env_value = |name: &str| sources.env.get(name).filter(|v| !v.is_empty());
-    for (name, key) in [
-        ("QDRANT_URL", "qdrant.url"),
-        ("QDRANT_API_KEY", "qdrant.api_key"),
-    ] {
-        if let Some(value) = env_value(name) {
-            figment = figment.merge(Explicit::new(LAYER_ENV, key, name, value.as_str().into()));
+    // The documented short names (`QDRANT_URL`), as the original exporter read them. Set but
+    // empty counts as unset here; `qdrant.url`'s validation reports an empty `QDRANT_URL`.
+    for entry in keys() {
+        for name in entry.key.alias {
+            if let Some(value) = sources.env.get(*name).filter(|v| !v.is_empty()) {
+                let value = Value::from(value.as_str());
+                figment = figment.merge(Explicit::new(LAYER_ENV, &entry.name, name, value));
+            }
         }
     }
     // QDRANT_OTEL_<SECTION>__<KEY>, parsed (numbers, booleans) except for secrets.
@@ -86,8 +86,9 @@ pub(crate) fn env_key(rest: &str) -> String {
 
 /// Keys whose environment values are taken verbatim (never parsed as numbers or lists).
 fn is_secret_env_key(var: &str) -> bool {
-    let key = var.to_ascii_lowercase();
-    key == "qdrant__api_key" || key == "qdrant__jwt" || key.starts_with("otlp__headers__")
+    let key = env_key(var);
+    let path: Vec<&str> = key.split('.').collect();
+    keys().iter().any(|e| e.key.secret && e.matches(&path))
 }
 
 /// A provider for values given one by one (raw environment variables, flags), remembering the
