@@ -74,8 +74,8 @@ fn message(kind: &Kind) -> String {
     }
 }
 
-/// Where the value at `path` came from, and how much of the path exists. The names of a nested
-/// value go down to its first leaf, so an unknown section set by a variable names that variable.
+/// Where the value at `path` came from (each variable and flag is its own layer, named after
+/// it), and how much of the path exists.
 fn origin_of(ctx: &Context, data: &Dict, path: &[String]) -> (String, usize) {
     let mut names: Vec<&str> = Vec::new();
     let mut dict = data;
@@ -94,13 +94,6 @@ fn origin_of(ctx: &Context, data: &Dict, path: &[String]) -> (String, usize) {
         }
     }
     let at = names.len();
-    while let Some(Value::Dict(_, nested)) = value {
-        let Some((name, first)) = nested.iter().next() else {
-            break;
-        };
-        names.push(name);
-        value = Some(first);
-    }
     let metadata = value.and_then(|v| ctx.figment.get_metadata(v.tag()));
     (describe_metadata(metadata, &names), at)
 }
