@@ -62,7 +62,8 @@ impl Cli {
     pub fn parse_with_flags() -> (Cli, FlagValues) {
         let mut command = Cli::command();
         for entry in keys().into_iter().filter(|e| !e.key.flag.is_empty()) {
-            let help = format!("{} Key: {}.", entry.key.doc.trim(), entry.name);
+            let doc = entry.key.doc.trim().trim_end_matches('.');
+            let help = format!("{doc}. Key: {}.", entry.name);
             let arg = Arg::new(entry.key.flag.trim_start_matches('-'))
                 .long(entry.key.flag.trim_start_matches('-'))
                 .global(true)
