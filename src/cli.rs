@@ -1,11 +1,14 @@
-//! Command-line interface: subcommands and the flags that override configuration keys.
+//! Command-line interface: subcommands, and the flags that override configuration keys (declared
+//! with their keys in the configuration schema).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{
+    Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
+};
 use figment::value::Value;
 
+use crate::config::schema::keys;
 use crate::config::FlagValues;
 
 /// Polls Qdrant (one node or a cluster) and pushes OpenTelemetry metrics over OTLP.
@@ -21,30 +24,6 @@ pub struct Cli {
     /// Config file (YAML or TOML, by extension).
     #[arg(long, short = 'c', global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-
-    /// Qdrant REST URL (repeat for several nodes). Key: qdrant.url.
-    #[arg(long = "qdrant-url", global = true, value_name = "URL")]
-    pub qdrant_url: Vec<String>,
-
-    /// Time between polls, e.g. 15s. Key: poll.interval.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    pub poll_interval: Option<Duration>,
-
-    /// OTLP endpoint, e.g. http://localhost:4318. Key: otlp.endpoint.
-    #[arg(long, global = true, value_name = "URL")]
-    pub otlp_endpoint: Option<String>,
-
-    /// OTLP protocol. Key: otlp.protocol.
-    #[arg(long, global = true, value_name = "PROTOCOL", value_parser = ["grpc", "http/protobuf"])]
-    pub otlp_protocol: Option<String>,
-
-    /// Log level or tracing filter. Key: log.level.
-    #[arg(long, global = true, value_name = "LEVEL")]
-    pub log_level: Option<String>,
-
-    /// Log format. Key: log.format.
-    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["text", "json"])]
-    pub log_format: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,34 +57,43 @@ pub enum OutputFormat {
 }
 
 impl Cli {
-    /// The flags that set configuration keys, as the highest configuration layer.
-    pub fn flag_values(&self) -> FlagValues {
-        let mut entries = Vec::new();
-        if !self.qdrant_url.is_empty() {
-            entries.push((
-                "qdrant.url",
-                "--qdrant-url",
-                Value::from(self.qdrant_url.clone()),
-            ));
+    /// Parse the process's arguments: the subcommands above, and a global flag for every key
+    /// that declares one in the configuration schema (its doc is the flag's help).
+    pub fn parse_with_flags() -> (Cli, FlagValues) {
+        let mut command = Cli::command();
+        for entry in keys().into_iter().filter(|e| !e.key.flag.is_empty()) {
+            let doc = entry.key.doc.trim().trim_end_matches('.');
+            let help = format!("{doc}. Key: {}.", entry.name);
+            let arg = Arg::new(entry.key.flag.trim_start_matches('-'))
+                .long(entry.key.flag.trim_start_matches('-'))
+                .global(true)
+                .value_name("VALUE")
+                .action(ArgAction::Append)
+                .help(help);
+            command = command.arg(arg);
         }
-        if let Some(interval) = self.poll_interval {
-            entries.push((
-                "poll.interval",
-                "--poll-interval",
-                Value::from(humantime::format_duration(interval).to_string()),
-            ));
-        }
-        let strings = [
-            ("otlp.endpoint", "--otlp-endpoint", &self.otlp_endpoint),
-            ("otlp.protocol", "--otlp-protocol", &self.otlp_protocol),
-            ("log.level", "--log-level", &self.log_level),
-            ("log.format", "--log-format", &self.log_format),
-        ];
-        for (key, flag, value) in strings {
-            if let Some(value) = value {
-                entries.push((key, flag, Value::from(value.clone())));
-            }
-        }
-        FlagValues { entries }
+        let matches = command.get_matches();
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        (cli, flag_values(&matches))
     }
+}
+
+/// The flags given, as the highest configuration layer: a flag given twice is a list.
+fn flag_values(matches: &ArgMatches) -> FlagValues {
+    let mut entries = Vec::new();
+    for entry in keys().into_iter().filter(|e| !e.key.flag.is_empty()) {
+        let id = entry.key.flag.trim_start_matches('-');
+        let Some(values) = matches.get_many::<String>(id) else {
+            continue;
+        };
+        let mut values: Vec<String> = values.cloned().collect();
+        let value = match values.len() {
+            1 => Value::from(values.remove(0)),
+            _ => Value::from(values),
+        };
+        // Flags are few and parsed once: their key names live as long as the process.
+        let key: &'static str = Box::leak(entry.name.into_boxed_str());
+        entries.push((key, entry.key.flag, value));
+    }
+    FlagValues { entries }
 }

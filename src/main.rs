@@ -5,7 +5,6 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use qdrant_otel_agent::cli::{Cli, Command, OutputFormat};
@@ -17,7 +16,7 @@ const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, flags) = Cli::parse_with_flags();
     if let Some(Command::Docs { output, config_doc }) = &cli.command {
         return match write_docs(output, config_doc) {
             Ok(()) => ExitCode::SUCCESS,
@@ -27,7 +26,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let sources = ConfigSources::from_process(cli.config.clone(), cli.flag_values());
+    let sources = ConfigSources::from_process(cli.config.clone(), flags);
     let (raw, settings) = match config::load(&sources) {
         Ok(loaded) => loaded,
         Err(error) => {

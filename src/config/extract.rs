@@ -1,253 +1,131 @@
-//! From the layered figment to a [`RawConfig`], key by key, so that every wrong type is
-//! reported (figment's `extract()` stops at the first), each under its true key and origin, and
-//! every unknown key too (the schema's `deny_unknown_fields`, checked for all keys at once against
-//! [`super::keys::KEYS`]). A key that fails keeps its default.
+//! From the layered figment to a [`RawConfig`] with every wrong-typed and unknown key reported,
+//! not just the first: serde stops at the first error, so the failing value is reported under
+//! its key and origin, removed (the key keeps its default), and the rest deserialized again.
+//! Unknown keys come first, then the others in the order of the schema.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
+use figment::error::Kind;
 use figment::value::{Dict, Value};
-use figment::{Profile, Provider};
-use serde::de::DeserializeOwned;
+use figment::Profile;
+use figment::Provider;
 
-use super::discovery::AddressList;
-use super::keys::KEYS;
 use super::origin::{describe_metadata, Context};
+use super::schema::keys;
 use super::{Problems, RawConfig};
 
-/// Every known key, with a wrong-typed or unknown one reported and left at its default.
+/// Every key of the figment, read into the schema; what does not fit is reported.
 pub fn extract(ctx: &Context, problems: &mut Problems) -> RawConfig {
-    let mut raw = RawConfig::default();
-    match ctx.figment.data() {
-        Ok(mut data) => {
-            if let Some(root) = data.remove(&Profile::Default) {
-                unknown_keys(ctx, &root, &mut Vec::new(), problems);
-            }
-        }
+    let mut data = match ctx.figment.data() {
+        Ok(mut data) => data.remove(&Profile::Default).unwrap_or_default(),
         // A file that does not parse: nothing more can be read.
         Err(error) => {
             for e in error {
                 let keys: Vec<&str> = e.path.iter().map(String::as_str).collect();
-                let key = if keys.is_empty() {
-                    "(config)".into()
-                } else {
-                    keys.join(".")
-                };
                 let origin = describe_metadata(e.metadata.as_ref(), &keys);
-                problems.push(&key, &origin, e.kind.to_string());
+                problems.push("(config)", &origin, e.kind.to_string());
             }
-            return raw;
+            return RawConfig::default();
         }
+    };
+    let original = data.clone();
+    let mut found: Vec<(bool, usize, String, String, String)> = Vec::new();
+    let raw = loop {
+        let error = match Value::from(data.clone()).deserialize::<RawConfig>() {
+            Ok(raw) => break raw,
+            Err(error) => error,
+        };
+        let path = error.path.clone();
+        let (origin, at) = origin_of(ctx, &original, &path);
+        let (position, prune) = schema_position(&path);
+        let known = position != usize::MAX;
+        found.push((
+            known,
+            position,
+            path.join("."),
+            origin,
+            message(&error.kind),
+        ));
+        let cut = prune.min(at);
+        if cut == 0 || !remove(&mut data, &path[..cut]) {
+            break RawConfig::default();
+        }
+    };
+    found.sort_by_key(|(known, position, ..)| (*known, *position));
+    for (_, _, key, origin, message) in found {
+        problems.push(&key, &origin, message);
     }
-    let mut x = Extractor { ctx, problems };
-    let q = &mut raw.qdrant;
-    x.take("qdrant.url", &mut q.url);
-    x.optional("qdrant.api_key", &mut q.api_key);
-    x.optional("qdrant.api_key_file", &mut q.api_key_file);
-    x.optional("qdrant.jwt", &mut q.jwt);
-    x.duration("qdrant.timeout", &mut q.timeout);
-    x.optional("qdrant.tls.ca_file", &mut q.tls.ca_file);
-    x.take(
-        "qdrant.tls.insecure_skip_verify",
-        &mut q.tls.insecure_skip_verify,
-    );
-    x.take("qdrant.max_concurrency", &mut q.max_concurrency);
-    x.take("qdrant.max_response_bytes", &mut q.max_response_bytes);
-    x.take("qdrant.follow_redirects", &mut q.follow_redirects);
-    x.optional("qdrant.instance", &mut q.instance);
-    let d = &mut q.discovery;
-    x.take("qdrant.discovery.enabled", &mut d.enabled);
-    x.take("qdrant.discovery.rest_port", &mut d.rest_port);
-    x.addresses("qdrant.discovery.addresses", &mut d.addresses);
-    x.duration("qdrant.discovery.every", &mut d.every);
-    let p = &mut raw.poll;
-    x.duration("poll.interval", &mut p.interval);
-    x.duration("poll.initial_delay", &mut p.initial_delay);
-    x.duration("poll.jitter", &mut p.jitter);
-    x.take("poll.detail_every", &mut p.detail_every);
-    x.take("poll.collection_requests", &mut p.collection_requests);
-    x.take("poll.read_all_at_start", &mut p.read_all_at_start);
-    let o = &mut raw.otlp;
-    x.optional("otlp.endpoint", &mut o.endpoint);
-    x.optional("otlp.protocol", &mut o.protocol);
-    x.take("otlp.headers", &mut o.headers);
-    x.optional("otlp.compression", &mut o.compression);
-    let mut timeout = None;
-    x.optional::<humantime_serde::Serde<Duration>>("otlp.timeout", &mut timeout);
-    o.timeout = timeout.map(humantime_serde::Serde::into_inner);
-    x.optional("otlp.tls.ca_file", &mut o.tls.ca_file);
-    x.optional("otlp.tls.cert_file", &mut o.tls.cert_file);
-    x.optional("otlp.tls.key_file", &mut o.tls.key_file);
-    x.optional("otlp.temporality_preference", &mut o.temporality_preference);
-    x.take("otlp.self_telemetry", &mut o.self_telemetry);
-    x.take("otlp.traces", &mut o.traces);
-    x.take("resource.attributes", &mut raw.resource.attributes);
-    x.optional("cluster.name", &mut raw.cluster.name);
-    x.take("log.level", &mut raw.log.level);
-    x.take("log.format", &mut raw.log.format);
-    x.take("collections.include", &mut raw.collections.include);
-    x.take("collections.exclude", &mut raw.collections.exclude);
-    x.take("metrics", &mut raw.metrics);
-    x.take(
-        "privacy.hash_collection_names",
-        &mut raw.privacy.hash_collection_names,
-    );
     raw
 }
 
-struct Extractor<'c, 'p> {
-    ctx: &'c Context<'c>,
-    problems: &'p mut Problems,
+/// The message of a deserialization error; unknown keys list the known ones.
+fn message(kind: &Kind) -> String {
+    match kind {
+        Kind::UnknownField(name, [known]) => format!("unknown field `{name}`, expected `{known}`"),
+        Kind::UnknownField(name, known) => {
+            let known: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+            format!(
+                "unknown field `{name}`, expected one of {}",
+                known.join(", ")
+            )
+        }
+        Kind::InvalidType(_, expected) if expected.starts_with("struct ") => {
+            "invalid type: expected a map of keys".into()
+        }
+        kind => kind.to_string(),
+    }
 }
 
-impl Extractor<'_, '_> {
-    fn value<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
-        self.ctx.figment.find_value(key).ok()?;
-        match self.ctx.figment.extract_inner::<T>(key) {
-            Ok(value) => Some(value),
-            Err(error) => {
-                self.report(key, error);
-                None
+/// Where the value at `path` came from (each variable and flag is its own layer, named after
+/// it), and how much of the path exists.
+fn origin_of(ctx: &Context, data: &Dict, path: &[String]) -> (String, usize) {
+    let mut names: Vec<&str> = Vec::new();
+    let mut dict = data;
+    let mut value = None;
+    for name in path {
+        match dict.get(name) {
+            Some(found) => {
+                names.push(name);
+                value = Some(found);
+                match found {
+                    Value::Dict(_, nested) => dict = nested,
+                    _ => break,
+                }
             }
+            None => break,
         }
     }
-
-    fn take<T: DeserializeOwned>(&mut self, key: &str, target: &mut T) {
-        if let Some(value) = self.value(key) {
-            *target = value;
-        }
-    }
-
-    fn optional<T: DeserializeOwned>(&mut self, key: &str, target: &mut Option<T>) {
-        if let Some(value) = self.value(key) {
-            *target = Some(value);
-        }
-    }
-
-    fn duration(&mut self, key: &str, target: &mut Duration) {
-        if let Some(value) = self.value::<humantime_serde::Serde<Duration>>(key) {
-            *target = value.into_inner();
-        }
-    }
-
-    /// A map, or `host:port=url` pairs in one string.
-    fn addresses(&mut self, key: &str, target: &mut BTreeMap<String, String>) {
-        match self.value::<AddressList>(key).map(AddressList::into_map) {
-            Some(Ok(map)) => *target = map,
-            Some(Err(message)) => self.problems.push(key, &self.ctx.origin(key), message),
-            None => {}
-        }
-    }
-
-    fn report(&mut self, key: &str, error: figment::Error) {
-        let base: Vec<String> = key.split('.').map(String::from).collect();
-        for e in error {
-            // `extract_inner` appends the requested key to the path inside the value.
-            let inner = match e.path.strip_suffix(base.as_slice()) {
-                Some(inner) => inner.to_vec(),
-                None => e.path.clone(),
-            };
-            let full: Vec<&str> = base.iter().chain(&inner).map(String::as_str).collect();
-            let full_key = full.join(".");
-            let origin = match &e.metadata {
-                Some(metadata) => describe_metadata(Some(metadata), &full),
-                None => self.ctx.origin(&full_key),
-            };
-            self.problems.push(&full_key, &origin, e.kind.to_string());
-        }
-    }
+    let at = names.len();
+    let metadata = value.and_then(|v| ctx.figment.get_metadata(v.tag()));
+    (describe_metadata(metadata, &names), at)
 }
 
-/// How a path of dictionary keys matches the key table: `Leaf` (a value), `Branch` (a dict
-/// that holds further keys) or unknown (`None`). `<…>` segments of the table match any name.
-#[derive(PartialEq)]
-enum Shape {
-    Leaf,
-    Branch,
-}
-
-fn shape(path: &[String]) -> Option<Shape> {
-    let mut found = None;
-    for entry in KEYS {
-        let pattern: Vec<&str> = entry.key.split('.').collect();
-        if pattern.len() < path.len() {
-            continue;
-        }
-        let matches = path
+/// The position in the schema of the key holding `path` (`usize::MAX`: none, an unknown key),
+/// and how much of the path to remove when its value is wrong: a map-valued key as a whole.
+fn schema_position(path: &[String]) -> (usize, usize) {
+    for (position, entry) in keys().iter().enumerate() {
+        let pattern: Vec<&str> = entry.name.split('.').collect();
+        // A map-valued key matches on the part before its `<…>`.
+        let fixed = pattern.iter().take_while(|p| !p.starts_with('<')).count();
+        let shared = fixed.min(path.len());
+        if pattern[..shared]
             .iter()
-            .zip(&pattern)
-            .all(|(given, known)| known.starts_with('<') || given == known);
-        if matches {
-            if pattern.len() == path.len() {
-                return Some(Shape::Leaf);
-            }
-            found = Some(Shape::Branch);
-        }
-    }
-    found
-}
-
-/// The known names at `path` (for the message of an unknown key).
-fn expected(path: &[String]) -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = Vec::new();
-    for entry in KEYS {
-        let pattern: Vec<&'static str> = entry.key.split('.').collect();
-        if pattern.len() > path.len()
-            && path.iter().zip(&pattern).all(|(g, k)| g == k)
-            && !names.contains(&pattern[path.len()])
+            .zip(path)
+            .all(|(p, given)| p == given)
         {
-            names.push(pattern[path.len()]);
+            return (position, shared);
         }
     }
-    names
+    (usize::MAX, path.len())
 }
 
-/// Map-valued keys: extracted whole, so their own errors come from the extraction.
-const MAP_KEYS: [&str; 4] = [
-    "metrics",
-    "otlp.headers",
-    "qdrant.discovery.addresses",
-    "resource.attributes",
-];
-
-fn unknown_keys(ctx: &Context, dict: &Dict, path: &mut Vec<String>, problems: &mut Problems) {
-    for (name, value) in dict {
-        path.push(name.clone());
-        let full_key = path.join(".");
-        if MAP_KEYS.contains(&full_key.as_str()) {
-            path.pop();
-            continue;
-        }
-        let full: Vec<String> = path.clone();
-        let full: Vec<&str> = full.iter().map(String::as_str).collect();
-        let origin = || describe_metadata(ctx.figment.get_metadata(value.tag()), &full);
-        match (shape(path), value) {
-            (None, _) => {
-                path.pop();
-                let names = expected(path);
-                let message = match names.as_slice() {
-                    [] => format!("unknown field `{name}`"),
-                    _ => format!(
-                        "unknown field `{name}`, expected one of {}",
-                        names
-                            .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                };
-                problems.push(&full_key, &origin(), message);
-                continue;
-            }
-            (Some(Shape::Branch), Value::Dict(_, nested)) => {
-                unknown_keys(ctx, nested, path, problems)
-            }
-            (Some(Shape::Branch), _) => {
-                problems.push(&full_key, &origin(), "invalid type: expected a map of keys")
-            }
-            (Some(Shape::Leaf), _) => {}
-        }
-        path.pop();
+/// Remove the value at `path`; whether there was one.
+fn remove(data: &mut Dict, path: &[String]) -> bool {
+    match path {
+        [] => false,
+        [last] => data.remove(last).is_some(),
+        [first, rest @ ..] => match data.get_mut(first) {
+            Some(Value::Dict(_, nested)) => remove(nested, rest),
+            _ => false,
+        },
     }
 }
 

@@ -1,5 +1,5 @@
 //! The figment providers, lowest to highest: built-in defaults < config file (YAML or TOML by
-//! extension) < `QDRANT_URL` / `QDRANT_API_KEY` < `QDRANT_OTEL_<SECTION>__<KEY>` < command-line
+//! extension) < the aliases of the schema (`QDRANT_URL`, `QDRANT_API_KEY`) < `QDRANT_OTEL_<SECTION>__<KEY>` < command-line
 //! flags. Every value keeps a name for where it came from (file path, variable, flag), which
 //! [`super::origin`] turns into the origin of a problem.
 //!
@@ -8,13 +8,13 @@
 //! names cannot hold hyphens, and header names are case-insensitive. File and flag keys are kept
 //! verbatim.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use figment::providers::{Format, Serialized, Toml, Yaml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 
+use super::schema::keys;
 use super::{ConfigError, ConfigSources, RawConfig, ENV_PREFIX};
 
 pub(crate) const LAYER_ENV: &str = "environment variable";
@@ -26,30 +26,30 @@ pub fn figment(sources: &ConfigSources) -> Result<Figment, ConfigError> {
     if let Some(path) = &sources.file {
         figment = with_file(figment, path)?;
     }
-    // The documented short names, as the original exporter read them. Set but empty counts as
-    // unset here; `qdrant.url`'s validation reports an empty `QDRANT_URL`.
-    let env_value = |name: &str| sources.env.get(name).filter(|v| !v.is_empty());
-    for (name, key) in [
-        ("QDRANT_URL", "qdrant.url"),
-        ("QDRANT_API_KEY", "qdrant.api_key"),
-    ] {
-        if let Some(value) = env_value(name) {
-            figment = figment.merge(Explicit::new(LAYER_ENV, key, name, value.as_str().into()));
+    // The documented short names (`QDRANT_URL`), as the original exporter read them. Set but
+    // empty counts as unset here; `qdrant.url`'s validation reports an empty `QDRANT_URL`.
+    for entry in keys() {
+        for name in entry.key.alias {
+            if let Some(value) = sources.env.get(*name).filter(|v| !v.is_empty()) {
+                let value = Value::from(value.as_str());
+                figment = figment.merge(Explicit::new(LAYER_ENV, &entry.name, name, value));
+            }
         }
     }
     // QDRANT_OTEL_<SECTION>__<KEY>, parsed (numbers, booleans) except for secrets.
-    figment = figment.merge(PrefixedEnv {
-        env: sources.env.clone(),
-    });
-    let mut secret_vars: Vec<(&String, &String)> = sources
+    let mut vars: Vec<(&String, &String)> = sources
         .env
         .iter()
-        .filter(|(name, _)| name.strip_prefix(ENV_PREFIX).is_some_and(is_secret_env_key))
+        .filter(|(name, _)| name.len() > ENV_PREFIX.len() && name.starts_with(ENV_PREFIX))
         .collect();
-    secret_vars.sort();
-    for (name, value) in secret_vars {
-        let key = env_key(&name[ENV_PREFIX.len()..]);
-        figment = figment.merge(Explicit::new(LAYER_ENV, &key, name, value.as_str().into()));
+    vars.sort();
+    for (name, value) in vars {
+        let rest = &name[ENV_PREFIX.len()..];
+        let value = match is_secret_env_key(rest) {
+            true => Value::from(value.as_str()),
+            false => parse_env_value(value),
+        };
+        figment = figment.merge(Explicit::new(LAYER_ENV, &env_key(rest), name, value));
     }
     for (key, flag, value) in &sources.flags.entries {
         figment = figment.merge(Explicit::new(LAYER_FLAG, key, flag, value.clone()));
@@ -86,8 +86,9 @@ pub(crate) fn env_key(rest: &str) -> String {
 
 /// Keys whose environment values are taken verbatim (never parsed as numbers or lists).
 fn is_secret_env_key(var: &str) -> bool {
-    let key = var.to_ascii_lowercase();
-    key == "qdrant__api_key" || key == "qdrant__jwt" || key.starts_with("otlp__headers__")
+    let key = env_key(var);
+    let path: Vec<&str> = key.split('.').collect();
+    keys().iter().any(|e| e.key.secret && e.matches(&path))
 }
 
 /// A provider for values given one by one (raw environment variables, flags), remembering the
@@ -125,37 +126,6 @@ impl Provider for Explicit {
     }
 }
 
-/// `QDRANT_OTEL_<SECTION>__<KEY>` variables, values parsed like figment's `Env` does (numbers,
-/// booleans, lists), read from a given map so tests need not touch the process environment.
-struct PrefixedEnv {
-    env: HashMap<String, String>,
-}
-
-impl Provider for PrefixedEnv {
-    fn metadata(&self) -> Metadata {
-        Metadata::named(LAYER_ENV).interpolater(|_: &Profile, keys: &[&str]| {
-            format!("{ENV_PREFIX}{}", keys.join("__").to_ascii_uppercase())
-        })
-    }
-
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let mut dict = Dict::new();
-        for (name, value) in &self.env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            if rest.is_empty() || is_secret_env_key(rest) {
-                continue;
-            }
-            let parsed = parse_env_value(value);
-            if let Value::Dict(_, nested) = figment::util::nest(&env_key(rest), parsed) {
-                merge_dicts(&mut dict, nested);
-            }
-        }
-        Ok(Profile::Default.collect(dict))
-    }
-}
-
 /// An environment value as figment's `Env` reads it: `5`, `true`, `[a, b]`, `{k: v}`, `"quoted"`;
 /// anything else is the string itself.
 ///
@@ -170,19 +140,6 @@ fn parse_env_value(value: &str) -> Value {
     value
         .parse()
         .unwrap_or_else(|_| Value::from(value.to_string()))
-}
-
-fn merge_dicts(into: &mut Dict, from: Dict) {
-    for (key, value) in from {
-        match (into.get_mut(&key), value) {
-            (Some(Value::Dict(_, existing)), Value::Dict(_, nested)) => {
-                merge_dicts(existing, nested)
-            }
-            (_, value) => {
-                into.insert(key, value);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,25 +1,23 @@
-//! Configuration: the raw, documented keys ([`raw`]), layered by figment ([`layers`]: built-in
-//! defaults < config file < environment < command-line flags), extracted key by key
-//! ([`extract`]) and turned into validated [`Settings`] at one boundary ([`load`]), each section
-//! validating itself. Every problem — wrong types, unknown keys, bad values, unreadable files —
-//! is reported at once, naming the key and where its value came from ([`origin`]). The standard
-//! `OTEL_*` variables are read here too ([`otel_env`]), from the injected environment only.
-//! [`keys`] is the documented table of every key and variable (docs/configuration.md).
+//! Configuration: every key declared once in [`schema`] (field, type, default, doc, variables,
+//! flag, constraint), layered by figment ([`layers`]: built-in defaults < config file <
+//! environment < command-line flags), read with every wrong type and unknown key reported
+//! ([`extract`]), checked key by key from the schema ([`checks`]) and turned into validated
+//! [`Settings`] at one boundary ([`load`]). Every problem is reported at once, naming the key
+//! (or standard variable) and where its value came from ([`origin`]). The standard `OTEL_*`
+//! variables are read here, from the injected environment only. [`keys`] renders the schema
+//! into docs/configuration.md.
 
-mod discovery;
+mod checks;
 mod extract;
-mod identity;
 pub mod keys;
 mod layers;
 mod origin;
-pub mod otel_env;
 mod otlp;
 mod problems;
 mod qdrant;
-mod raw;
+pub mod schema;
 mod secret;
 mod sections;
-mod tls;
 mod url;
 
 use std::collections::HashMap;
@@ -28,21 +26,20 @@ use std::time::Duration;
 
 use figment::value::Value;
 
-pub use discovery::DiscoverySettings;
 pub use layers::figment;
 pub use origin::Context;
 pub use otlp::{
-    Compression, OtlpProtocol, OtlpSettings, TemporalityPreference, DEFAULT_OTLP_GRPC_ENDPOINT,
-    DEFAULT_OTLP_HTTP_ENDPOINT, DEFAULT_OTLP_TIMEOUT,
+    Compression, OtlpProtocol, OtlpSettings, OtlpTls, TemporalityPreference,
+    DEFAULT_OTLP_GRPC_ENDPOINT, DEFAULT_OTLP_HTTP_ENDPOINT, DEFAULT_OTLP_TIMEOUT,
 };
 pub use problems::{ConfigError, Problem, Problems};
-pub use raw::{
+pub use qdrant::DiscoverySettings;
+pub use schema::{
     ClusterConfig, CollectionsConfig, DiscoveryConfig, LogConfig, MetricToggle, OneOrMany,
     OtlpConfig, OtlpTlsConfig, PollConfig, PrivacyConfig, QdrantConfig, RawConfig, ResourceConfig,
     TlsConfig,
 };
 pub use secret::Secret;
-pub use tls::OtlpTls;
 
 use crate::metrics::RecordOptions;
 use crate::qdrant::ClientSettings;
@@ -160,18 +157,21 @@ pub fn load(sources: &ConfigSources) -> Result<(RawConfig, Settings), ConfigErro
     problems.into_result((raw, settings))
 }
 
-/// Every section validates itself, in the order of the documentation.
+/// The `qdrant` section first (its timeout is bounded by the interval), then every key's own
+/// check from the schema, then what spans keys, in the order of the documentation.
 fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings {
     let mut nodes = raw.qdrant.validate(ctx, raw.poll.interval, problems);
-    identity::apply(raw, ctx, &mut nodes, problems);
+    qdrant::apply_identity(raw, ctx, &mut nodes, problems);
+    let json = serde_json::to_value(raw).unwrap_or_default();
+    checks::check_all(&json, raw.poll.interval, ctx, problems);
     let discovery = raw
         .qdrant
         .discovery
         .validate(ctx, raw.poll.interval, problems);
-    raw.poll.validate(ctx, problems);
     let otlp = raw.otlp.validate(ctx, problems);
     let resource_attributes = raw.resource.validate(ctx, problems);
-    let cluster_name = raw.cluster.validate(ctx, problems);
+    let cluster_name = raw.cluster.name.as_deref().unwrap_or(DEFAULT_CLUSTER_NAME);
+    let cluster_name = cluster_name.to_string();
     let log_format = raw.log.validate(ctx, problems);
     let selection = sections::validate_metrics(&raw.metrics, ctx, problems);
     let collections = raw.collections.validate(ctx, problems);

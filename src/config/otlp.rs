@@ -1,14 +1,15 @@
-//! The `otlp` section, resolved with the standard `OTEL_EXPORTER_OTLP_*` variables into complete
-//! [`OtlpSettings`]: for each setting the `otlp.*` key (from any layer) wins, then the
-//! `METRICS_` variable, then the generic variable, then the default. The exporter is built with
-//! every one of these values and reads nothing else (the TLS files: `tls.rs`).
+//! The `otlp` section, resolved with the standard `OTEL_EXPORTER_OTLP_*` variables (the
+//! `fallback` of each key in the schema) into complete [`OtlpSettings`]: for each setting the
+//! `otlp.*` key (from any layer) wins, then the `METRICS_` variable, then the generic variable,
+//! then the default. Values and files were checked by [`super::checks`]; what is left here is
+//! what spans keys. The exporter is built with these values and reads nothing else.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
-use super::otel_env::{self, EnvValue, Pair};
-use super::tls::OtlpTls;
+use super::checks::{given, parse_key_values, Given};
 use super::url::{parse_http_url, with_metrics_path};
 use super::{Context, OtlpConfig, Problems, Secret};
 
@@ -71,128 +72,129 @@ pub struct OtlpSettings {
     pub temporality_preference: TemporalityPreference,
 }
 
+/// TLS towards the Collector, for an `https` endpoint: the files as configured, checked at load
+/// (the exporter reads them when it is built).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OtlpTls {
+    /// PEM certificates to trust, besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// The client certificate (PEM, the chain from the leaf up) for mutual TLS; with `key_file`.
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); with `cert_file`.
+    pub key_file: Option<PathBuf>,
+}
+
+impl OtlpTls {
+    pub fn is_set(&self) -> bool {
+        self.ca_file.is_some() || self.cert_file.is_some() || self.key_file.is_some()
+    }
+}
+
 impl OtlpConfig {
     pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> OtlpSettings {
-        let protocol = resolve(
-            ctx,
-            problems,
-            ("otlp.protocol", self.protocol.as_deref()),
-            otel_env::PROTOCOL,
-            otel_env::parse_protocol,
-        )
-        .unwrap_or(OtlpProtocol::HttpProtobuf);
-        let compression = resolve(
-            ctx,
-            problems,
-            ("otlp.compression", self.compression.as_deref()),
-            otel_env::COMPRESSION,
-            otel_env::parse_compression,
-        )
-        .unwrap_or(Compression::Gzip);
-        let endpoint = self.endpoint(ctx, protocol, problems);
+        let text = |key: &str, value: &Option<String>| given(ctx, key, value.as_deref());
+        let protocol = match text("otlp.protocol", &self.protocol) {
+            Some(g) if g.text.trim() == "grpc" => OtlpProtocol::Grpc,
+            _ => OtlpProtocol::HttpProtobuf,
+        };
+        let compression = match text("otlp.compression", &self.compression) {
+            Some(g) if g.text.trim() == "none" => Compression::None,
+            _ => Compression::Gzip,
+        };
+        let endpoint = endpoint(text("otlp.endpoint", &self.endpoint), protocol, problems);
+        let temporality_preference =
+            match text("otlp.temporality_preference", &self.temporality_preference) {
+                Some(g) => parse_temporality_preference(&g.text)
+                    .map_err(|message| problems.push(&g.name, &g.origin, message))
+                    .unwrap_or_default(),
+                None => TemporalityPreference::Cumulative,
+            };
         OtlpSettings {
             protocol,
-            tls: self.tls.validate(ctx, &endpoint, problems),
+            tls: self.tls(ctx, &endpoint, problems),
             endpoint,
             headers: self.headers(ctx, problems),
             compression,
             timeout: self.timeout(ctx, problems),
-            temporality_preference: self.temporality_preference(ctx, problems),
+            temporality_preference,
         }
     }
 
-    /// `otlp.temporality_preference`, else the variable, else cumulative.
-    fn temporality_preference(
-        &self,
-        ctx: &Context,
-        problems: &mut Problems,
-    ) -> TemporalityPreference {
-        let key = "otlp.temporality_preference";
-        let parse = otel_env::parse_temporality_preference;
-        match self.temporality_preference.as_deref() {
-            Some(text) => parse(text)
-                .map_err(|message| problems.push(key, &ctx.origin(key), message))
-                .ok(),
-            None => from_env(
-                problems,
-                otel_env::lookup(ctx, otel_env::TEMPORALITY_PREFERENCE),
-                parse,
+    /// A client certificate comes with its key, and TLS files need an `https` endpoint.
+    fn tls(&self, ctx: &Context, endpoint: &str, problems: &mut Problems) -> OtlpTls {
+        let file = |key: &str, value: &Option<PathBuf>| {
+            given(ctx, key, value.as_ref().and_then(|p| p.to_str()))
+        };
+        let ca = file("otlp.tls.ca_file", &self.tls.ca_file);
+        let cert = file("otlp.tls.cert_file", &self.tls.cert_file);
+        let key = file("otlp.tls.key_file", &self.tls.key_file);
+        match (&cert, &key) {
+            (Some(cert), None) => problems.push(
+                &cert.name,
+                &cert.origin,
+                "a client certificate needs its key: set otlp.tls.key_file or OTEL_EXPORTER_OTLP_CLIENT_KEY",
             ),
+            (None, Some(key)) => problems.push(
+                &key.name,
+                &key.origin,
+                "a client key needs its certificate: set otlp.tls.cert_file or OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            ),
+            _ => {}
         }
-        .unwrap_or_default()
-    }
-
-    fn endpoint(&self, ctx: &Context, protocol: OtlpProtocol, problems: &mut Problems) -> String {
-        let default = match protocol {
-            OtlpProtocol::HttpProtobuf => DEFAULT_OTLP_HTTP_ENDPOINT,
-            OtlpProtocol::Grpc => DEFAULT_OTLP_GRPC_ENDPOINT,
-        };
-        // A base URL (like OTEL_EXPORTER_OTLP_ENDPOINT) unless it is the metrics variable.
-        let (key, origin, text, verbatim) = if let Some(text) = &self.endpoint {
-            (
-                "otlp.endpoint",
-                ctx.origin("otlp.endpoint"),
-                text.as_str(),
-                false,
-            )
-        } else if let Some(var) = otel_env::ENDPOINT.lookup(ctx) {
-            let verbatim = var.name == otel_env::ENDPOINT.metrics;
-            (var.name, var.origin(), var.value, verbatim)
-        } else {
-            return default.to_string();
-        };
-        match parse_http_url(text) {
-            Ok(_) if verbatim => text.trim().to_string(),
-            Ok((url, _, _)) => match protocol {
-                OtlpProtocol::HttpProtobuf => with_metrics_path(&url),
-                OtlpProtocol::Grpc => url.as_str().trim_end_matches('/').to_string(),
-            },
-            Err(message) => {
-                problems.push(key, &origin, format!("{text:?}: {message}"));
-                default.to_string()
-            }
-        }
-    }
-
-    fn timeout(&self, ctx: &Context, problems: &mut Problems) -> Duration {
-        if let Some(timeout) = self.timeout {
-            if timeout.is_zero() {
+        if let Some(first) = [&ca, &cert, &key].into_iter().flatten().next() {
+            if !endpoint.starts_with("https://") {
                 problems.push(
-                    "otlp.timeout",
-                    &ctx.origin("otlp.timeout"),
-                    "must be greater than 0",
+                    &first.name,
+                    &first.origin,
+                    format!("TLS files need an https endpoint; the OTLP endpoint is {endpoint}"),
                 );
-                return DEFAULT_OTLP_TIMEOUT;
             }
-            return timeout;
         }
-        from_env(
-            problems,
-            otel_env::TIMEOUT.lookup(ctx),
-            otel_env::parse_timeout_ms,
-        )
-        .unwrap_or(DEFAULT_OTLP_TIMEOUT)
+        let path = |g: Option<Given>| g.map(|g| PathBuf::from(g.text));
+        OtlpTls {
+            ca_file: path(ca),
+            cert_file: path(cert),
+            key_file: path(key),
+        }
+    }
+
+    /// The key's timeout, else the variable's (milliseconds), else the default.
+    fn timeout(&self, ctx: &Context, problems: &mut Problems) -> Duration {
+        let key = "otlp.timeout";
+        let zero = "must be greater than 0".to_string();
+        let (name, origin, message) = match (self.timeout, given(ctx, key, None)) {
+            (Some(timeout), _) if !timeout.is_zero() => return timeout,
+            (Some(_), _) => (key.to_string(), ctx.origin(key), zero),
+            (None, None) => return DEFAULT_OTLP_TIMEOUT,
+            (None, Some(var)) => match var.text.trim().parse::<u64>() {
+                Ok(0) => (var.name, var.origin, zero),
+                Ok(ms) => return Duration::from_millis(ms),
+                Err(_) => {
+                    let message = format!("{:?} is not a whole number of milliseconds", var.text);
+                    (var.name, var.origin, message)
+                }
+            },
+        };
+        problems.push(&name, &origin, message);
+        DEFAULT_OTLP_TIMEOUT
     }
 
     /// The variable's headers, then the `otlp.headers` keys (replacing a header of the same
     /// name, compared case-insensitively).
     fn headers(&self, ctx: &Context, problems: &mut Problems) -> Vec<(String, Secret)> {
         let mut headers: Vec<(String, Secret)> = Vec::new();
-        if let Some(var) = otel_env::HEADERS.lookup(ctx) {
-            match otel_env::parse_key_values(var.value) {
+        if let Some(var) = given(ctx, "otlp.headers", None) {
+            match parse_key_values(&var.text) {
                 Ok(pairs) => {
                     for (name, value) in pairs {
                         if let Err(message) = check_header(&name, &value) {
-                            problems.push(
-                                var.name,
-                                &var.origin(),
-                                format!("header {name:?}: {message}"),
-                            );
+                            let message = format!("header {name:?}: {message}");
+                            problems.push(&var.name, &var.origin, message);
                         }
                         headers.push((name, Secret::new(value)));
                     }
                 }
-                Err(message) => problems.push(var.name, &var.origin(), message),
+                Err(message) => problems.push(&var.name, &var.origin, message),
             }
         }
         for (name, value) in &self.headers {
@@ -207,32 +209,41 @@ impl OtlpConfig {
     }
 }
 
-/// The key's value if set, else the variables'; a value that does not parse is a problem under
-/// the name it was given as.
-fn resolve<T>(
-    ctx: &Context,
-    problems: &mut Problems,
-    (key, value): (&str, Option<&str>),
-    pair: Pair,
-    parse: fn(&str) -> Result<T, String>,
-) -> Option<T> {
-    match value {
-        Some(text) => parse(text)
-            .map_err(|message| problems.push(key, &ctx.origin(key), message))
-            .ok(),
-        None => from_env(problems, pair.lookup(ctx), parse),
+/// The endpoint as the exporter uses it: a base URL gets the metrics path for HTTP, the
+/// `METRICS_` variable is taken verbatim.
+fn endpoint(given: Option<Given>, protocol: OtlpProtocol, problems: &mut Problems) -> String {
+    let default = match protocol {
+        OtlpProtocol::HttpProtobuf => DEFAULT_OTLP_HTTP_ENDPOINT,
+        OtlpProtocol::Grpc => DEFAULT_OTLP_GRPC_ENDPOINT,
+    };
+    let Some(given) = given else {
+        return default.to_string();
+    };
+    let verbatim = given.name == "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+    match (parse_http_url(&given.text), protocol) {
+        (Ok(_), _) if verbatim => given.text.trim().to_string(),
+        (Ok((url, _, _)), OtlpProtocol::HttpProtobuf) => with_metrics_path(&url),
+        (Ok((url, _, _)), OtlpProtocol::Grpc) => url.as_str().trim_end_matches('/').to_string(),
+        (Err(message), _) => {
+            let message = format!("{:?}: {message}", given.text);
+            problems.push(&given.name, &given.origin, message);
+            default.to_string()
+        }
     }
 }
 
-fn from_env<T>(
-    problems: &mut Problems,
-    var: Option<EnvValue>,
-    parse: fn(&str) -> Result<T, String>,
-) -> Option<T> {
-    let var = var?;
-    parse(var.value)
-        .map_err(|message| problems.push(var.name, &var.origin(), message))
-        .ok()
+/// `cumulative`, `delta` or `lowmemory`, in any case, as the specification recognizes them (and
+/// `low_memory`, the declarative configuration's spelling).
+pub fn parse_temporality_preference(text: &str) -> Result<TemporalityPreference, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "cumulative" => Ok(TemporalityPreference::Cumulative),
+        "delta" => Ok(TemporalityPreference::Delta),
+        "lowmemory" | "low_memory" => Ok(TemporalityPreference::LowMemory),
+        _ => Err(format!(
+            "{:?} is not supported: use cumulative, delta or lowmemory",
+            text.trim()
+        )),
+    }
 }
 
 fn check_header(name: &str, value: &str) -> Result<(), String> {
@@ -243,4 +254,25 @@ fn check_header(name: &str, value: &str) -> Result<(), String> {
         return Err("the value holds characters not allowed in an HTTP header".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporality_preferences_are_the_specifications() {
+        for (text, expected) in [
+            ("cumulative", TemporalityPreference::Cumulative),
+            (" Delta ", TemporalityPreference::Delta),
+            ("LowMemory", TemporalityPreference::LowMemory),
+            ("low_memory", TemporalityPreference::LowMemory),
+        ] {
+            assert_eq!(parse_temporality_preference(text), Ok(expected), "{text}");
+        }
+        assert_eq!(
+            parse_temporality_preference("deltas").unwrap_err(),
+            "\"deltas\" is not supported: use cumulative, delta or lowmemory"
+        );
+    }
 }

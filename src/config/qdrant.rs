@@ -1,16 +1,19 @@
-//! The `qdrant` section: node URLs, authentication (the key file is read here), the CA file
-//! (read and PEM-checked here, so `check-config` catches a bad one), timeouts and limits, turned
-//! into one [`NodeSettings`] per node.
+//! The `qdrant` section, turned into one [`NodeSettings`] per node: node URLs, authentication
+//! (the key file is read here), the timeout bounded by `poll.interval`, the node's identity and
+//! discovery ([`DiscoverySettings`]). Single values were checked by [`super::checks`].
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
+use serde::{Deserialize, Deserializer};
+use url::Url;
 
+use super::checks::parse_key_values;
 use super::origin::env_origin;
-use super::tls::check_ca_file;
 use super::url::parse_http_url;
-use super::{Context, NodeSettings, Problems, QdrantConfig};
+use super::{Context, DiscoveryConfig, NodeSettings, Problems, QdrantConfig, RawConfig};
 use crate::qdrant::{Auth, ClientSettings};
 
 const NOT_A_HEADER: &str = "the value holds characters not allowed in an HTTP header";
@@ -24,32 +27,8 @@ impl QdrantConfig {
         problems: &mut Problems,
     ) -> Vec<NodeSettings> {
         let auth = self.auth(ctx, problems);
-        if let Some(path) = &self.tls.ca_file {
-            if let Err(message) = check_ca_file(path) {
-                problems.push(
-                    "qdrant.tls.ca_file",
-                    &ctx.origin("qdrant.tls.ca_file"),
-                    message,
-                );
-            }
-        }
         let timeout = self.timeout(ctx, interval, problems);
-        let mut check = |key: &str, ok: bool, message: &str| {
-            if !ok {
-                problems.push(key, &ctx.origin(key), message);
-            }
-        };
-        check(
-            "qdrant.max_concurrency",
-            self.max_concurrency > 0,
-            "must be at least 1",
-        );
-        check(
-            "qdrant.max_response_bytes",
-            self.max_response_bytes >= 1024,
-            "must be at least 1024",
-        );
-        let client = |base_url: ::url::Url| ClientSettings {
+        let client = |base_url: Url| ClientSettings {
             base_url,
             auth: auth.clone(),
             timeout,
@@ -129,7 +108,7 @@ impl QdrantConfig {
     fn nodes(
         &self,
         ctx: &Context,
-        client: &dyn Fn(::url::Url) -> ClientSettings,
+        client: &dyn Fn(Url) -> ClientSettings,
         problems: &mut Problems,
     ) -> Vec<NodeSettings> {
         let key = "qdrant.url";
@@ -184,4 +163,214 @@ fn read_key_file(path: &Path) -> Result<String, String> {
         ));
     }
     Ok(key.to_string())
+}
+
+const ATTRIBUTE: &str = "service.instance.id";
+
+/// The node's identity (`service.instance.id`): `host:port` of its URL, unless the user sets
+/// it, for an agent polling one node (a sidecar polls `localhost:6333`, but its series must carry
+/// the pod's address). In order: `qdrant.instance`, `resource.attributes."service.instance.id"`,
+/// then `service.instance.id` in `OTEL_RESOURCE_ATTRIBUTES`.
+pub(super) fn apply_identity(
+    raw: &RawConfig,
+    ctx: &Context,
+    nodes: &mut [NodeSettings],
+    problems: &mut Problems,
+) {
+    let Some((key, origin, instance)) = chosen(raw, ctx) else {
+        return;
+    };
+    if instance.trim().is_empty() {
+        problems.push(&key, &origin, "must not be empty");
+    } else if raw.qdrant.discovery.enabled {
+        problems.push(
+            &key,
+            &origin,
+            "sets one identity, but qdrant.discovery.enabled polls every peer of the cluster; set it only when the agent polls one node (a sidecar)",
+        );
+    } else if nodes.len() > 1 {
+        problems.push(
+            &key,
+            &origin,
+            format!(
+                "sets one identity for {} nodes; set it only when the agent polls one node (a sidecar)",
+                nodes.len()
+            ),
+        );
+    } else if let Some(node) = nodes.first_mut() {
+        node.instance = instance.trim().to_string();
+    }
+}
+
+/// The identity the user set, with the key and origin it came from.
+fn chosen(raw: &RawConfig, ctx: &Context) -> Option<(String, String, String)> {
+    if let Some(instance) = &raw.qdrant.instance {
+        let key = "qdrant.instance";
+        return Some((key.into(), ctx.origin(key), instance.clone()));
+    }
+    if let Some(instance) = raw.resource.attributes.get(ATTRIBUTE) {
+        let key = format!("resource.attributes.{ATTRIBUTE}");
+        return Some((key.clone(), ctx.origin(&key), instance.clone()));
+    }
+    let name = "OTEL_RESOURCE_ATTRIBUTES";
+    let pairs = parse_key_values(ctx.env_var(name)?).ok()?;
+    let (_, instance) = pairs.into_iter().rev().find(|(k, _)| k == ATTRIBUTE)?;
+    Some((name.to_string(), env_origin(name), instance))
+}
+
+/// Validated discovery settings.
+#[derive(Debug, Clone)]
+pub struct DiscoverySettings {
+    pub rest_port: u16,
+    /// p2p `host:port` → REST URL.
+    pub addresses: BTreeMap<String, Url>,
+    /// How often membership is re-read.
+    pub every: Duration,
+}
+
+impl DiscoverySettings {
+    /// The REST URL of the peer with this p2p URI, in `scheme` unless `addresses` maps it.
+    pub fn rest_url(&self, p2p_uri: &str, scheme: &str) -> Option<Url> {
+        let p2p = Url::parse(p2p_uri.trim()).ok()?;
+        let host = p2p.host_str()?;
+        let port = p2p.port_or_known_default()?;
+        if let Some(url) = self.addresses.get(&format!("{host}:{port}")) {
+            return Some(url.clone());
+        }
+        Url::parse(&format!("{scheme}://{host}:{}", self.rest_port)).ok()
+    }
+}
+
+impl NodeSettings {
+    /// The node at `url`, reached like `template` (same authentication, timeout, TLS).
+    pub fn at(url: &Url, template: &ClientSettings) -> Option<NodeSettings> {
+        let (url, address, port) = parse_http_url(url.as_str()).ok()?;
+        Some(NodeSettings {
+            instance: format!("{}:{port}", url.host_str().unwrap_or_default()),
+            address,
+            port,
+            client: ClientSettings {
+                base_url: url,
+                ..template.clone()
+            },
+        })
+    }
+}
+
+impl DiscoveryConfig {
+    /// `interval` is `poll.interval`, the lower bound of `every`. `None` when discovery is off.
+    pub fn validate(
+        &self,
+        ctx: &Context,
+        interval: Duration,
+        problems: &mut Problems,
+    ) -> Option<DiscoverySettings> {
+        let mut problem =
+            |key: &str, message: String| problems.push(key, &ctx.origin(key), message);
+        let mut addresses = BTreeMap::new();
+        for (peer, text) in &self.addresses {
+            match parse_http_url(text) {
+                Ok((url, _, _)) => {
+                    addresses.insert(peer.trim().to_string(), url);
+                }
+                Err(message) => problem(
+                    "qdrant.discovery.addresses",
+                    format!("{peer}: {text:?}: {message}"),
+                ),
+            }
+        }
+        if !self.enabled {
+            return None;
+        }
+        if self.every < interval {
+            problem(
+                "qdrant.discovery.every",
+                format!(
+                    "must be at least poll.interval ({} < {})",
+                    humantime::format_duration(self.every),
+                    humantime::format_duration(interval)
+                ),
+            );
+        }
+        Some(DiscoverySettings {
+            rest_port: self.rest_port,
+            addresses,
+            every: self.every,
+        })
+    }
+}
+
+/// `qdrant.discovery.addresses` as written: a map (a file), or `host:port=url` pairs separated
+/// by commas (a variable).
+pub(super) fn address_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum AddressList {
+        Map(BTreeMap<String, String>),
+        Pairs(String),
+    }
+    let text = match AddressList::deserialize(deserializer)? {
+        AddressList::Map(map) => return Ok(map),
+        AddressList::Pairs(text) => text,
+    };
+    let mut map = BTreeMap::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some((peer, url)) if !peer.trim().is_empty() => {
+                map.insert(peer.trim().to_string(), url.trim().to_string());
+            }
+            _ => {
+                let message = format!("{pair:?} is not a `host:port=url` pair");
+                return Err(serde::de::Error::custom(message));
+            }
+        }
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(addresses: &[(&str, &str)]) -> DiscoverySettings {
+        DiscoverySettings {
+            rest_port: 6333,
+            addresses: addresses
+                .iter()
+                .map(|(k, v)| (k.to_string(), Url::parse(v).unwrap()))
+                .collect(),
+            every: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn a_peer_gets_its_host_with_the_rest_port_unless_mapped() {
+        let s = settings(&[("10.0.0.2:6335", "https://node-2.example:443")]);
+        let url = |uri: &str, scheme: &str| s.rest_url(uri, scheme).map(|u| u.to_string());
+        assert_eq!(
+            url("http://qdrant-0.qdrant-headless:6335/", "https").as_deref(),
+            Some("https://qdrant-0.qdrant-headless:6333/")
+        );
+        assert_eq!(
+            url("http://10.0.0.2:6335/", "http").as_deref(),
+            Some("https://node-2.example/")
+        );
+        assert_eq!(
+            url("http://[fd00::1]:6335", "http").as_deref(),
+            Some("http://[fd00::1]:6333/")
+        );
+        assert_eq!(url("not a uri", "http"), None);
+    }
+
+    #[test]
+    fn pairs_from_a_variable() {
+        let text = serde_json::json!("a:6335=http://x:1, b:6335 = http://y:2,");
+        let map = address_list(text).unwrap();
+        assert_eq!(map["a:6335"], "http://x:1");
+        assert_eq!(map["b:6335"], "http://y:2");
+        let bad = address_list(serde_json::json!("a:6335")).unwrap_err();
+        assert_eq!(bad.to_string(), "\"a:6335\" is not a `host:port=url` pair");
+    }
 }

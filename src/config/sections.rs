@@ -1,41 +1,16 @@
-//! Validation of the smaller sections: `poll`, `resource` (with `OTEL_RESOURCE_ATTRIBUTES`),
-//! `cluster`, `log`, `collections` and `metrics`.
+//! What is left to validate of the smaller sections once single values are checked
+//! ([`super::checks`]): `resource` (with `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME`),
+//! `log.level`, `collections` and `metrics`.
 
 use std::collections::BTreeMap;
 
+use super::checks::parse_key_values;
 use super::origin::env_origin;
-use super::otel_env;
 use super::{
-    ClusterConfig, CollectionsConfig, Context, LogConfig, LogFormat, MetricToggle, PollConfig,
-    Problems, ResourceConfig, DEFAULT_CLUSTER_NAME,
+    CollectionsConfig, Context, LogConfig, LogFormat, MetricToggle, Problems, ResourceConfig,
 };
 use crate::metrics::registry::{MetricSelection, MetricSpec};
 use crate::sources::CollectionFilter;
-
-impl PollConfig {
-    pub fn validate(&self, ctx: &Context, problems: &mut Problems) {
-        let mut check = |key: &str, ok: bool, message: &str| {
-            if !ok {
-                problems.push(key, &ctx.origin(key), message);
-            }
-        };
-        check(
-            "poll.interval",
-            self.interval.as_millis() >= 100,
-            "must be at least 100ms",
-        );
-        check(
-            "poll.jitter",
-            self.jitter < self.interval || self.jitter.is_zero(),
-            "must be below poll.interval",
-        );
-        check(
-            "poll.detail_every",
-            self.detail_every > 0,
-            "must be at least 1",
-        );
-    }
-}
 
 impl ResourceConfig {
     /// The attributes every exported resource carries, resolved here once, lowest first:
@@ -44,9 +19,9 @@ impl ResourceConfig {
     /// parse as one, wherever it came from.
     pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> Vec<(String, String)> {
         let mut resolved = BTreeMap::from([("service.name".to_string(), "qdrant".to_string())]);
-        let name = otel_env::RESOURCE_ATTRIBUTES;
+        let name = "OTEL_RESOURCE_ATTRIBUTES";
         if let Some(list) = ctx.env_var(name) {
-            match otel_env::parse_key_values(list) {
+            match parse_key_values(list) {
                 Ok(pairs) => {
                     for (key, value) in pairs {
                         check_int_attribute(&key, &value, name, &env_origin(name), problems);
@@ -56,7 +31,7 @@ impl ResourceConfig {
                 Err(message) => problems.push(name, &env_origin(name), message),
             }
         }
-        if let Some(service) = ctx.env_var(otel_env::SERVICE_NAME) {
+        if let Some(service) = ctx.env_var("OTEL_SERVICE_NAME") {
             resolved.insert("service.name".to_string(), service.to_string());
         }
         let origin = ctx.origin("resource.attributes");
@@ -94,20 +69,6 @@ fn check_int_attribute(
     }
 }
 
-impl ClusterConfig {
-    pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> String {
-        let name = self.name.as_deref().unwrap_or(DEFAULT_CLUSTER_NAME);
-        if name.trim().is_empty() {
-            problems.push(
-                "cluster.name",
-                &ctx.origin("cluster.name"),
-                "must not be empty",
-            );
-        }
-        name.to_string()
-    }
-}
-
 impl LogConfig {
     /// The level with each comma-separated directive trimmed: tracing-subscriber 0.3's parser
     /// slices the untrimmed text at positions found in the trimmed one, and panics on leading
@@ -138,14 +99,9 @@ impl LogConfig {
             );
             problems.push("log.level", &ctx.origin("log.level"), message);
         }
-        match self.format.as_str() {
-            "text" => LogFormat::Text,
+        match self.format.trim() {
             "json" => LogFormat::Json,
-            other => {
-                let message = format!("{other:?} is not supported: use text or json");
-                problems.push("log.format", &ctx.origin("log.format"), message);
-                LogFormat::Text
-            }
+            _ => LogFormat::Text,
         }
     }
 }

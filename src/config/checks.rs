@@ -1,0 +1,198 @@
+//! The generic checks: each key's [`Check`] from the schema, applied to its value wherever it
+//! came from (a layer, else the first standard variable that is set), with the problem under
+//! the key or the variable. Also the file checks (a PEM certificate bundle, a PEM private key:
+//! read at load so that `check-config` catches a bad one, a key's content never shown) and the
+//! `key=value,…` lists of the standard variables.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rustls_pki_types::pem::{self, PemObject};
+use rustls_pki_types::PrivateKeyDer;
+
+use super::origin::{env_origin, Context};
+use super::schema::{key, keys, Check};
+use super::Problems;
+
+/// A value and where it came from: the key (and its layer), or a standard variable.
+#[derive(Debug, Clone)]
+pub struct Given {
+    /// The key or the variable.
+    pub name: String,
+    pub origin: String,
+    pub text: String,
+}
+
+/// The key's value if set, else its first standard variable that is set (not blank).
+pub fn given(ctx: &Context, name: &str, value: Option<&str>) -> Option<Given> {
+    if let Some(text) = value {
+        let origin = ctx.origin(name);
+        return Some(Given {
+            name: name.into(),
+            origin,
+            text: text.into(),
+        });
+    }
+    key(name).fallback.iter().find_map(|var| {
+        ctx.env_var(var).map(|text| Given {
+            name: var.to_string(),
+            origin: env_origin(var),
+            text: text.into(),
+        })
+    })
+}
+
+/// Check every key that declares a [`Check`]; `raw` is the configuration as JSON.
+pub fn check_all(
+    raw: &serde_json::Value,
+    interval: Duration,
+    ctx: &Context,
+    problems: &mut Problems,
+) {
+    for entry in keys() {
+        if entry.key.check == Check::None {
+            continue;
+        }
+        let value = match raw.pointer(&format!("/{}", entry.name.replace('.', "/"))) {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        if let Some(given) = given(ctx, &entry.name, value.as_deref()) {
+            if let Err(message) = check(entry.key.check, &given.text, interval) {
+                problems.push(&given.name, &given.origin, message);
+            }
+        }
+    }
+}
+
+fn check(check: Check, text: &str, interval: Duration) -> Result<(), String> {
+    let number = || text.parse::<u64>().unwrap_or(0);
+    let duration = || humantime::parse_duration(text).unwrap_or_default();
+    let fail = |ok: bool, message: String| if ok { Ok(()) } else { Err(message) };
+    match check {
+        Check::None => Ok(()),
+        Check::AtLeast(min) => fail(number() >= min, format!("must be at least {min}")),
+        Check::Positive => fail(number() > 0, "must be greater than 0".into()),
+        Check::AtLeastMillis(min) => fail(
+            duration().as_millis() >= u128::from(min),
+            format!("must be at least {min}ms"),
+        ),
+        Check::BelowInterval => fail(
+            duration() < interval || duration().is_zero(),
+            "must be below poll.interval".into(),
+        ),
+        Check::NotEmpty => fail(!text.trim().is_empty(), "must not be empty".into()),
+        Check::OneOf(words) => {
+            let (last, first) = words.split_last().unwrap_or((&"", &[]));
+            let message = format!(
+                "{:?} is not supported: use {} or {last}",
+                text.trim(),
+                first.join(", ")
+            );
+            fail(words.contains(&text.trim()), message)
+        }
+        Check::Certificates => check_certificates(Path::new(text)),
+        Check::PrivateKey => check_private_key(Path::new(text)),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    if !path.is_file() {
+        return Err(format!(
+            "{} does not exist or is not a file",
+            path.display()
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// A CA file or client certificate: readable, with at least one PEM certificate.
+fn check_certificates(path: &Path) -> Result<(), String> {
+    let pem = read(path)?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if certs.is_empty() => {
+            Err(format!("{} holds no PEM certificate", path.display()))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "{} is not a PEM certificate bundle ({e})",
+            path.display()
+        )),
+    }
+}
+
+/// A PEM private key. What is wrong is said without quoting the file: the parser's own
+/// messages may hold a line of it.
+fn check_private_key(path: &Path) -> Result<(), String> {
+    let pem = read(path)?;
+    match PrivateKeyDer::from_pem_slice(&pem) {
+        Ok(_) => Ok(()),
+        Err(pem::Error::NoItemsFound) => Err(format!(
+            "{} holds no PEM private key (PKCS#8, PKCS#1 or SEC1)",
+            path.display()
+        )),
+        Err(_) => Err(format!("{} is not valid PEM", path.display())),
+    }
+}
+
+/// `key1=value1,key2=value2` (headers, resource attributes): keys and values trimmed, values
+/// percent-decoded. Empty items are skipped; the first malformed pair is the error.
+pub fn parse_key_values(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for item in text.split(',').filter(|item| !item.trim().is_empty()) {
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(format!("{:?} is not a key=value pair", item.trim()));
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(format!("{:?} has an empty key", item.trim()));
+        }
+        let value = percent_encoding::percent_decode_str(value.trim())
+            .decode_utf8()
+            .map_err(|_| format!("the value of {key:?} is not percent-encoded UTF-8"))?;
+        pairs.push((key.to_string(), value.into_owned()));
+    }
+    Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_values_follow_the_specification() {
+        assert_eq!(
+            parse_key_values(" a = 1 ,b=x%20y,,").unwrap(),
+            vec![("a".into(), "1".into()), ("b".into(), "x y".into())]
+        );
+        assert_eq!(
+            parse_key_values("a=1,oops").unwrap_err(),
+            "\"oops\" is not a key=value pair"
+        );
+        assert_eq!(
+            parse_key_values("=1").unwrap_err(),
+            "\"=1\" has an empty key"
+        );
+        assert_eq!(
+            parse_key_values("a=%ff").unwrap_err(),
+            "the value of \"a\" is not percent-encoded UTF-8"
+        );
+    }
+
+    #[test]
+    fn checks_say_what_is_expected() {
+        let second = Duration::from_secs(1);
+        assert_eq!(
+            check(Check::AtLeast(1), "0", second).unwrap_err(),
+            "must be at least 1"
+        );
+        assert_eq!(
+            check(Check::OneOf(&["a", "b", "c"]), " d ", second).unwrap_err(),
+            "\"d\" is not supported: use a, b or c"
+        );
+        assert!(check(Check::BelowInterval, "0s", second).is_ok());
+        assert!(check(Check::BelowInterval, "1s", second).is_err());
+        assert!(check(Check::AtLeastMillis(100), "100ms", second).is_ok());
+    }
+}

@@ -1,0 +1,433 @@
+//! The configuration as the user writes it, and the one place every key is declared: its field,
+//! type, default and documentation, the variables and flag that also set it, and the constraint
+//! its value must meet. [`section!`] turns each declaration into a serde field (with
+//! `deny_unknown_fields`) and a [`Key`] entry; the key table of docs/configuration.md, the
+//! command-line flags, the secret variables and the generic checks ([`super::checks`]) all read
+//! those entries, so no key is written twice.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Secret, DEFAULT_COLLECTION_REQUESTS, DEFAULT_DETAIL_EVERY, DEFAULT_DISCOVERY_EVERY,
+    DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POLL_INTERVAL,
+    DEFAULT_QDRANT_TIMEOUT, DEFAULT_QDRANT_URL, DEFAULT_REST_PORT,
+};
+
+/// What a key's value must be, checked by [`super::checks`] wherever the value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    None,
+    /// A number at least this.
+    AtLeast(u64),
+    /// A number or duration above zero.
+    Positive,
+    /// A duration of at least this many milliseconds.
+    AtLeastMillis(u64),
+    /// A duration below `poll.interval`, or zero.
+    BelowInterval,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// Not blank.
+    NotEmpty,
+    /// A readable file of PEM certificates.
+    Certificates,
+    /// A readable file holding a PEM private key.
+    PrivateKey,
+}
+
+/// One field of a section: a key, or (with `sub`) a nested section.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub field: &'static str,
+    /// Added to the name of a map-valued key: `<name>.enabled` for `metrics`.
+    pub suffix: &'static str,
+    pub doc: &'static str,
+    /// The keys of a nested section.
+    pub sub: &'static [Key],
+    /// Variables layered like `QDRANT_OTEL_…` ones, below them (`QDRANT_URL`).
+    pub alias: &'static [&'static str],
+    /// Standard variables read when the key is not set, the first set one wins.
+    pub fallback: &'static [&'static str],
+    pub flag: &'static str,
+    /// The default as documented; empty: rendered from `RawConfig::default()`.
+    pub shown: &'static str,
+    pub check: Check,
+    /// Never parsed from a variable, never shown.
+    pub secret: bool,
+}
+
+impl Key {
+    pub const fn new(field: &'static str, doc: &'static str) -> Key {
+        Key {
+            field,
+            suffix: "",
+            doc,
+            sub: &[],
+            alias: &[],
+            fallback: &[],
+            flag: "",
+            shown: "",
+            check: Check::None,
+            secret: false,
+        }
+    }
+}
+
+/// A section struct and its [`Key`] entries from one declaration per field: doc comment, serde
+/// attributes, `name: Type = default`, then the entry's options (`flag: "--x"`, `check: …`).
+macro_rules! section {
+    (
+        $(#[doc = $section_doc:literal])*
+        pub struct $name:ident {
+            $(
+                $(#[doc = $doc:literal])+
+                $(#[serde($($serde:tt)*)])*
+                $field:ident: $ty:ty = $default:expr $(; $($option:ident: $value:expr),+)?,
+            )+
+        }
+    ) => {
+        $(#[doc = $section_doc])*
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct $name {
+            $($(#[doc = $doc])+ $(#[serde($($serde)*)])* pub $field: $ty,)+
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name { $($field: $default,)+ }
+            }
+        }
+
+        impl $name {
+            pub const KEYS: &'static [Key] = &[$(Key {
+                $($($option: $value,)+)?
+                ..Key::new(stringify!($field), concat!($($doc),+))
+            },)+];
+        }
+    };
+}
+
+section! {
+    /// The whole configuration as written by the user.
+    pub struct RawConfig {
+        /// The Qdrant nodes to poll and how to reach them.
+        qdrant: QdrantConfig = QdrantConfig::default(); sub: QdrantConfig::KEYS,
+        /// When to poll.
+        poll: PollConfig = PollConfig::default(); sub: PollConfig::KEYS,
+        /// Which collections to report.
+        collections: CollectionsConfig = CollectionsConfig::default(); sub: CollectionsConfig::KEYS,
+        /// switch a metric (name with dots, or `_` in their place); a source no enabled metric
+        /// needs is not called
+        metrics: BTreeMap<String, MetricToggle> = BTreeMap::new();
+            suffix: "<name>.enabled", shown: "per metric ([metrics.md](metrics.md))",
+        /// What not to reveal.
+        privacy: PrivacyConfig = PrivacyConfig::default(); sub: PrivacyConfig::KEYS,
+        /// Where and how to export.
+        otlp: OtlpConfig = OtlpConfig::default(); sub: OtlpConfig::KEYS,
+        /// Extra resource attributes.
+        resource: ResourceConfig = ResourceConfig::default(); sub: ResourceConfig::KEYS,
+        /// The cluster's identity.
+        cluster: ClusterConfig = ClusterConfig::default(); sub: ClusterConfig::KEYS,
+        /// The agent's own logs.
+        log: LogConfig = LogConfig::default(); sub: LogConfig::KEYS,
+    }
+}
+
+section! {
+    pub struct QdrantConfig {
+        /// REST URL of each node to poll (a list, or comma-separated); its `host:port` is the
+        /// node's `service.instance.id`. `QDRANT_URL` set but empty is an error
+        url: OneOrMany = OneOrMany::One(DEFAULT_QDRANT_URL.into());
+            alias: &["QDRANT_URL"], flag: "--qdrant-url",
+        /// API key (read-only is enough), sent as `api-key`; an all-digit key stays a string.
+        /// `QDRANT_API_KEY` empty: unset
+        #[serde(skip_serializing_if = "Option::is_none")]
+        api_key: Option<Secret> = None; alias: &["QDRANT_API_KEY"], secret: true,
+        /// file holding the key (a mounted secret), whitespace trimmed; read and checked at start
+        #[serde(skip_serializing_if = "Option::is_none")]
+        api_key_file: Option<PathBuf> = None,
+        /// JWT sent as `Authorization: Bearer` (set only one of the three)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        jwt: Option<Secret> = None; secret: true,
+        /// per-request timeout; for a body over 8 MiB, parsed as it arrives, it covers the
+        /// parsing too; when set, it must be below `poll.interval`
+        #[serde(with = "humantime_serde")]
+        timeout: Duration = DEFAULT_QDRANT_TIMEOUT; shown: "`5s`, at most `poll.interval`",
+        /// TLS towards Qdrant.
+        tls: TlsConfig = TlsConfig::default(); sub: TlsConfig::KEYS,
+        /// concurrent per-collection requests per node
+        max_concurrency: usize = DEFAULT_MAX_CONCURRENCY; check: Check::AtLeast(1),
+        /// largest response accepted, in bytes; also the bound on all response bodies in memory
+        /// at once
+        max_response_bytes: u64 = DEFAULT_MAX_RESPONSE_BYTES; check: Check::AtLeast(1024),
+        /// the node's `service.instance.id` when the agent polls one node (a sidecar: the pod's
+        /// `ip:port`); also from `service.instance.id` in `resource.attributes` or
+        /// `OTEL_RESOURCE_ATTRIBUTES`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        instance: Option<String> = None; shown: "`host:port` of the URL",
+        /// Find the other nodes of the cluster from the `/cluster` peers of the URLs (the seeds).
+        discovery: DiscoveryConfig = DiscoveryConfig::default(); sub: DiscoveryConfig::KEYS,
+        /// follow redirects within the same origin (scheme, host, port); off: a redirect is an
+        /// error
+        follow_redirects: bool = false,
+    }
+}
+
+section! {
+    pub struct TlsConfig {
+        /// extra CA certificates (PEM) to trust; read and checked at start
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ca_file: Option<PathBuf> = None; check: Check::Certificates,
+        /// accept any certificate (testing only)
+        insecure_skip_verify: bool = false,
+    }
+}
+
+section! {
+    pub struct DiscoveryConfig {
+        /// the URLs are seeds: poll every peer their `/cluster` lists, and follow peers joining
+        /// and leaving (seeds are always polled)
+        enabled: bool = false,
+        /// a peer's REST URL: its p2p URI's host with this port, in the scheme of the seed
+        rest_port: u16 = DEFAULT_REST_PORT; check: Check::Positive,
+        /// a peer's p2p `host:port` → its REST URL, over the port rule (NAT, port mappings); in
+        /// the variable `host:port=url` pairs, comma-separated
+        #[serde(deserialize_with = "super::qdrant::address_list")]
+        addresses: BTreeMap<String, String> = BTreeMap::new(),
+        /// how often membership is re-read (at least `poll.interval`)
+        #[serde(with = "humantime_serde")]
+        every: Duration = DEFAULT_DISCOVERY_EVERY,
+    }
+}
+
+section! {
+    pub struct PollConfig {
+        /// time between polls of a node (≥ 100ms)
+        #[serde(with = "humantime_serde")]
+        interval: Duration = DEFAULT_POLL_INTERVAL;
+            flag: "--poll-interval", check: Check::AtLeastMillis(100),
+        /// wait before the first poll
+        #[serde(with = "humantime_serde")]
+        initial_delay: Duration = Duration::ZERO,
+        /// random extra delay before each node's first poll
+        #[serde(with = "humantime_serde")]
+        jitter: Duration = Duration::ZERO; check: Check::BelowInterval,
+        /// slow sources (level-4 telemetry: segments; issues; full-storage snapshots) every Nth
+        /// poll; the first poll always
+        detail_every: u32 = DEFAULT_DETAIL_EVERY; check: Check::AtLeast(1),
+        /// most per-collection requests (optimizations, memory, snapshots) per poll, spread
+        /// round-robin, busy collections first; 0 = none
+        collection_requests: u32 = DEFAULT_COLLECTION_REQUESTS,
+        /// the first poll (and `once`) reads every per-collection endpoint, bounded by
+        /// `qdrant.max_concurrency` and one interval
+        read_all_at_start: bool = false,
+    }
+}
+
+section! {
+    pub struct CollectionsConfig {
+        /// globs of collections to report (a list, or comma-separated)
+        include: OneOrMany = OneOrMany::default(); shown: "all",
+        /// globs of collections not to report (a list, or comma-separated)
+        exclude: OneOrMany = OneOrMany::default(),
+    }
+}
+
+section! {
+    pub struct PrivacyConfig {
+        /// replace collection names by a stable hash (16 hex digits of SHA-256)
+        hash_collection_names: bool = false,
+    }
+}
+
+section! {
+    pub struct OtlpConfig {
+        /// Collector URL; for HTTP a base URL (`/v1/metrics` is appended unless present; the
+        /// `METRICS_` variable is the full URL, used verbatim). Unset:
+        /// `http://localhost:4318` / `http://localhost:4317`
+        #[serde(skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String> = None; flag: "--otlp-endpoint",
+            fallback: &["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"],
+        /// `grpc` or `http/protobuf` (`http/json` is not supported)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        protocol: Option<String> = None; shown: "`http/protobuf`", flag: "--otlp-protocol",
+            fallback: &["OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"],
+            check: Check::OneOf(&["grpc", "http/protobuf"]),
+        /// extra headers, added to the variable's (`key=value` pairs, comma-separated, values
+        /// percent-encoded; same name: this wins); secrets, redacted everywhere. In a variable
+        /// name `_` stands for `-` (`…__HEADERS__X_TOKEN` is `x-token`); file and flag names are
+        /// kept as written
+        headers: BTreeMap<String, Secret> = BTreeMap::new(); suffix: "<name>", secret: true,
+            fallback: &["OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"],
+        /// `gzip` or `none` (`zstd` is not supported)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        compression: Option<String> = None; shown: "`gzip`",
+            fallback: &["OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"],
+            check: Check::OneOf(&["gzip", "none"]),
+        /// export timeout (in the variables: milliseconds)
+        #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+        timeout: Option<Duration> = None; shown: "`10s`",
+            fallback: &["OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"],
+        /// TLS towards the Collector (an `https` endpoint).
+        tls: OtlpTlsConfig = OtlpTlsConfig::default(); sub: OtlpTlsConfig::KEYS,
+        /// `cumulative`, `delta` or `lowmemory` (any case), as the OpenTelemetry specification
+        /// defines them per instrument kind. Every sum the agent exports is observed (an
+        /// asynchronous instrument): `delta` exports counters as deltas (each point counts since
+        /// the previous one, across Qdrant restarts) and keeps up-down counters cumulative;
+        /// `lowmemory` keeps asynchronous counters cumulative, so here it exports as
+        /// `cumulative` does (see below)
+        #[serde(skip_serializing_if = "Option::is_none")]
+        temporality_preference: Option<String> = None; shown: "`cumulative`",
+            fallback: &["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"],
+        /// also export the agent's own metrics (poll and export durations, bytes, failures,
+        /// dropped points, memory held, process CPU and memory) as service `qdrant-otel-agent`,
+        /// to the same endpoint over the same connection, every `poll.interval`
+        /// ([metrics.md](metrics.md#the-agents-own-metrics))
+        self_telemetry: bool = true,
+        /// also export a trace of each poll: a span per poll of a node, a child span per Qdrant
+        /// request with the HTTP client conventions (method, URL path, status code, body size),
+        /// as service `qdrant-otel-agent`, to the same endpoint over the same connection. Off by
+        /// default
+        traces: bool = false,
+    }
+}
+
+section! {
+    pub struct OtlpTlsConfig {
+        /// CA certificates (PEM) to trust besides the system's, for an `https` endpoint; read
+        /// and checked at start
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ca_file: Option<PathBuf> = None; check: Check::Certificates,
+            fallback: &["OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"],
+        /// client certificate (PEM) for mutual TLS, with `otlp.tls.key_file`; read and checked
+        /// at start
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cert_file: Option<PathBuf> = None; check: Check::Certificates,
+            fallback: &[
+                "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            ],
+        /// the client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); read and checked
+        /// at start, its content never shown
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key_file: Option<PathBuf> = None; check: Check::PrivateKey,
+            fallback: &["OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"],
+    }
+}
+
+section! {
+    pub struct ResourceConfig {
+        /// extra resource attributes on everything exported, over the variable's (`key=value`
+        /// pairs, comma-separated, values percent-encoded); `OTEL_SERVICE_NAME` sets
+        /// `service.name` (default `qdrant`)
+        attributes: BTreeMap<String, String> = BTreeMap::new(); suffix: "<key>",
+            fallback: &["OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAME"],
+    }
+}
+
+section! {
+    pub struct ClusterConfig {
+        /// `service.instance.id` of cluster-wide metrics, `qdrant.cluster.name` on clustered
+        /// nodes
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<String> = None; shown: "`qdrant-cluster`", check: Check::NotEmpty,
+    }
+}
+
+section! {
+    pub struct LogConfig {
+        /// level or tracing filter
+        level: String = "info".into(); flag: "--log-level",
+        /// `text` or `json` (logs go to stderr)
+        format: String = "text".into(); flag: "--log-format", check: Check::OneOf(&["text", "json"]),
+    }
+}
+
+/// One value or a list (`qdrant.url`). A single string may also hold a comma-separated list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Default for OneOrMany {
+    fn default() -> Self {
+        OneOrMany::Many(Vec::new())
+    }
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            OneOrMany::Many(list) => list.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricToggle {
+    /// Whether the metric is recorded and exported.
+    pub enabled: bool,
+}
+
+/// A key of the whole configuration: its dotted name (`<…>` segments stand for any name).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub key: &'static Key,
+}
+
+impl Entry {
+    /// Whether a path of names is this key (a `<…>` segment matches any name).
+    pub fn matches(&self, path: &[&str]) -> bool {
+        let pattern: Vec<&str> = self.name.split('.').collect();
+        pattern.len() == path.len()
+            && pattern
+                .iter()
+                .zip(path)
+                .all(|(p, g)| p.starts_with('<') || p == g)
+    }
+}
+
+/// Every key, in documentation order.
+pub fn keys() -> Vec<Entry> {
+    fn walk(prefix: &str, keys: &'static [Key], out: &mut Vec<Entry>) {
+        for key in keys {
+            let name = [prefix, key.field, key.suffix]
+                .into_iter()
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join(".");
+            match key.sub {
+                [] => out.push(Entry { name, key }),
+                sub => walk(&name, sub, out),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", RawConfig::KEYS, &mut out);
+    out
+}
+
+/// The key with this name (of a map-valued key, without its `<…>` part); a name not in the
+/// schema is a bug of the caller.
+pub fn key(name: &str) -> &'static Key {
+    keys()
+        .into_iter()
+        .find(|entry| entry.name == name || entry.name == format!("{name}.{}", entry.key.suffix))
+        .map(|entry| entry.key)
+        .unwrap_or_else(|| panic!("{name} is not a configuration key"))
+}
