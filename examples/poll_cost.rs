@@ -3,7 +3,7 @@
 //! recorded, published and encoded as an export would send it (gzip), M times; CPU time per
 //! poll from getrusage.
 //! `cargo run --release --example poll_cost -- 1000 20` (also the target for
-//! `valgrind --tool=callgrind`).
+//! `valgrind --tool=callgrind`). With `MIX=1`, the realistic mix of `make bench`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -56,7 +56,11 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let server = support::FixtureServer::start(SET).await;
-        support::serve_scaled(&server, SET, n);
+        if std::env::var_os("MIX").is_some() {
+            support::serve_mixed(&server, SET, n);
+        } else {
+            support::serve_scaled(&server, SET, n);
+        }
         let sources = ConfigSources {
             env: [("QDRANT_URL".to_string(), server.url())].into(),
             ..ConfigSources::default()

@@ -130,8 +130,6 @@ pub struct Settings {
     pub otlp: OtlpSettings,
     /// Export the agent's own telemetry (`telemetry`) beside the Qdrant data.
     pub self_telemetry: bool,
-    /// Export a trace of each poll (`telemetry::traces`).
-    pub traces: bool,
     /// Resource attributes from the config (highest precedence below the per-node identity).
     pub resource_attributes: Vec<(String, String)>,
     pub cluster_name: String,
@@ -192,7 +190,6 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
         },
         otlp,
         self_telemetry: raw.otlp.self_telemetry,
-        traces: raw.otlp.traces,
         resource_attributes,
         cluster_name: cluster_name.clone(),
         log_level: raw.log.normalized_level(),

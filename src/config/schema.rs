@@ -289,11 +289,6 @@ section! {
         /// to the same endpoint over the same connection, every `poll.interval`
         /// ([metrics.md](metrics.md#the-agents-own-metrics))
         self_telemetry: bool = true,
-        /// also export a trace of each poll: a span per poll of a node, a child span per Qdrant
-        /// request with the HTTP client conventions (method, URL path, status code, body size),
-        /// as service `qdrant-otel-agent`, to the same endpoint over the same connection. Off by
-        /// default
-        traces: bool = false,
     }
 }
 
