@@ -65,6 +65,9 @@ struct AgentRow {
     points_mean: f64,
     points_max: usize,
     collections_exported: usize,
+    /// Exports of the agent's own telemetry (`service.name = qdrant-otel-agent`, on by
+    /// default), received beside the node data and left out of the export columns.
+    self_exports: usize,
     /// CPU of the whole run by /proc/PID/stat (ticks, dead threads included) and by the
     /// threads' schedstat (ns, live threads): they should agree.
     check_stat_ms: f64,
@@ -161,6 +164,21 @@ fn point_count(request: &ExportMetricsServiceRequest) -> usize {
 }
 
 /// The export time of a request: every request of one (split) export carries the same.
+/// The agent's own telemetry: its SDK exports on the agent's resource.
+fn is_self_telemetry(request: &ExportMetricsServiceRequest) -> bool {
+    request.resource_metrics.iter().all(|rm| {
+        rm.resource.as_ref().is_some_and(|r| {
+            r.attributes.iter().any(|kv| {
+                kv.key == "service.name"
+                    && matches!(
+                        kv.value.as_ref().and_then(|v| v.value.as_ref()),
+                        Some(any_value::Value::StringValue(s)) if s == "qdrant-otel-agent"
+                    )
+            })
+        })
+    })
+}
+
 fn export_time(request: &ExportMetricsServiceRequest) -> Option<u64> {
     let metric = request
         .resource_metrics
@@ -256,6 +274,7 @@ async fn measure_agent(server: &FixtureServer, n: usize) -> AgentRow {
     let mut last_export: Option<BTreeSet<String>> = None;
     let mut export_time_of_last: Option<u64> = None;
     let mut complete_export: Option<BTreeSet<String>> = None;
+    let mut self_exports = 0;
     let deadline = Instant::now() + Duration::from_secs(120) + interval * (polls as u32 + 2);
     loop {
         let started = server.request_count("/");
@@ -266,6 +285,10 @@ async fn measure_agent(server: &FixtureServer, n: usize) -> AgentRow {
         let (requests, sizes) = receiver.take();
         // A large export is split into several requests sharing one time: count exports.
         for (request, size) in requests.into_iter().zip(sizes) {
+            if is_self_telemetry(&request) {
+                self_exports += 1;
+                continue;
+            }
             let time = export_time(&request);
             let names = collections_in(&request);
             if time.is_some() && time == export_time_of_last {
@@ -361,6 +384,7 @@ async fn measure_agent(server: &FixtureServer, n: usize) -> AgentRow {
         points_mean: mean(&points),
         points_max: points.iter().fold(0.0, |a: f64, &b| a.max(b)) as usize,
         collections_exported: complete_export.as_ref().map_or(0, BTreeSet::len),
+        self_exports,
         check_stat_ms,
         check_schedstat_ms,
     }
@@ -721,6 +745,14 @@ fn markdown(rows: &[Row]) -> String {
     }
     let _ = writeln!(
         w,
+        "- The agent's own telemetry (`otlp.self_telemetry`, on by default) was on: its SDK exports, received beside the node data and left out of the export columns: {}.",
+        rows.iter()
+            .map(|r| format!("{} at {} collections", r.agent.self_exports, thousands(r.agent.collections)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        w,
         "- Cross-check of the CPU figures, whole run: {}.",
         rows.iter()
             .map(|r| format!(
@@ -1005,6 +1037,11 @@ fn main() {
             "every collection exported"
         );
         assert!(a.points_max > a.collections, "points exported");
+        assert!(
+            a.self_exports > 0,
+            "the agent's own telemetry exported at {} collections",
+            a.collections
+        );
         assert_eq!(naive.requests, a.collections + 1, "naive: N + 1 requests");
     }
     if full {

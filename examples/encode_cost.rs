@@ -81,6 +81,7 @@ fn main() {
             timeout: Duration::from_secs(10),
             tls: Default::default(),
             temporality_preference: TemporalityPreference::Cumulative,
+            traces_endpoint: None,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -459,7 +459,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "toml typo in otlp",
             file: Some(("toml", "[otlp]\nprotocl = \"grpc\"\n")),
-            expect: Problems(&[("otlp.protocl", "FILE", "unknown field `protocl`, expected one of `endpoint`, `protocol`, `headers`, `compression`, `timeout`, `tls`, `temporality_preference`, `self_telemetry`")]),
+            expect: Problems(&[("otlp.protocl", "FILE", "unknown field `protocl`, expected one of `endpoint`, `protocol`, `headers`, `compression`, `timeout`, `tls`, `temporality_preference`, `self_telemetry`, `traces`")]),
             ..BASE
         },
         Case {

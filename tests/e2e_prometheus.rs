@@ -119,7 +119,7 @@ struct Stack {
     cluster: Vec<FixtureServer>,
     prometheus: Prometheus,
     _running: Vec<e2e_stack::Running>,
-    _collectors: Vec<Collector>,
+    collectors: Vec<Collector>,
 }
 
 impl Stack {
@@ -183,6 +183,7 @@ async fn start_stack(bins: &Path) -> Stack {
         "agent",
         &[
             ("QDRANT_URL", urls(&nodes)),
+            ("QDRANT_OTEL_OTLP__TRACES", "true".into()),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
             (
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -197,6 +198,7 @@ async fn start_stack(bins: &Path) -> Stack {
             ("QDRANT_URL", urls(&cluster)),
             ("QDRANT_API_KEY", API_KEY.into()),
             ("QDRANT_OTEL_CLUSTER__NAME", CLUSTER_NAME.into()),
+            ("QDRANT_OTEL_OTLP__TRACES", "true".into()),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
             (
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -210,7 +212,7 @@ async fn start_stack(bins: &Path) -> Stack {
         cluster,
         prometheus,
         _running: vec![prometheus_child, agent, cluster_agent],
-        _collectors: vec![collector, cluster_collector],
+        collectors: vec![collector, cluster_collector],
     };
     for (expr, what) in [
         (
@@ -256,6 +258,42 @@ async fn the_shipped_collector_and_prometheus_3_serve_every_dashboard_and_rule()
     the_documented_target_info_join_works(&stack).await;
     promtool_finds_only_what_the_docs_explain(&stack, &bins).await;
     metrics_land_under_their_documented_names(&stack).await;
+    thecollectors_take_the_traces_of_the_polls(&stack).await;
+}
+
+/// Both agents trace their polls (`otlp.traces`): the shipped config's `traces` pipeline takes
+/// the spans, over OTLP/HTTP and gRPC, and refuses none.
+async fn thecollectors_take_the_traces_of_the_polls(stack: &Stack) {
+    let http = reqwest::Client::new();
+    for (collector, transport) in stack.collectors.iter().zip(["http", "grpc"]) {
+        let url = format!("http://127.0.0.1:{}/metrics", collector.own_metrics);
+        let label = format!("transport=\"{transport}\"");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = match http.get(&url).send().await {
+                Ok(response) => response.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            let sum = |name: &str| -> f64 {
+                text.lines()
+                    .filter(|line| line.starts_with(name) && line.contains(&label))
+                    .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                    .sum()
+            };
+            let accepted = sum("otelcol_receiver_accepted_spans");
+            let refused = sum("otelcol_receiver_refused_spans");
+            assert_eq!(refused, 0.0, "{transport}: spans refused\n{}", stack.logs());
+            if accepted > 0.0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{transport}: no span accepted within 30 s\n{}",
+                stack.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
 }
 
 /// (a) Every dashboard query returns data: with every variable on "All", and with the job and

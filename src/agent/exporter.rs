@@ -273,6 +273,7 @@ mod tests {
                 timeout: std::time::Duration::from_secs(1),
                 tls: Default::default(),
                 temporality_preference: crate::config::TemporalityPreference::Cumulative,
+                traces_endpoint: None,
             }),
             own_metrics: None,
             recorder: Recorder::default(),

@@ -15,6 +15,7 @@ mod stats;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry_sdk::Resource;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +27,7 @@ use crate::qdrant::Client;
 use crate::resource::BaseAttributes;
 use crate::snapshot::NodeSnapshot;
 use crate::sources::{poll_node, NodeState};
-use crate::telemetry::{Observed, SelfTelemetry};
+use crate::telemetry::{agent_resource, Observed, SelfTelemetry, Traces};
 use discovery::Discovery;
 use fleet::Fleet;
 pub use memory::use_one_malloc_arena;
@@ -52,11 +53,16 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), 
     let base = Arc::new(BaseAttributes::new(&settings.resource_attributes));
     // One connection to the Collector for every export task and the agent's own telemetry.
     let otlp = OtlpClient::new(settings.otlp.clone());
-    let telemetry = start_telemetry(&settings, &otlp, &budget);
-    let recorder = telemetry
+    let resource = agent_resource(&settings.resource_attributes);
+    let telemetry = start_telemetry(&settings, &otlp, &budget, resource.clone());
+    let mut recorder = telemetry
         .as_ref()
         .map(SelfTelemetry::recorder)
         .unwrap_or_default();
+    let traces = start_traces(&otlp, resource);
+    if let Some(traces) = &traces {
+        recorder = recorder.with_tracer(traces.tracer());
+    }
     let mut fleet = Fleet::new(
         Arc::clone(&settings),
         base,
@@ -78,7 +84,21 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), 
     if let Some(telemetry) = telemetry {
         telemetry.shutdown(SHUTDOWN_GRACE).await;
     }
+    if let Some(traces) = traces {
+        traces.shutdown(SHUTDOWN_GRACE).await;
+    }
     Ok(())
+}
+
+/// The traces of the polls, if asked for; the agent runs without them when they cannot start.
+fn start_traces(otlp: &OtlpClient, resource: Resource) -> Option<Traces> {
+    match Traces::start(otlp, resource)? {
+        Ok(traces) => Some(traces),
+        Err(error) => {
+            tracing::warn!(%error, "Running without the traces of the polls.");
+            None
+        }
+    }
 }
 
 /// The agent's own telemetry, if enabled; the agent runs without it when it cannot start.
@@ -86,6 +106,7 @@ fn start_telemetry(
     settings: &Settings,
     otlp: &OtlpClient,
     budget: &Arc<Semaphore>,
+    resource: Resource,
 ) -> Option<SelfTelemetry> {
     if !settings.self_telemetry {
         return None;
@@ -98,7 +119,7 @@ fn start_telemetry(
             .map_or(0, |n| n.client.max_response_bytes),
     };
     let interval = settings.interval;
-    match SelfTelemetry::start(otlp, interval, &settings.resource_attributes, observed) {
+    match SelfTelemetry::start(otlp, interval, resource, observed) {
         Ok(telemetry) => Some(telemetry),
         Err(error) => {
             tracing::warn!(%error, "Running without the agent's own telemetry.");

@@ -62,11 +62,14 @@ impl NodeTask {
                 _ = shutdown.cancelled() => break,
             }
             let started = std::time::Instant::now();
-            let poll = poll_node(
-                &self.client,
-                &self.node.instance,
-                &settings.poll,
-                &mut state,
+            let poll = self.recorder.poll(
+                self.client.base_url(),
+                poll_node(
+                    &self.client,
+                    &self.node.instance,
+                    &settings.poll,
+                    &mut state,
+                ),
             );
             let snapshot = tokio::select! {
                 snapshot = poll => snapshot,

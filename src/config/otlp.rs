@@ -70,6 +70,9 @@ pub struct OtlpSettings {
     /// CA file, client certificate and key (an `https` endpoint).
     pub tls: OtlpTls,
     pub temporality_preference: TemporalityPreference,
+    /// Where the traces of the polls go (`otlp.traces`), none when off: the same Collector,
+    /// for HTTP at `/v1/traces`.
+    pub traces_endpoint: Option<String>,
 }
 
 /// TLS towards the Collector, for an `https` endpoint: the files as configured, checked at load
@@ -112,12 +115,42 @@ impl OtlpConfig {
         OtlpSettings {
             protocol,
             tls: self.tls(ctx, &endpoint, problems),
+            traces_endpoint: self.traces_endpoint(ctx, protocol, &endpoint, problems),
             endpoint,
             headers: self.headers(ctx, problems),
             compression,
             timeout: self.timeout(ctx, problems),
             temporality_preference,
         }
+    }
+
+    /// Traces go beside the metrics: for HTTP, the metrics URL's `/v1/metrics` becomes
+    /// `/v1/traces`; a verbatim metrics URL without that path leaves no telling where.
+    fn traces_endpoint(
+        &self,
+        ctx: &Context,
+        protocol: OtlpProtocol,
+        endpoint: &str,
+        problems: &mut Problems,
+    ) -> Option<String> {
+        if !self.traces {
+            return None;
+        }
+        if protocol == OtlpProtocol::Grpc {
+            return Some(endpoint.to_string());
+        }
+        let traces = endpoint
+            .strip_suffix("/v1/metrics")
+            .map(|base| format!("{base}/v1/traces"));
+        if traces.is_none() {
+            let message = format!(
+                "traces go beside the metrics, at `/v1/traces`, but the OTLP endpoint \
+                 {endpoint} does not end in `/v1/metrics`: give a base URL or one ending in \
+                 `/v1/metrics`"
+            );
+            problems.push("otlp.traces", &ctx.origin("otlp.traces"), message);
+        }
+        traces
     }
 
     /// A client certificate comes with its key, and TLS files need an `https` endpoint.

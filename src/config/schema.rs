@@ -289,6 +289,11 @@ section! {
         /// to the same endpoint over the same connection, every `poll.interval`
         /// ([metrics.md](metrics.md#the-agents-own-metrics))
         self_telemetry: bool = true,
+        /// also export a trace of each poll as service `qdrant-otel-agent`: a span per node
+        /// poll with a client span per request to Qdrant (HTTP semantic conventions), to the
+        /// same Collector over the same connection (for HTTP, `/v1/traces` beside
+        /// `/v1/metrics`). Every poll is traced: sample in the Collector if needed
+        traces: bool = false,
     }
 }
 

@@ -1,27 +1,29 @@
-//! The OpenTelemetry SDK's OTLP exporter, for the agent's own telemetry (the `telemetry` module),
-//! over the data path's connection: the same endpoint, headers, TLS, compression, timeout and
+//! The OpenTelemetry SDK's OTLP exporters, for the agent's own telemetry (the `telemetry`
+//! module: metrics, and traces of the polls), over the data path's connection: the same
+//! endpoint (traces at `/v1/traces` for HTTP), headers, TLS, compression, timeout and
 //! temporality as resolved once by the configuration, and the same connection pool (HTTP) or
 //! channel (gRPC), so that one Collector sees one client.
 //!
-//! The SDK's `PeriodicReader` exports from a thread of its own, outside the Tokio runtime, where
+//! The SDK's `PeriodicReader` and `BatchSpanProcessor` export from threads of their own, outside the Tokio runtime, where
 //! reqwest's async client cannot run ("no reactor running"): [`OnRuntime`] hands each request to
 //! the runtime and waits for its answer. The gRPC channel needs no such help: its connection
 //! already runs as a task on the runtime, and a call only talks to that task.
 //!
 //! The SDK reads `OTEL_EXPORTER_OTLP_*HEADERS` itself whatever it is given; the configuration
-//! is the one reader of those variables (`config::otel_env`), so both paths replace the SDK's
+//! is the one reader of those variables (`config`), so both paths replace the SDK's
 //! headers with the resolved ones.
 
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{
-    MetricExporter, Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig,
+    ExporterBuildError, MetricExporter, Protocol, SpanExporter, WithExportConfig, WithHttpConfig,
+    WithTonicConfig,
 };
 use opentelemetry_sdk::metrics::Temporality;
 
 use super::grpc::GrpcTransport;
 use super::transport::{HttpTransport, Transport};
 use super::*;
-use crate::config::TemporalityPreference;
+use crate::config::{OtlpSettings, TemporalityPreference};
 
 impl OtlpClient {
     /// An SDK metric exporter sending over this client's connection. Within a Tokio runtime
@@ -32,51 +34,72 @@ impl OtlpClient {
             TemporalityPreference::Delta => Temporality::Delta,
             TemporalityPreference::LowMemory => Temporality::LowMemory,
         };
-        let timeout = self.otlp.timeout;
-        let gzip = (self.otlp.compression == Compression::Gzip)
-            .then_some(opentelemetry_otlp::Compression::Gzip);
         let built = match self.transport()? {
-            Transport::Http(http) => http_exporter(http, temporality, timeout, gzip),
-            Transport::Grpc(grpc) => grpc_exporter(grpc, temporality, timeout, gzip),
+            Transport::Http(http) => {
+                let builder = MetricExporter::builder()
+                    .with_http()
+                    .with_temporality(temporality);
+                over_http(builder, http, http.url.as_str(), &self.otlp).and_then(|b| b.build())
+            }
+            Transport::Grpc(grpc) => {
+                let builder = MetricExporter::builder()
+                    .with_tonic()
+                    .with_temporality(temporality);
+                over_grpc(builder, grpc, &self.otlp).build()
+            }
         };
         built.map_err(|e| ExportError::Build(format!("the agent's own telemetry: {e}")))
     }
+
+    /// An SDK span exporter sending the traces of the polls to `otlp.traces_endpoint` over this
+    /// client's connection; `None` when traces are off. Within a Tokio runtime context.
+    pub fn sdk_span_exporter(&self) -> Option<Result<SpanExporter, ExportError>> {
+        let url = self.otlp.traces_endpoint.as_deref()?;
+        let built = match self.transport() {
+            Err(error) => return Some(Err(error)),
+            Ok(Transport::Http(http)) => {
+                over_http(SpanExporter::builder().with_http(), http, url, &self.otlp)
+                    .and_then(|b| b.build())
+            }
+            Ok(Transport::Grpc(grpc)) => {
+                over_grpc(SpanExporter::builder().with_tonic(), grpc, &self.otlp).build()
+            }
+        };
+        Some(built.map_err(|e| ExportError::Build(format!("the traces of the polls: {e}"))))
+    }
 }
 
-fn http_exporter(
+/// An SDK exporter's HTTP settings: `url` over the data path's client, run on this runtime.
+fn over_http<B: WithExportConfig + WithHttpConfig>(
+    builder: B,
     http: &HttpTransport,
-    temporality: Temporality,
-    timeout: Duration,
-    gzip: Option<opentelemetry_otlp::Compression>,
-) -> Result<MetricExporter, opentelemetry_otlp::ExporterBuildError> {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-        opentelemetry_otlp::ExporterBuildError::InternalFailure("no Tokio runtime".into())
-    })?;
-    let builder = MetricExporter::builder()
-        .with_http()
+    url: &str,
+    otlp: &OtlpSettings,
+) -> Result<B, ExporterBuildError> {
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| ExporterBuildError::InternalFailure("no Tokio runtime".into()))?;
+    let builder = builder
         .with_http_client(OnRuntime {
             client: http.client.clone(),
             runtime,
         })
-        .with_endpoint(http.url.as_str())
+        .with_endpoint(url)
         .with_protocol(Protocol::HttpBinary)
-        .with_timeout(timeout)
-        .with_temporality(temporality);
-    match gzip {
-        Some(gzip) => builder.with_compression(gzip).build(),
-        None => builder.build(),
-    }
+        .with_timeout(otlp.timeout);
+    Ok(match otlp.compression {
+        Compression::Gzip => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
+        Compression::None => builder,
+    })
 }
 
-fn grpc_exporter(
+/// An SDK exporter's gRPC settings: the data path's channel, with the resolved headers.
+fn over_grpc<B: WithExportConfig + WithTonicConfig>(
+    builder: B,
     grpc: &GrpcTransport,
-    temporality: Temporality,
-    timeout: Duration,
-    gzip: Option<opentelemetry_otlp::Compression>,
-) -> Result<MetricExporter, opentelemetry_otlp::ExporterBuildError> {
+    otlp: &OtlpSettings,
+) -> B {
     let metadata = grpc.metadata.clone();
-    let builder = MetricExporter::builder()
-        .with_tonic()
+    let builder = builder
         .with_channel(grpc.channel.clone())
         // Runs after the SDK adds the headers it read from the environment: the resolved ones
         // replace them.
@@ -85,11 +108,10 @@ fn grpc_exporter(
             Ok(request)
         })
         .with_protocol(Protocol::Grpc)
-        .with_timeout(timeout)
-        .with_temporality(temporality);
-    match gzip {
-        Some(gzip) => builder.with_compression(gzip).build(),
-        None => builder.build(),
+        .with_timeout(otlp.timeout);
+    match otlp.compression {
+        Compression::Gzip => builder.with_compression(opentelemetry_otlp::Compression::Gzip),
+        Compression::None => builder,
     }
 }
 

@@ -27,7 +27,7 @@ pub(super) fn point(metric: MetricId, collection: &str, value: f64) -> Point {
     }
 }
 
-fn http_settings() -> OtlpSettings {
+pub(super) fn http_settings() -> OtlpSettings {
     OtlpSettings {
         protocol: OtlpProtocol::HttpProtobuf,
         endpoint: "http://127.0.0.1:9/v1/metrics".into(),
@@ -36,6 +36,7 @@ fn http_settings() -> OtlpSettings {
         timeout: Duration::from_secs(1),
         tls: Default::default(),
         temporality_preference: TemporalityPreference::Cumulative,
+        traces_endpoint: None,
     }
 }
 
@@ -368,6 +369,7 @@ fn settings(protocol: OtlpProtocol, endpoint: String) -> OtlpSettings {
         timeout: Duration::from_secs(2),
         tls: Default::default(),
         temporality_preference: TemporalityPreference::Cumulative,
+        traces_endpoint: None,
     }
 }
 

@@ -128,13 +128,9 @@ async fn a_partly_accepted_request_is_delivered_and_never_sent_again() {
     ])
     .await;
     let otlp = OtlpSettings {
-        protocol: OtlpProtocol::HttpProtobuf,
         endpoint,
-        headers: Vec::new(),
-        compression: Compression::None,
         timeout: Duration::from_secs(5),
-        tls: Default::default(),
-        temporality_preference: crate::config::TemporalityPreference::Cumulative,
+        ..super::tests::http_settings()
     };
     let points: Vec<Point> = (0..300)
         .map(|i| Point {

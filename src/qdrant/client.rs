@@ -1,6 +1,6 @@
 //! HTTP access to one Qdrant node: base URL, authentication headers, timeouts, a cap on the
-//! response size, and the `{result, status, time}` envelope. Nothing else in the agent talks
-//! HTTP to Qdrant.
+//! response size, and the `{result, status, time}` envelope; each request in a span when its
+//! poll is traced (`traced`). Nothing else in the agent talks HTTP to Qdrant.
 //!
 //! Redirects are not followed (Qdrant does not redirect): a 3xx is an error naming where it
 //! pointed. When `qdrant.follow_redirects` is on, only redirects to the same origin (scheme,
@@ -22,6 +22,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::QdrantError;
+use super::traced;
 
 /// How the agent authenticates to Qdrant. The secret never appears in `Debug` output.
 #[derive(Clone, Default)]
@@ -183,6 +184,13 @@ impl Client {
         &self,
         path: &str,
     ) -> Result<T, QdrantError> {
+        traced::request(&self.url_for(path), self.fetch_json(path)).await
+    }
+
+    async fn fetch_json<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: &str,
+    ) -> Result<T, QdrantError> {
         let (url, response) = self.send(path).await?;
         let large = response
             .content_length()
@@ -210,17 +218,23 @@ impl Client {
         &self,
         path: &str,
     ) -> Result<T, QdrantError> {
-        let (url, body) = self.get(path).await?;
-        decode_json(&body.bytes).map_err(|reason| QdrantError::Decode { url, reason })
+        traced::request(&self.url_for(path), async {
+            let (url, body) = self.get(path).await?;
+            decode_json(&body.bytes).map_err(|reason| QdrantError::Decode { url, reason })
+        })
+        .await
     }
 
     /// GET a plain-text endpoint (`/readyz`).
     pub(super) async fn get_text(&self, path: &str) -> Result<String, QdrantError> {
-        let (url, body) = self.get(path).await?;
-        String::from_utf8(body.bytes).map_err(|e| QdrantError::Decode {
-            url,
-            reason: e.to_string(),
+        traced::request(&self.url_for(path), async {
+            let (url, body) = self.get(path).await?;
+            String::from_utf8(body.bytes).map_err(|e| QdrantError::Decode {
+                url,
+                reason: e.to_string(),
+            })
         })
+        .await
     }
 
     fn url_for(&self, path: &str) -> String {
@@ -245,6 +259,7 @@ impl Client {
             .await
             .map_err(|e| self.transport_error(&url, e))?;
         let status = response.status();
+        traced::response_status(status.as_u16());
         if status.is_redirection() {
             let location = response
                 .headers()

@@ -8,6 +8,7 @@ pub mod error;
 mod lenient;
 pub mod models;
 mod stream;
+pub mod traced;
 pub mod version;
 
 pub use client::{Auth, Client, ClientSettings};

@@ -7,6 +7,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use opentelemetry::trace::get_active_span;
+use opentelemetry::KeyValue;
+
 use super::backlog;
 use super::per_collection::{self, Kind};
 use super::state::NodeState;
@@ -233,6 +236,8 @@ pub async fn poll_node(
     state: &mut NodeState,
 ) -> NodeSnapshot {
     let slow_due = state.begin_poll(settings.detail_every);
+    // On the poll's span, when traces are on: whether this poll reads the slow sources.
+    get_active_span(|span| span.set_attribute(KeyValue::new("qdrant.poll.slow", slow_due)));
     let calls = Calls::plan(state, settings, slow_due);
     let fast = fetch_fast(client, &calls).await;
     let mut poll = Poll {

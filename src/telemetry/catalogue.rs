@@ -208,5 +208,23 @@ pub fn render_doc() -> String {
     for spec in ALL {
         doc.push_str(&format!("- `{}`: {}\n", spec.name, spec.description));
     }
+    doc.push_str(TRACES_DOC);
     doc
 }
+
+/// The section of docs/metrics.md on the traces of the polls (`telemetry::traces`).
+const TRACES_DOC: &str = "\n## Traces of the polls\n\n\
+    Off by default; `otlp.traces: true` (`QDRANT_OTEL_OTLP__TRACES=true`) turns them on. On the \
+    agent's resource above, to the same Collector over the same connection (OTLP/HTTP: \
+    `/v1/traces` beside `/v1/metrics`). Every poll is traced; a Collector's sampling \
+    processor thins them if need be. The shipped Collector config has a `traces` pipeline \
+    to its `debug` exporter: point it at your tracing backend.\n\n\
+    - `qdrant.poll` (internal, a root span): one node's poll. `server.address`, \
+    `server.port` (int) of the node; `qdrant.poll.slow` (bool: this poll reads the slow \
+    sources); `qdrant.up` (bool), and an error status when the node is down. A poll cut \
+    short by shutdown ends without `qdrant.up`.\n\
+    - `GET` (client, under its poll): one request to Qdrant, per the HTTP semantic \
+    conventions: `http.request.method`, `url.full` (credentials in the URL replaced by \
+    `REDACTED`), `server.address`, `server.port`, `http.response.status_code` (int), and \
+    on failure an error status and `error.type`: the status code for an HTTP error, else \
+    `timeout`, `connect`, `decode` or `too_large`.\n";

@@ -1,12 +1,18 @@
 //! The synchronous instruments of the agent's own telemetry, behind [`Recorder`]: the handle
-//! the poll and export tasks record with. `SelfTelemetry::start` makes one from its provider;
-//! the default one records nothing (`once`, telemetry off, unit tests). No global state, so
-//! several agents in one process (tests) each count their own.
+//! the poll and export tasks record with (and trace their polls with, when traces are on).
+//! `SelfTelemetry::start` makes one from its provider; the default one records nothing
+//! (`once`, telemetry off, unit tests). No global state, so several agents in one process
+//! (tests) each count and trace their own.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use opentelemetry::metrics::{Counter, Histogram, Meter};
 use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::SdkTracer;
+use url::Url;
+
+use crate::snapshot::NodeSnapshot;
 
 use super::catalogue::{self, OwnMetric};
 
@@ -19,35 +25,62 @@ struct Instruments {
     points_dropped: Counter<u64>,
 }
 
-/// Records the agent's own metrics; cheap to clone. The default records nothing.
+/// Records the agent's own metrics, and traces the polls when traces are on; cheap to clone.
+/// The default records and traces nothing.
 #[derive(Clone, Default)]
-pub struct Recorder(Option<Arc<Instruments>>);
+pub struct Recorder {
+    instruments: Option<Arc<Instruments>>,
+    tracer: Option<SdkTracer>,
+}
 
 impl std::fmt::Debug for Recorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Recorder"
-        } else {
-            "Recorder(off)"
-        })
+        f.debug_struct("Recorder")
+            .field("metrics", &self.instruments.is_some())
+            .field("traces", &self.tracer.is_some())
+            .finish()
     }
 }
 
 impl Recorder {
     /// Record with `meter`'s instruments.
     pub(super) fn new(meter: &Meter) -> Recorder {
-        Recorder(Some(Arc::new(Instruments {
+        let instruments = Some(Arc::new(Instruments {
             poll_duration: histogram(meter, &catalogue::POLL_DURATION),
             export_duration: histogram(meter, &catalogue::EXPORT_DURATION),
             export_bytes: counter(meter, &catalogue::EXPORT_BYTES),
             export_failures: counter(meter, &catalogue::EXPORT_FAILURES),
             export_rejected_points: counter(meter, &catalogue::EXPORT_REJECTED_POINTS),
             points_dropped: counter(meter, &catalogue::POINTS_DROPPED),
-        })))
+        }));
+        Recorder {
+            instruments,
+            tracer: None,
+        }
+    }
+
+    /// Also trace the polls with `tracer`.
+    pub fn with_tracer(self, tracer: SdkTracer) -> Recorder {
+        Recorder {
+            tracer: Some(tracer),
+            ..self
+        }
+    }
+
+    /// Run one node's `poll` of `base_url`, in a span when traces are on.
+    pub async fn poll(
+        &self,
+        base_url: &Url,
+        poll: impl Future<Output = NodeSnapshot>,
+    ) -> NodeSnapshot {
+        match &self.tracer {
+            Some(tracer) => super::traces::traced_poll(tracer, base_url, poll).await,
+            None => poll.await,
+        }
     }
 
     fn with(&self, record: impl FnOnce(&Instruments)) {
-        if let Some(instruments) = &self.0 {
+        if let Some(instruments) = &self.instruments {
             record(instruments);
         }
     }

@@ -8,10 +8,12 @@
 //! Facts that belong beside a node's data stay on the node's resource, as Prometheus keeps `up`
 //! beside a target's series: `qdrant.up`, data age, poll errors, exported points.
 //! The instruments are listed once, in `catalogue`; docs/metrics.md is rendered from it.
+//! When asked (`otlp.traces`), the polls are traced too, on the same resource (`traces`).
 
 pub mod catalogue;
 mod instruments;
 mod process;
+mod traces;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +28,7 @@ use tokio::sync::Semaphore;
 
 use crate::export::OtlpClient;
 pub use instruments::{DropReason, Recorder};
+pub use traces::Traces;
 
 /// The agent's `service.name`.
 pub const SERVICE_NAME: &str = "qdrant-otel-agent";
@@ -56,12 +59,12 @@ pub struct Observed {
 }
 
 impl SelfTelemetry {
-    /// Export the agent's own metrics every `interval` over `otlp`'s connection, on a resource
-    /// made of the resolved attributes that describe the agent. Call within the Tokio runtime.
+    /// Export the agent's own metrics every `interval` over `otlp`'s connection, on the
+    /// agent's `resource` ([`agent_resource`]). Call within the Tokio runtime.
     pub fn start(
         otlp: &OtlpClient,
         interval: Duration,
-        resource_attributes: &[(String, String)],
+        resource: Resource,
         observed: Observed,
     ) -> Result<SelfTelemetry, TelemetryError> {
         let exporter = otlp
@@ -71,7 +74,7 @@ impl SelfTelemetry {
             .with_interval(interval.max(Duration::from_secs(1)))
             .build();
         let provider = SdkMeterProvider::builder()
-            .with_resource(agent_resource(resource_attributes))
+            .with_resource(resource)
             .with_reader(reader)
             .build();
         let meter = provider.meter_with_scope(scope());
@@ -88,16 +91,24 @@ impl SelfTelemetry {
     /// Export what was recorded since the last export, and stop (bounded by `grace`).
     pub async fn shutdown(self, grace: Duration) {
         let provider = self.provider;
-        // Blocking: the SDK's reader thread exports and answers.
-        let stopping = tokio::task::spawn_blocking(move || provider.shutdown());
-        match tokio::time::timeout(grace, stopping).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(error))) => {
-                tracing::warn!(%error, "The agent's own telemetry did not shut down cleanly.")
-            }
-            Ok(Err(_)) | Err(_) => {
-                tracing::warn!("The agent's own telemetry did not shut down in time.")
-            }
+        stop_within(grace, "metrics", move || provider.shutdown()).await;
+    }
+}
+
+/// Shut an SDK provider down (blocking: its exporting thread exports and answers) within
+/// `grace`.
+async fn stop_within(
+    grace: Duration,
+    what: &'static str,
+    shutdown: impl FnOnce() -> opentelemetry_sdk::error::OTelSdkResult + Send + 'static,
+) {
+    match tokio::time::timeout(grace, tokio::task::spawn_blocking(shutdown)).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(error))) => {
+            tracing::warn!(%error, "The agent's own {what} did not shut down cleanly.")
+        }
+        Ok(Err(_)) | Err(_) => {
+            tracing::warn!("The agent's own {what} did not shut down in time.")
         }
     }
 }
@@ -113,7 +124,8 @@ fn scope() -> InstrumentationScope {
 /// `service.name = qdrant-otel-agent`, the agent's version, its instance id (the resolved
 /// `service.instance.id` if the user gave one, else a random one per start, as the Collector
 /// does for its own), the resolved attributes that are not about Qdrant, and the SDK's own.
-fn agent_resource(resolved: &[(String, String)]) -> Resource {
+/// Built once per start: the metrics and the traces share it.
+pub fn agent_resource(resolved: &[(String, String)]) -> Resource {
     let instance = resolved
         .iter()
         .find(|(key, _)| key == "service.instance.id")

@@ -68,6 +68,8 @@ pub struct Collector {
     pub exporter: u16,
     /// Qdrant's own `/metrics` (exporter `prometheus/qdrant`).
     pub qdrant_exporter: u16,
+    /// The Collector's own metrics (`otelcol_*`).
+    pub own_metrics: u16,
     _child: Running,
 }
 
@@ -133,6 +135,7 @@ impl Collector {
             otlp_http,
             exporter,
             qdrant_exporter,
+            own_metrics,
             _child: child,
         }
     }

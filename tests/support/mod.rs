@@ -17,6 +17,12 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
 use prost::Message;
@@ -616,6 +622,8 @@ fn serve_per_collection(
 #[derive(Default)]
 struct Received {
     requests: Vec<ExportMetricsServiceRequest>,
+    /// Trace exports (`/v1/traces`, or the gRPC trace service), kept apart from the metrics.
+    traces: Vec<ExportTraceServiceRequest>,
     headers: Vec<Vec<(String, String)>>,
     /// Size of each request body as sent (compressed when gzip is on).
     body_sizes: Vec<usize>,
@@ -733,12 +741,17 @@ impl OtlpReceiver {
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Received::default()));
         let service = GrpcMetrics(Arc::clone(&received));
+        let traces = GrpcTraces(Arc::clone(&received));
         let counted = Arc::clone(&received);
         let task = tokio::spawn(async move {
             let incoming = tokio_stream_from(listener, counted);
             let _ = tonic::transport::Server::builder()
                 .add_service(
                     MetricsServiceServer::new(service)
+                        .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                )
+                .add_service(
+                    TraceServiceServer::new(traces)
                         .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
                 )
                 .serve_with_incoming(incoming)
@@ -758,6 +771,11 @@ impl OtlpReceiver {
 
     pub fn requests(&self) -> Vec<ExportMetricsServiceRequest> {
         self.received.lock().unwrap().requests.clone()
+    }
+
+    /// The trace exports received so far.
+    pub fn traces(&self) -> Vec<ExportTraceServiceRequest> {
+        self.received.lock().unwrap().traces.clone()
     }
 
     pub fn headers(&self) -> Vec<Vec<(String, String)>> {
@@ -878,7 +896,7 @@ async fn serve_otlp_http<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin
     connection: usize,
 ) {
     loop {
-        let Some((_path, headers, mut body)) = read_head(&mut stream).await else {
+        let Some((path, headers, mut body)) = read_head(&mut stream).await else {
             return;
         };
         let length: usize = headers
@@ -904,6 +922,21 @@ async fn serve_otlp_http<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin
                 .read_to_end(&mut decoded)
                 .expect("valid gzip");
             body = decoded;
+        }
+        if path.ends_with("/v1/traces") {
+            let request = ExportTraceServiceRequest::decode(&body[..]).expect("valid protobuf");
+            received.lock().unwrap().traces.push(request);
+            let payload = ExportTraceServiceResponse::default().encode_to_vec();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
+                payload.len()
+            );
+            if stream.write_all(head.as_bytes()).await.is_err()
+                || stream.write_all(&payload).await.is_err()
+            {
+                return;
+            }
+            continue;
         }
         let request = ExportMetricsServiceRequest::decode(&body[..]).expect("valid protobuf");
         let instances = instances_of(&request);
@@ -990,6 +1023,19 @@ impl MetricsService for GrpcMetrics {
         received.requests.push(request.into_inner());
         received.headers.push(headers);
         Ok(tonic::Response::new(received.accept()))
+    }
+}
+
+struct GrpcTraces(Arc<Mutex<Received>>);
+
+#[tonic::async_trait]
+impl TraceService for GrpcTraces {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.lock().unwrap().traces.push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
 
