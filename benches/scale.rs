@@ -95,6 +95,8 @@ struct Row {
     agent: AgentRow,
     naive: NaiveRow,
     scrape: ScrapeRow,
+    /// The agent with its own telemetry off (at `SELF_OFF_AT` collections only).
+    without_self: Option<AgentRow>,
 }
 
 struct Agent(Child);
@@ -240,7 +242,7 @@ fn max(values: &[f64]) -> f64 {
 }
 
 /// The agent, its default settings but for the interval, over a first poll and two cycles.
-async fn measure_agent(server: &FixtureServer, n: usize) -> AgentRow {
+async fn measure_agent(server: &FixtureServer, n: usize, self_telemetry: bool) -> AgentRow {
     let interval = interval_for(n);
     let timeout = interval - Duration::from_millis(100);
     let receiver = OtlpReceiver::start_http().await;
@@ -258,6 +260,10 @@ async fn measure_agent(server: &FixtureServer, n: usize) -> AgentRow {
         )
         .env("QDRANT_OTEL_OTLP__ENDPOINT", receiver.endpoint())
         .env("QDRANT_OTEL_LOG__LEVEL", "warn")
+        .env(
+            "QDRANT_OTEL_OTLP__SELF_TELEMETRY",
+            self_telemetry.to_string(),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -522,7 +528,7 @@ fn measure_scrape(n: usize) -> ScrapeRow {
 async fn measure_mixed(n: usize) -> AgentRow {
     let server = FixtureServer::start(SET).await;
     support::serve_mixed(&server, SET, n);
-    measure_agent(&server, n).await
+    measure_agent(&server, n, true).await
 }
 
 /// The section on the realistic mix, with the CPU target judged on it.
@@ -561,13 +567,23 @@ fn mixed_markdown(a: &AgentRow) -> String {
     md
 }
 
-async fn measure(n: usize) -> (AgentRow, NaiveRow) {
+/// The agent (its own telemetry on, the default), the naive read, and at `SELF_OFF_AT`
+/// collections the agent again with its own telemetry off, right after: what it costs.
+async fn measure(n: usize) -> (AgentRow, NaiveRow, Option<AgentRow>) {
     let server = FixtureServer::start(SET).await;
     support::serve_scaled(&server, SET, n);
-    let agent = measure_agent(&server, n).await;
+    let agent = measure_agent(&server, n, true).await;
+    let without_self = if n == SELF_OFF_AT {
+        Some(measure_agent(&server, n, false).await)
+    } else {
+        None
+    };
     let naive = measure_naive(&server, n).await;
-    (agent, naive)
+    (agent, naive, without_self)
 }
+
+/// Where the agent is measured a second time, its own telemetry off.
+const SELF_OFF_AT: usize = 1_000;
 
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -681,6 +697,7 @@ fn markdown(rows: &[Row]) -> String {
         agent,
         naive,
         scrape,
+        ..
     } in rows
     {
         let _ = writeln!(
@@ -743,6 +760,18 @@ fn markdown(rows: &[Row]) -> String {
             if rss <= 50.0 { "met" } else { "missed" }
         );
     }
+    for r in rows {
+        let Some(off) = &r.without_self else { continue };
+        let _ = writeln!(
+            w,
+            "- The agent's own telemetry, at {} collections in the same run: {} ms CPU per poll over the cycle and {} MB peak RSS with it (the table above), {} ms and {} MB without it (`otlp.self_telemetry: false`, measured right after).",
+            thousands(r.agent.collections),
+            num(r.agent.cycle_cpu_ms),
+            num(r.agent.peak_rss_mb),
+            num(off.cycle_cpu_ms),
+            num(off.peak_rss_mb)
+        );
+    }
     let _ = writeln!(
         w,
         "- The agent's own telemetry (`otlp.self_telemetry`, on by default) was on: its SDK exports, received beside the node data and left out of the export columns: {}.",
@@ -777,6 +806,7 @@ fn csv(rows: &[Row]) -> String {
         agent: a,
         naive,
         scrape,
+        ..
     } in rows
     {
         let _ = writeln!(
@@ -980,7 +1010,7 @@ fn main() {
     let mut rows = Vec::new();
     for &n in sizes {
         let started = Instant::now();
-        let (agent, naive) = runtime.block_on(measure(n));
+        let (agent, naive, without_self) = runtime.block_on(measure(n));
         // Parsed with the agent stopped, on this thread: its CPU time alone is counted.
         let scrape = measure_scrape(n);
         eprintln!(
@@ -991,6 +1021,7 @@ fn main() {
             agent,
             naive,
             scrape,
+            without_self,
         });
     }
     // The realistic mix at 1,000 collections: with the full run, or `SCALE_MIX=1`.
