@@ -927,13 +927,7 @@ async fn serve_otlp_http<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin
             let request = ExportTraceServiceRequest::decode(&body[..]).expect("valid protobuf");
             received.lock().unwrap().traces.push(request);
             let payload = ExportTraceServiceResponse::default().encode_to_vec();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
-                payload.len()
-            );
-            if stream.write_all(head.as_bytes()).await.is_err()
-                || stream.write_all(&payload).await.is_err()
-            {
+            if !answer_protobuf(&mut stream, 200, &payload, "").await {
                 return;
             }
             continue;
@@ -982,16 +976,24 @@ async fn serve_otlp_http<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin
         } else {
             (200, accepted.encode_to_vec(), String::new())
         };
-        let head = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n{extra}\r\n",
-            payload.len()
-        );
-        if stream.write_all(head.as_bytes()).await.is_err()
-            || stream.write_all(&payload).await.is_err()
-        {
+        if !answer_protobuf(&mut stream, status, &payload, &extra).await {
             return;
         }
     }
+}
+
+/// Write a protobuf answer with `extra` header lines; false when the peer is gone.
+async fn answer_protobuf<S: tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: u16,
+    payload: &[u8],
+    extra: &str,
+) -> bool {
+    let head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n{extra}\r\n",
+        payload.len()
+    );
+    stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(payload).await.is_ok()
 }
 
 struct GrpcMetrics(Arc<Mutex<Received>>);
