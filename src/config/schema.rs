@@ -293,6 +293,7 @@ section! {
         /// poll with a client span per request to Qdrant (HTTP semantic conventions), to the
         /// same Collector over the same connection (for HTTP, `/v1/traces` beside
         /// `/v1/metrics`). Every poll is traced: sample in the Collector if needed
+        /// ([metrics.md](metrics.md#traces-of-the-polls))
         traces: bool = false,
     }
 }
