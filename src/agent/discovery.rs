@@ -10,12 +10,13 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
 use super::fleet::Fleet;
 use crate::config::{DiscoverySettings, NodeSettings};
 use crate::events::{DiscoveryFailed, DiscoveryRecovered, NodeDiscovered, NodeLeft};
 use crate::qdrant::models::ClusterInfo;
-use crate::qdrant::{Client, QdrantError};
+use crate::qdrant::{Client, ClientSettings, QdrantError};
 
 /// A member of the cluster, as discovery found it.
 struct Member {
@@ -105,7 +106,7 @@ impl Discovery {
             let node = self
                 .settings
                 .rest_url(peer, scheme)
-                .and_then(|url| NodeSettings::at(&url, &seed.client));
+                .and_then(|url| node_at(url, &seed.client));
             match node {
                 Some(node) => {
                     let member = Member {
@@ -152,5 +153,69 @@ impl Discovery {
                 }
             }
         }
+    }
+}
+
+impl DiscoverySettings {
+    /// The REST URL of the peer with this p2p URI, in `scheme` unless `addresses` maps it.
+    pub fn rest_url(&self, p2p_uri: &str, scheme: &str) -> Option<Url> {
+        let p2p = Url::parse(p2p_uri.trim()).ok()?;
+        let host = p2p.host_str()?;
+        let port = p2p.port_or_known_default()?;
+        if let Some(url) = self.addresses.get(&format!("{host}:{port}")) {
+            return Some(url.clone());
+        }
+        Url::parse(&format!("{scheme}://{host}:{}", self.rest_port)).ok()
+    }
+}
+
+/// The node at `url` (an http(s) URL with a host: the seed's scheme or a checked address),
+/// reached like `template` (same authentication, timeout, TLS).
+fn node_at(url: Url, template: &ClientSettings) -> Option<NodeSettings> {
+    let address = url.host_str()?.to_string();
+    let port = url.port_or_known_default()?;
+    Some(NodeSettings {
+        instance: format!("{address}:{port}"),
+        address,
+        port,
+        client: ClientSettings {
+            base_url: url,
+            ..template.clone()
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(addresses: &[(&str, &str)]) -> DiscoverySettings {
+        DiscoverySettings {
+            rest_port: 6333,
+            addresses: addresses
+                .iter()
+                .map(|(k, v)| (k.to_string(), Url::parse(v).unwrap()))
+                .collect(),
+            every: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn a_peer_gets_its_host_with_the_rest_port_unless_mapped() {
+        let s = settings(&[("10.0.0.2:6335", "https://node-2.example:443")]);
+        let url = |uri: &str, scheme: &str| s.rest_url(uri, scheme).map(|u| u.to_string());
+        assert_eq!(
+            url("http://qdrant-0.qdrant-headless:6335/", "https").as_deref(),
+            Some("https://qdrant-0.qdrant-headless:6333/")
+        );
+        assert_eq!(
+            url("http://10.0.0.2:6335/", "http").as_deref(),
+            Some("https://node-2.example/")
+        );
+        assert_eq!(
+            url("http://[fd00::1]:6335", "http").as_deref(),
+            Some("http://[fd00::1]:6333/")
+        );
+        assert_eq!(url("not a uri", "http"), None);
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::PrivateKeyDer;
 
-use super::origin::{env_origin, Context};
+use super::problems::{env_origin, Context};
 use super::schema::{key, keys, Check};
 use super::Problems;
 

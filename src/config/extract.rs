@@ -8,7 +8,7 @@ use figment::value::{Dict, Value};
 use figment::Profile;
 use figment::Provider;
 
-use super::origin::{describe_metadata, Context};
+use super::problems::{describe_metadata, Context};
 use super::schema::keys;
 use super::{Problems, RawConfig};
 

@@ -1,7 +1,7 @@
 //! The figment providers, lowest to highest: built-in defaults < config file (YAML or TOML by
 //! extension) < the aliases of the schema (`QDRANT_URL`, `QDRANT_API_KEY`) < `QDRANT_OTEL_<SECTION>__<KEY>` < command-line
 //! flags. Every value keeps a name for where it came from (file path, variable, flag), which
-//! [`super::origin`] turns into the origin of a problem.
+//! [`super::problems`] turns into the origin of a problem.
 //!
 //! Environment keys are lowercased, `__` separates levels. Under `otlp.headers` an `_` in a
 //! variable name becomes `-` (`QDRANT_OTEL_OTLP__HEADERS__X_TOKEN` is header `x-token`): variable

@@ -3,7 +3,7 @@
 //! environment < command-line flags), read with every wrong type and unknown key reported
 //! ([`extract`]), checked key by key from the schema ([`checks`]) and turned into validated
 //! [`Settings`] at one boundary ([`load`]). Every problem is reported at once, naming the key
-//! (or standard variable) and where its value came from ([`origin`]). The standard `OTEL_*`
+//! (or standard variable) and where its value came from ([`problems`]). The standard `OTEL_*`
 //! variables are read here, from the injected environment only. [`keys`] renders the schema
 //! into docs/configuration.md.
 
@@ -11,7 +11,6 @@ mod checks;
 mod extract;
 pub mod keys;
 mod layers;
-mod origin;
 mod otlp;
 mod problems;
 mod qdrant;
@@ -27,12 +26,8 @@ use std::time::Duration;
 use figment::value::Value;
 
 pub use layers::figment;
-pub use origin::Context;
-pub use otlp::{
-    Compression, OtlpProtocol, OtlpSettings, OtlpTls, TemporalityPreference,
-    DEFAULT_OTLP_GRPC_ENDPOINT, DEFAULT_OTLP_HTTP_ENDPOINT, DEFAULT_OTLP_TIMEOUT,
-};
-pub use problems::{ConfigError, Problem, Problems};
+pub use otlp::{Compression, OtlpProtocol, OtlpSettings, OtlpTls, TemporalityPreference};
+pub use problems::{ConfigError, Context, Problem, Problems};
 pub use qdrant::DiscoverySettings;
 pub use schema::{
     ClusterConfig, CollectionsConfig, DiscoveryConfig, LogConfig, MetricToggle, OneOrMany,
@@ -45,24 +40,8 @@ use crate::metrics::RecordOptions;
 use crate::qdrant::ClientSettings;
 use crate::sources::PollSettings;
 
-/// Qdrant's default REST address.
-pub const DEFAULT_QDRANT_URL: &str = "http://localhost:6333";
-/// How often each node is polled.
-pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
-/// Per-request timeout towards Qdrant (capped by `poll.interval` when not set).
-pub const DEFAULT_QDRANT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Level-4 telemetry (segments) is read every this many polls.
-pub const DEFAULT_DETAIL_EVERY: u32 = 4;
-/// Per-collection requests per poll: with the 4–6 fixed requests, a poll stays near 20.
-pub const DEFAULT_COLLECTION_REQUESTS: u32 = 16;
-/// Concurrent per-collection requests per node (fallback path only).
-pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 /// Largest accepted response body. Level-4 telemetry of 10,000 collections is ~60 MB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
-/// A discovered peer's REST port (`qdrant.discovery.rest_port`).
-pub const DEFAULT_REST_PORT: u16 = 6333;
-/// How often discovery re-reads the cluster's membership.
-pub const DEFAULT_DISCOVERY_EVERY: Duration = Duration::from_secs(60);
 /// Default `cluster.name` (the recorder's default too, so it lives with it).
 pub use crate::metrics::DEFAULT_CLUSTER_NAME;
 /// Prefix of the agent's own environment variables (never `QDRANT__`: Qdrant reads that).

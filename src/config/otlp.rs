@@ -13,12 +13,8 @@ use super::checks::{given, parse_key_values, Given};
 use super::url::{parse_http_url, with_metrics_path};
 use super::{Context, OtlpConfig, Problems, Secret};
 
-/// The OTLP/HTTP default endpoint (metrics path included).
-pub const DEFAULT_OTLP_HTTP_ENDPOINT: &str = "http://localhost:4318/v1/metrics";
-/// The OTLP/gRPC default endpoint.
-pub const DEFAULT_OTLP_GRPC_ENDPOINT: &str = "http://localhost:4317";
 /// The OTLP default export timeout.
-pub const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,8 +242,8 @@ impl OtlpConfig {
 /// `METRICS_` variable is taken verbatim.
 fn endpoint(given: Option<Given>, protocol: OtlpProtocol, problems: &mut Problems) -> String {
     let default = match protocol {
-        OtlpProtocol::HttpProtobuf => DEFAULT_OTLP_HTTP_ENDPOINT,
-        OtlpProtocol::Grpc => DEFAULT_OTLP_GRPC_ENDPOINT,
+        OtlpProtocol::HttpProtobuf => "http://localhost:4318/v1/metrics",
+        OtlpProtocol::Grpc => "http://localhost:4317",
     };
     let Some(given) = given else {
         return default.to_string();

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use super::checks::parse_key_values;
-use super::origin::env_origin;
+use super::problems::env_origin;
 use super::url::parse_http_url;
 use super::{Context, DiscoveryConfig, NodeSettings, Problems, QdrantConfig, RawConfig};
 use crate::qdrant::{Auth, ClientSettings};
@@ -218,7 +218,7 @@ fn chosen(raw: &RawConfig, ctx: &Context) -> Option<(String, String, String)> {
     Some((name.to_string(), env_origin(name), instance))
 }
 
-/// Validated discovery settings.
+/// Validated discovery settings (the peer mapping, `rest_url`, is in `agent::discovery`).
 #[derive(Debug, Clone)]
 pub struct DiscoverySettings {
     pub rest_port: u16,
@@ -226,35 +226,6 @@ pub struct DiscoverySettings {
     pub addresses: BTreeMap<String, Url>,
     /// How often membership is re-read.
     pub every: Duration,
-}
-
-impl DiscoverySettings {
-    /// The REST URL of the peer with this p2p URI, in `scheme` unless `addresses` maps it.
-    pub fn rest_url(&self, p2p_uri: &str, scheme: &str) -> Option<Url> {
-        let p2p = Url::parse(p2p_uri.trim()).ok()?;
-        let host = p2p.host_str()?;
-        let port = p2p.port_or_known_default()?;
-        if let Some(url) = self.addresses.get(&format!("{host}:{port}")) {
-            return Some(url.clone());
-        }
-        Url::parse(&format!("{scheme}://{host}:{}", self.rest_port)).ok()
-    }
-}
-
-impl NodeSettings {
-    /// The node at `url`, reached like `template` (same authentication, timeout, TLS).
-    pub fn at(url: &Url, template: &ClientSettings) -> Option<NodeSettings> {
-        let (url, address, port) = parse_http_url(url.as_str()).ok()?;
-        Some(NodeSettings {
-            instance: format!("{}:{port}", url.host_str().unwrap_or_default()),
-            address,
-            port,
-            client: ClientSettings {
-                base_url: url,
-                ..template.clone()
-            },
-        })
-    }
 }
 
 impl DiscoveryConfig {
@@ -333,36 +304,6 @@ pub(super) fn address_list<'de, D: Deserializer<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn settings(addresses: &[(&str, &str)]) -> DiscoverySettings {
-        DiscoverySettings {
-            rest_port: 6333,
-            addresses: addresses
-                .iter()
-                .map(|(k, v)| (k.to_string(), Url::parse(v).unwrap()))
-                .collect(),
-            every: Duration::from_secs(60),
-        }
-    }
-
-    #[test]
-    fn a_peer_gets_its_host_with_the_rest_port_unless_mapped() {
-        let s = settings(&[("10.0.0.2:6335", "https://node-2.example:443")]);
-        let url = |uri: &str, scheme: &str| s.rest_url(uri, scheme).map(|u| u.to_string());
-        assert_eq!(
-            url("http://qdrant-0.qdrant-headless:6335/", "https").as_deref(),
-            Some("https://qdrant-0.qdrant-headless:6333/")
-        );
-        assert_eq!(
-            url("http://10.0.0.2:6335/", "http").as_deref(),
-            Some("https://node-2.example/")
-        );
-        assert_eq!(
-            url("http://[fd00::1]:6335", "http").as_deref(),
-            Some("http://[fd00::1]:6333/")
-        );
-        assert_eq!(url("not a uri", "http"), None);
-    }
 
     #[test]
     fn pairs_from_a_variable() {

@@ -11,11 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Secret, DEFAULT_COLLECTION_REQUESTS, DEFAULT_DETAIL_EVERY, DEFAULT_DISCOVERY_EVERY,
-    DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POLL_INTERVAL,
-    DEFAULT_QDRANT_TIMEOUT, DEFAULT_QDRANT_URL, DEFAULT_REST_PORT,
-};
+use super::{Secret, DEFAULT_MAX_RESPONSE_BYTES};
 
 /// What a key's value must be, checked by [`super::checks`] wherever the value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +138,7 @@ section! {
     pub struct QdrantConfig {
         /// REST URL of each node to poll (a list, or comma-separated); its `host:port` is the
         /// node's `service.instance.id`. `QDRANT_URL` set but empty is an error
-        url: OneOrMany = OneOrMany::One(DEFAULT_QDRANT_URL.into());
+        url: OneOrMany = OneOrMany::One("http://localhost:6333".into());
             alias: &["QDRANT_URL"], flag: "--qdrant-url",
         /// API key (read-only is enough), sent as `api-key`; an all-digit key stays a string.
         /// `QDRANT_API_KEY` empty: unset
@@ -157,11 +153,11 @@ section! {
         /// per-request timeout; for a body over 8 MiB, parsed as it arrives, it covers the
         /// parsing too; when set, it must be below `poll.interval`
         #[serde(with = "humantime_serde")]
-        timeout: Duration = DEFAULT_QDRANT_TIMEOUT; shown: "`5s`, at most `poll.interval`",
+        timeout: Duration = Duration::from_secs(5); shown: "`5s`, at most `poll.interval`",
         /// TLS towards Qdrant.
         tls: TlsConfig = TlsConfig::default(); sub: TlsConfig::KEYS,
         /// concurrent per-collection requests per node
-        max_concurrency: usize = DEFAULT_MAX_CONCURRENCY; check: Check::AtLeast(1),
+        max_concurrency: usize = 8; check: Check::AtLeast(1),
         /// largest response accepted, in bytes; also the bound on all response bodies in memory
         /// at once
         max_response_bytes: u64 = DEFAULT_MAX_RESPONSE_BYTES; check: Check::AtLeast(1024),
@@ -194,14 +190,14 @@ section! {
         /// and leaving (seeds are always polled)
         enabled: bool = false,
         /// a peer's REST URL: its p2p URI's host with this port, in the scheme of the seed
-        rest_port: u16 = DEFAULT_REST_PORT; check: Check::Positive,
+        rest_port: u16 = 6333; check: Check::Positive,
         /// a peer's p2p `host:port` → its REST URL, over the port rule (NAT, port mappings); in
         /// the variable `host:port=url` pairs, comma-separated
         #[serde(deserialize_with = "super::qdrant::address_list")]
         addresses: BTreeMap<String, String> = BTreeMap::new(),
         /// how often membership is re-read (at least `poll.interval`)
         #[serde(with = "humantime_serde")]
-        every: Duration = DEFAULT_DISCOVERY_EVERY,
+        every: Duration = Duration::from_secs(60),
     }
 }
 
@@ -209,7 +205,7 @@ section! {
     pub struct PollConfig {
         /// time between polls of a node (≥ 100ms)
         #[serde(with = "humantime_serde")]
-        interval: Duration = DEFAULT_POLL_INTERVAL;
+        interval: Duration = Duration::from_secs(15);
             flag: "--poll-interval", check: Check::AtLeastMillis(100),
         /// wait before the first poll
         #[serde(with = "humantime_serde")]
@@ -219,10 +215,11 @@ section! {
         jitter: Duration = Duration::ZERO; check: Check::BelowInterval,
         /// slow sources (level-4 telemetry: segments; issues; full-storage snapshots) every Nth
         /// poll; the first poll always
-        detail_every: u32 = DEFAULT_DETAIL_EVERY; check: Check::AtLeast(1),
+        detail_every: u32 = 4; check: Check::AtLeast(1),
         /// most per-collection requests (optimizations, memory, snapshots) per poll, spread
         /// round-robin, busy collections first; 0 = none
-        collection_requests: u32 = DEFAULT_COLLECTION_REQUESTS,
+        // 16: with the 4–6 fixed requests, a poll stays near 20.
+        collection_requests: u32 = 16,
         /// the first poll (and `once`) reads every per-collection endpoint, bounded by
         /// `qdrant.max_concurrency` and one interval
         read_all_at_start: bool = false,
