@@ -940,3 +940,11 @@ fn the_temporality_preference_comes_from_its_key_then_the_standard_variable() {
         )]
     );
 }
+
+#[test]
+fn a_secret_never_shows() {
+    let secret = config::Secret::new("s3cret");
+    assert_eq!(format!("{secret:?}"), "<redacted>");
+    assert_eq!(serde_json::to_string(&secret).unwrap(), "\"<redacted>\"");
+    assert_eq!(secret.expose(), "s3cret");
+}
