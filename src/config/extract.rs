@@ -27,30 +27,23 @@ pub fn extract(ctx: &Context, problems: &mut Problems) -> RawConfig {
         }
     };
     let original = data.clone();
-    let mut found: Vec<(bool, usize, String, String, String)> = Vec::new();
+    let mut found = Vec::new();
     let raw = loop {
         let error = match Value::from(data.clone()).deserialize::<RawConfig>() {
             Ok(raw) => break raw,
             Err(error) => error,
         };
-        let path = error.path.clone();
-        let (origin, at) = origin_of(ctx, &original, &path);
-        let (position, prune) = schema_position(&path);
-        let known = position != usize::MAX;
-        found.push((
-            known,
-            position,
-            path.join("."),
-            origin,
-            message(&error.kind),
-        ));
+        let (origin, at) = origin_of(ctx, &original, &error.path);
+        let (position, prune) = schema_position(&error.path);
+        found.push((position, error.path.join("."), origin, message(&error.kind)));
         let cut = prune.min(at);
-        if cut == 0 || !remove(&mut data, &path[..cut]) {
+        if cut == 0 || !remove(&mut data, &error.path[..cut]) {
             break RawConfig::default();
         }
     };
-    found.sort_by_key(|(known, position, ..)| (*known, *position));
-    for (_, _, key, origin, message) in found {
+    // Unknown keys (no position) first, then the schema's order.
+    found.sort_by_key(|(position, ..)| *position);
+    for (_, key, origin, message) in found {
         problems.push(&key, &origin, message);
     }
     raw
@@ -98,9 +91,9 @@ fn origin_of(ctx: &Context, data: &Dict, path: &[String]) -> (String, usize) {
     (describe_metadata(metadata, &names), at)
 }
 
-/// The position in the schema of the key holding `path` (`usize::MAX`: none, an unknown key),
-/// and how much of the path to remove when its value is wrong: a map-valued key as a whole.
-fn schema_position(path: &[String]) -> (usize, usize) {
+/// The position in the schema of the key holding `path` (`None`: an unknown key), and how much
+/// of the path to remove when its value is wrong: a map-valued key as a whole.
+fn schema_position(path: &[String]) -> (Option<usize>, usize) {
     for (position, entry) in keys().iter().enumerate() {
         let pattern: Vec<&str> = entry.name.split('.').collect();
         // A map-valued key matches on the part before its `<…>`.
@@ -111,10 +104,10 @@ fn schema_position(path: &[String]) -> (usize, usize) {
             .zip(path)
             .all(|(p, given)| p == given)
         {
-            return (position, shared);
+            return (Some(position), shared);
         }
     }
-    (usize::MAX, path.len())
+    (None, path.len())
 }
 
 /// Remove the value at `path`; whether there was one.

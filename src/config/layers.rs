@@ -15,7 +15,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 
 use super::schema::keys;
-use super::{ConfigError, ConfigSources, RawConfig, ENV_PREFIX};
+use super::{ConfigError, ConfigSources, Problems, RawConfig, ENV_PREFIX};
 
 pub(crate) const LAYER_ENV: &str = "environment variable";
 pub(crate) const LAYER_FLAG: &str = "command-line flag";
@@ -44,12 +44,13 @@ pub fn figment(sources: &ConfigSources) -> Result<Figment, ConfigError> {
         .collect();
     vars.sort();
     for (name, value) in vars {
-        let rest = &name[ENV_PREFIX.len()..];
-        let value = match is_secret_env_key(rest) {
+        let key = env_key(&name[ENV_PREFIX.len()..]);
+        let path: Vec<&str> = key.split('.').collect();
+        let value = match keys().iter().any(|e| e.key.secret && e.matches(&path)) {
             true => Value::from(value.as_str()),
             false => parse_env_value(value),
         };
-        figment = figment.merge(Explicit::new(LAYER_ENV, &env_key(rest), name, value));
+        figment = figment.merge(Explicit::new(LAYER_ENV, &key, name, value));
     }
     for (key, flag, value) in &sources.flags.entries {
         figment = figment.merge(Explicit::new(LAYER_FLAG, key, flag, value.clone()));
@@ -58,7 +59,11 @@ pub fn figment(sources: &ConfigSources) -> Result<Figment, ConfigError> {
 }
 
 fn with_file(figment: Figment, path: &Path) -> Result<Figment, ConfigError> {
-    let fail = |message: String| Err(ConfigError::single("--config", LAYER_FLAG, message));
+    let fail = |message: String| {
+        let mut problems = Problems::default();
+        problems.push("--config", LAYER_FLAG, message);
+        problems.into_result(Figment::new())
+    };
     if !path.is_file() {
         return fail(format!(
             "config file {} does not exist or is not a file",
@@ -82,13 +87,6 @@ pub(crate) fn env_key(rest: &str) -> String {
         Some(name) => format!("otlp.headers.{}", name.replace('_', "-")),
         None => key.replace("__", "."),
     }
-}
-
-/// Keys whose environment values are taken verbatim (never parsed as numbers or lists).
-fn is_secret_env_key(var: &str) -> bool {
-    let key = env_key(var);
-    let path: Vec<&str> = key.split('.').collect();
-    keys().iter().any(|e| e.key.secret && e.matches(&path))
 }
 
 /// A provider for values given one by one (raw environment variables, flags), remembering the

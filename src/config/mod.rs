@@ -147,8 +147,12 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
         .validate(ctx, raw.poll.interval, problems);
     let otlp = raw.otlp.validate(ctx, problems);
     let resource_attributes = raw.resource.validate(ctx, problems);
-    let cluster_name = raw.cluster.name.as_deref().unwrap_or(DEFAULT_CLUSTER_NAME);
-    let cluster_name = cluster_name.to_string();
+    let cluster_name = raw
+        .cluster
+        .name
+        .as_deref()
+        .unwrap_or(DEFAULT_CLUSTER_NAME)
+        .to_string();
     let log_format = raw.log.validate(ctx, problems);
     let selection = sections::validate_metrics(&raw.metrics, ctx, problems);
     let collections = raw.collections.validate(ctx, problems);

@@ -83,12 +83,6 @@ pub struct OtlpTls {
     pub key_file: Option<PathBuf>,
 }
 
-impl OtlpTls {
-    pub fn is_set(&self) -> bool {
-        self.ca_file.is_some() || self.cert_file.is_some() || self.key_file.is_some()
-    }
-}
-
 impl OtlpConfig {
     pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> OtlpSettings {
         let text = |key: &str, value: &Option<String>| given(ctx, key, value.as_deref());

@@ -31,19 +31,6 @@ pub struct ConfigError {
     pub problems: Vec<Problem>,
 }
 
-impl ConfigError {
-    /// A configuration with this one problem.
-    pub fn single(key: &str, origin: &str, message: String) -> ConfigError {
-        ConfigError {
-            problems: vec![Problem {
-                key: key.into(),
-                origin: origin.into(),
-                message,
-            }],
-        }
-    }
-}
-
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.problems.len();
@@ -108,11 +95,6 @@ impl<'a> Context<'a> {
     /// Where `key`'s value came from.
     pub fn origin(&self, key: &str) -> String {
         origin(self.figment, key)
-    }
-
-    /// Whether `key` was given by the user (any layer above the built-in defaults).
-    pub fn is_set(&self, key: &str) -> bool {
-        self.origin(key) != BUILT_IN
     }
 
     /// A variable of the environment; set but empty (or blank) counts as unset, as the
