@@ -2,13 +2,15 @@
 //! came from (a layer, else the first standard variable that is set), with the problem under
 //! the key or the variable. Also the file checks (a PEM certificate bundle, a PEM private key:
 //! read at load so that `check-config` catches a bad one, a key's content never shown) and the
-//! `key=value,…` lists of the standard variables.
+//! `key=value,…` lists of the standard variables, and the http(s) URLs of `qdrant.url`,
+//! `otlp.endpoint` and the `OTEL_EXPORTER_OTLP_*ENDPOINT` variables.
 
 use std::path::Path;
 use std::time::Duration;
 
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::PrivateKeyDer;
+use url::Url;
 
 use super::problems::{env_origin, Context};
 use super::schema::{key, keys, Check};
@@ -156,6 +158,20 @@ pub fn parse_key_values(text: &str) -> Result<Vec<(String, String)>, String> {
     Ok(pairs)
 }
 
+/// An absolute http(s) URL with a host; returns it with the host and the (default) port.
+pub fn parse_http_url(text: &str) -> Result<(Url, String, u16), String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!(
+            "scheme must be http or https, not {:?}",
+            url.scheme()
+        ));
+    }
+    let host = url.host_str().ok_or("the URL has no host")?.to_string();
+    let port = url.port_or_known_default().ok_or("the URL has no port")?;
+    Ok((url, host, port))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +210,17 @@ mod tests {
         assert!(check(Check::BelowInterval, "0s", second).is_ok());
         assert!(check(Check::BelowInterval, "1s", second).is_err());
         assert!(check(Check::AtLeastMillis(100), "100ms", second).is_ok());
+    }
+
+    #[test]
+    fn rejects_other_schemes_and_relative_urls() {
+        assert_eq!(
+            parse_http_url("ftp://x").unwrap_err(),
+            "scheme must be http or https, not \"ftp\""
+        );
+        assert_eq!(
+            parse_http_url("not a url").unwrap_err(),
+            "not a valid URL (relative URL without a base)"
+        );
     }
 }

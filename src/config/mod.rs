@@ -17,7 +17,6 @@ mod qdrant;
 pub mod schema;
 mod secret;
 mod sections;
-mod url;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

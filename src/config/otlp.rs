@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
+use url::Url;
 
-use super::checks::{given, parse_key_values, Given};
-use super::url::{parse_http_url, with_metrics_path};
+use super::checks::{given, parse_http_url, parse_key_values, Given};
 use super::{Context, OtlpConfig, Problems, Secret};
 
 /// The OTLP default export timeout.
@@ -29,20 +29,16 @@ pub enum Compression {
     None,
 }
 
-/// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`: the aggregation temporality per
-/// instrument kind. Every sum the agent exports is observed (Qdrant's counts, and the agent's
-/// own totals read at each poll): an asynchronous instrument in the specification's terms.
+/// `otlp.temporality_preference`, per instrument kind; every sum the agent exports (Qdrant's
+/// counts, its own totals) is observed: an asynchronous instrument in the specification's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TemporalityPreference {
     /// Everything cumulative (the default).
     #[default]
     Cumulative,
-    /// Counters (asynchronous counters: monotonic sums) as deltas; up-down counters stay
-    /// cumulative.
+    /// Counters (asynchronous: monotonic sums) as deltas; up-down counters stay cumulative.
     Delta,
-    /// Delta for synchronous counters and histograms only; asynchronous counters and every
-    /// up-down counter stay cumulative. The agent has no synchronous instrument among these
-    /// metrics, so this exports as `cumulative` does.
+    /// Deltas for synchronous instruments only, which the agent has none of: as `Cumulative`.
     LowMemory,
 }
 
@@ -279,6 +275,15 @@ fn check_header(name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An OTLP/HTTP base URL with the metrics path appended, unless it already ends with it.
+fn with_metrics_path(url: &Url) -> String {
+    if url.path().ends_with("/v1/metrics") {
+        url.as_str().to_string()
+    } else {
+        format!("{}/v1/metrics", url.as_str().trim_end_matches('/'))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,5 +302,18 @@ mod tests {
             parse_temporality_preference("deltas").unwrap_err(),
             "\"deltas\" is not supported: use cumulative, delta or lowmemory"
         );
+    }
+
+    #[test]
+    fn metrics_path_is_appended_once() {
+        for (given, expected) in [
+            ("http://c:4318", "http://c:4318/v1/metrics"),
+            ("http://c:4318/", "http://c:4318/v1/metrics"),
+            ("http://c:4318/otlp", "http://c:4318/otlp/v1/metrics"),
+            ("http://c:4318/v1/metrics", "http://c:4318/v1/metrics"),
+        ] {
+            let (url, _, _) = parse_http_url(given).unwrap();
+            assert_eq!(with_metrics_path(&url), expected, "{given}");
+        }
     }
 }

@@ -10,9 +10,8 @@ use reqwest::header::HeaderValue;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
-use super::checks::parse_key_values;
+use super::checks::{parse_http_url, parse_key_values};
 use super::problems::{env_origin, BUILT_IN};
-use super::url::parse_http_url;
 use super::{Context, DiscoveryConfig, NodeSettings, Problems, QdrantConfig, RawConfig};
 use crate::qdrant::{Auth, ClientSettings};
 
@@ -112,11 +111,7 @@ impl QdrantConfig {
         problems: &mut Problems,
     ) -> Vec<NodeSettings> {
         let key = "qdrant.url";
-        if ctx
-            .env
-            .get("QDRANT_URL")
-            .is_some_and(|v| v.trim().is_empty())
-        {
+        if ctx.env.contains_key("QDRANT_URL") && ctx.env_var("QDRANT_URL").is_none() {
             problems.push(key, &env_origin("QDRANT_URL"), "is set but empty");
         }
         let urls = self.url.to_vec();
@@ -180,26 +175,20 @@ pub(super) fn apply_identity(
     let Some((key, origin, instance)) = chosen(raw, ctx) else {
         return;
     };
-    if instance.trim().is_empty() {
-        problems.push(&key, &origin, "must not be empty");
+    let sidecar = "set it only when the agent polls one node (a sidecar)";
+    let message = if instance.trim().is_empty() {
+        "must not be empty".to_string()
     } else if raw.qdrant.discovery.enabled {
-        problems.push(
-            &key,
-            &origin,
-            "sets one identity, but qdrant.discovery.enabled polls every peer of the cluster; set it only when the agent polls one node (a sidecar)",
-        );
+        format!("sets one identity, but qdrant.discovery.enabled polls every peer of the cluster; {sidecar}")
     } else if nodes.len() > 1 {
-        problems.push(
-            &key,
-            &origin,
-            format!(
-                "sets one identity for {} nodes; set it only when the agent polls one node (a sidecar)",
-                nodes.len()
-            ),
-        );
-    } else if let Some(node) = nodes.first_mut() {
-        node.instance = instance.trim().to_string();
-    }
+        format!("sets one identity for {} nodes; {sidecar}", nodes.len())
+    } else {
+        if let Some(node) = nodes.first_mut() {
+            node.instance = instance.trim().to_string();
+        }
+        return;
+    };
+    problems.push(&key, &origin, message);
 }
 
 /// The identity the user set, with the key and origin it came from.
