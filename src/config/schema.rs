@@ -1,6 +1,6 @@
 //! The configuration as the user writes it, and the one place every key is declared: its field,
 //! type, default and documentation, the variables and flag that also set it, and the constraint
-//! its value must meet. [`section!`] turns each declaration into a serde field (with
+//! its value must meet. [`sections!`] turns each declaration into a serde field (with
 //! `deny_unknown_fields`) and a [`Key`] entry; the key table of docs/configuration.md, the
 //! command-line flags, the secret variables and the generic checks ([`super::checks`]) all read
 //! those entries, so no key is written twice.
@@ -73,10 +73,10 @@ impl Key {
     }
 }
 
-/// A section struct and its [`Key`] entries from one declaration per field: doc comment, serde
+/// Section structs and their [`Key`] entries from one declaration per field: doc comment, serde
 /// attributes, `name: Type = default`, then the entry's options (`flag: "--x"`, `check: …`).
-macro_rules! section {
-    (
+macro_rules! sections {
+    ($(
         $(#[doc = $section_doc:literal])*
         pub struct $name:ident {
             $(
@@ -85,7 +85,7 @@ macro_rules! section {
                 $field:ident: $ty:ty = $default:expr $(; $($option:ident: $value:expr),+)?,
             )+
         }
-    ) => {
+    )+) => {$(
         $(#[doc = $section_doc])*
         #[derive(Debug, Clone, Serialize, Deserialize)]
         #[serde(deny_unknown_fields, default)]
@@ -105,10 +105,10 @@ macro_rules! section {
                 ..Key::new(stringify!($field), concat!($($doc),+))
             },)+];
         }
-    };
+    )+};
 }
 
-section! {
+sections! {
     /// The whole configuration as written by the user.
     pub struct RawConfig {
         /// The Qdrant nodes to poll and how to reach them.
@@ -132,9 +132,7 @@ section! {
         /// The agent's own logs.
         log: LogConfig = LogConfig::default(); sub: LogConfig::KEYS,
     }
-}
 
-section! {
     pub struct QdrantConfig {
         /// REST URL of each node to poll (a list, or comma-separated); its `host:port` is the
         /// node's `service.instance.id`. `QDRANT_URL` set but empty is an error
@@ -172,9 +170,7 @@ section! {
         /// error
         follow_redirects: bool = false,
     }
-}
 
-section! {
     pub struct TlsConfig {
         /// extra CA certificates (PEM) to trust; read and checked at start
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -182,9 +178,7 @@ section! {
         /// accept any certificate (testing only)
         insecure_skip_verify: bool = false,
     }
-}
 
-section! {
     pub struct DiscoveryConfig {
         /// the URLs are seeds: poll every peer their `/cluster` lists, and follow peers joining
         /// and leaving (seeds are always polled)
@@ -199,9 +193,7 @@ section! {
         #[serde(with = "humantime_serde")]
         every: Duration = Duration::from_secs(60),
     }
-}
 
-section! {
     pub struct PollConfig {
         /// time between polls of a node (≥ 100ms)
         #[serde(with = "humantime_serde")]
@@ -224,25 +216,19 @@ section! {
         /// `qdrant.max_concurrency` and one interval
         read_all_at_start: bool = false,
     }
-}
 
-section! {
     pub struct CollectionsConfig {
         /// globs of collections to report (a list, or comma-separated)
         include: OneOrMany = OneOrMany::default(); shown: "all",
         /// globs of collections not to report (a list, or comma-separated)
         exclude: OneOrMany = OneOrMany::default(),
     }
-}
 
-section! {
     pub struct PrivacyConfig {
         /// replace collection names by a stable hash (16 hex digits of SHA-256)
         hash_collection_names: bool = false,
     }
-}
 
-section! {
     pub struct OtlpConfig {
         /// Collector URL; for HTTP a base URL (`/v1/metrics` is appended unless present; the
         /// `METRICS_` variable is the full URL, used verbatim). Unset:
@@ -293,9 +279,7 @@ section! {
         /// ([metrics.md](metrics.md#traces-of-the-polls))
         traces: bool = false,
     }
-}
 
-section! {
     pub struct OtlpTlsConfig {
         /// CA certificates (PEM) to trust besides the system's, for an `https` endpoint; read
         /// and checked at start
@@ -316,9 +300,7 @@ section! {
         key_file: Option<PathBuf> = None; check: Check::PrivateKey,
             fallback: &["OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"],
     }
-}
 
-section! {
     pub struct ResourceConfig {
         /// extra resource attributes on everything exported, over the variable's (`key=value`
         /// pairs, comma-separated, values percent-encoded); `OTEL_SERVICE_NAME` sets
@@ -326,18 +308,14 @@ section! {
         attributes: BTreeMap<String, String> = BTreeMap::new(); suffix: "<key>",
             fallback: &["OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAME"],
     }
-}
 
-section! {
     pub struct ClusterConfig {
         /// `service.instance.id` of cluster-wide metrics, `qdrant.cluster.name` on clustered
         /// nodes
         #[serde(skip_serializing_if = "Option::is_none")]
         name: Option<String> = None; shown: "`qdrant-cluster`", check: Check::NotEmpty,
     }
-}
 
-section! {
     pub struct LogConfig {
         /// level or tracing filter
         level: String = "info".into(); flag: "--log-level",
