@@ -150,7 +150,7 @@ mod tests {
         };
         let mut problems = Problems::default();
         let by_key = extract(&ctx, &mut problems);
-        assert!(problems.is_empty(), "{problems:?}");
+        assert!(problems.problems.is_empty(), "{problems:?}");
         let json = |raw: &RawConfig| {
             let mut value = serde_json::to_value(raw).unwrap();
             // Secrets serialize redacted: compare them directly.

@@ -62,7 +62,7 @@ fn with_file(figment: Figment, path: &Path) -> Result<Figment, ConfigError> {
     let fail = |message: String| {
         let mut problems = Problems::default();
         problems.push("--config", LAYER_FLAG, message);
-        problems.into_result(Figment::new())
+        Err(problems)
     };
     if !path.is_file() {
         return fail(format!(

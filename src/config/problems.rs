@@ -1,5 +1,5 @@
-//! What goes wrong in a configuration: one [`Problem`] (key, origin, message), the [`Problems`]
-//! collector every validation step appends to, and [`ConfigError`], all of them at once. An
+//! What goes wrong in a configuration: one [`Problem`] (key, origin, message), and
+//! [`ConfigError`], all of them at once, which every validation step appends to. An
 //! origin says where a value came from (`config file …`, `environment variable …`, `command-line
 //! flag …`, `built-in default`); the [`Context`] every section's validation gets holds that
 //! lookup and the injected environment (the only place `OTEL_*` variables are read).
@@ -25,11 +25,15 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Every problem found, listed one per line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Every problem found, listed one per line. While validation runs, the collector every step
+/// appends to in the order found ([`Problems`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
     pub problems: Vec<Problem>,
 }
+
+/// The problems found so far; an error once there is one.
+pub type Problems = ConfigError;
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -46,15 +50,9 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Collects problems in the order they are found; turned into a [`ConfigError`] at the end.
-#[derive(Debug, Default)]
-pub struct Problems {
-    list: Vec<Problem>,
-}
-
-impl Problems {
+impl ConfigError {
     pub fn push(&mut self, key: &str, origin: &str, message: impl Into<String>) {
-        self.list.push(Problem {
+        self.problems.push(Problem {
             key: key.into(),
             origin: origin.into(),
             message: message.into(),
@@ -63,21 +61,14 @@ impl Problems {
 
     /// Whether a problem was already reported for `key` (e.g. it had the wrong type).
     pub fn has(&self, key: &str) -> bool {
-        self.list.iter().any(|p| p.key == key)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.problems.iter().any(|p| p.key == key)
     }
 
     /// `value` when nothing was found wrong.
     pub fn into_result<T>(self, value: T) -> Result<T, ConfigError> {
-        if self.list.is_empty() {
-            Ok(value)
-        } else {
-            Err(ConfigError {
-                problems: self.list,
-            })
+        match self.problems.is_empty() {
+            true => Ok(value),
+            false => Err(self),
         }
     }
 }
