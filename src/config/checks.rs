@@ -28,19 +28,12 @@ pub struct Given {
 /// The key's value if set, else its first standard variable that is set (not blank).
 pub fn given(ctx: &Context, name: &str, value: Option<&str>) -> Option<Given> {
     if let Some(text) = value {
-        let origin = ctx.origin(name);
-        return Some(Given {
-            name: name.into(),
-            origin,
-            text: text.into(),
-        });
+        let (name, origin, text) = (name.into(), ctx.origin(name), text.into());
+        return Some(Given { name, origin, text });
     }
     key(name).fallback.iter().find_map(|var| {
-        ctx.env_var(var).map(|text| Given {
-            name: var.to_string(),
-            origin: env_origin(var),
-            text: text.into(),
-        })
+        let (name, origin, text) = (var.to_string(), env_origin(var), ctx.env_var(var)?.into());
+        Some(Given { name, origin, text })
     })
 }
 

@@ -9,17 +9,11 @@ pub const CONFIG_DOC_PATH: &str = "docs/configuration.md";
 pub const BEGIN_MARKER: &str = "<!-- BEGIN GENERATED: config keys -->";
 pub const END_MARKER: &str = "<!-- END GENERATED -->";
 
-/// `QDRANT_OTEL_<SECTION>__<KEY>` for a key.
-pub fn env_name(key: &str) -> String {
-    format!(
-        "{ENV_PREFIX}{}",
-        key.replace('.', "__").to_ascii_uppercase()
-    )
-}
-
-/// Every variable that sets the key, in precedence order (highest first).
+/// Every variable that sets the key, in precedence order (highest first):
+/// `QDRANT_OTEL_<SECTION>__<KEY>`, then the aliases, then the standard variables.
 pub fn env_names(entry: &Entry) -> Vec<String> {
-    let mut names = vec![env_name(&entry.name)];
+    let own = entry.name.replace('.', "__").to_ascii_uppercase();
+    let mut names = vec![format!("{ENV_PREFIX}{own}")];
     names.extend(entry.key.alias.iter().map(|name| name.to_string()));
     names.extend(entry.key.fallback.iter().map(|name| name.to_string()));
     names

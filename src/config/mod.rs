@@ -136,29 +136,23 @@ pub fn load(sources: &ConfigSources) -> Result<(RawConfig, Settings), ConfigErro
 /// The `qdrant` section first (its timeout is bounded by the interval), then every key's own
 /// check from the schema, then what spans keys, in the order of the documentation.
 fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings {
-    let mut nodes = raw.qdrant.validate(ctx, raw.poll.interval, problems);
+    let interval = raw.poll.interval;
+    let mut nodes = raw.qdrant.validate(ctx, interval, problems);
     qdrant::apply_identity(raw, ctx, &mut nodes, problems);
     let json = serde_json::to_value(raw).unwrap_or_default();
-    checks::check_all(&json, raw.poll.interval, ctx, problems);
-    let discovery = raw
-        .qdrant
-        .discovery
-        .validate(ctx, raw.poll.interval, problems);
+    checks::check_all(&json, interval, ctx, problems);
+    let discovery = raw.qdrant.discovery.validate(ctx, interval, problems);
     let otlp = raw.otlp.validate(ctx, problems);
     let resource_attributes = raw.resource.validate(ctx, problems);
-    let cluster_name = raw
-        .cluster
-        .name
-        .as_deref()
-        .unwrap_or(DEFAULT_CLUSTER_NAME)
-        .to_string();
+    let cluster_name = raw.cluster.name.as_deref().unwrap_or(DEFAULT_CLUSTER_NAME);
+    let cluster_name = cluster_name.to_string();
     let log_format = raw.log.validate(ctx, problems);
     let selection = sections::validate_metrics(&raw.metrics, ctx, problems);
     let collections = raw.collections.validate(ctx, problems);
     Settings {
         nodes,
         discovery,
-        interval: raw.poll.interval,
+        interval,
         initial_delay: raw.poll.initial_delay,
         jitter: raw.poll.jitter,
         poll: PollSettings {
@@ -166,7 +160,7 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
             max_concurrency: raw.qdrant.max_concurrency,
             collection_requests: raw.poll.collection_requests as usize,
             read_all_at_start: raw.poll.read_all_at_start,
-            read_all_within: raw.poll.interval,
+            read_all_within: interval,
             plan: selection.source_plan(),
             collections: collections.clone(),
         },
