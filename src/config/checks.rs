@@ -87,47 +87,36 @@ fn check(check: Check, text: &str, interval: Duration) -> Result<(), String> {
             );
             fail(words.contains(&text.trim()), message)
         }
-        Check::Certificates => check_certificates(Path::new(text)),
-        Check::PrivateKey => check_private_key(Path::new(text)),
+        Check::Certificates => check_certificates(text),
+        Check::PrivateKey => check_private_key(text),
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    if !path.is_file() {
-        return Err(format!(
-            "{} does not exist or is not a file",
-            path.display()
-        ));
+fn read(file: &str) -> Result<Vec<u8>, String> {
+    if !Path::new(file).is_file() {
+        return Err(format!("{file} does not exist or is not a file"));
     }
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))
 }
 
 /// A CA file or client certificate: readable, with at least one PEM certificate.
-fn check_certificates(path: &Path) -> Result<(), String> {
-    let pem = read(path)?;
-    match reqwest::Certificate::from_pem_bundle(&pem) {
-        Ok(certs) if certs.is_empty() => {
-            Err(format!("{} holds no PEM certificate", path.display()))
-        }
+fn check_certificates(file: &str) -> Result<(), String> {
+    match reqwest::Certificate::from_pem_bundle(&read(file)?) {
+        Ok(certs) if certs.is_empty() => Err(format!("{file} holds no PEM certificate")),
         Ok(_) => Ok(()),
-        Err(e) => Err(format!(
-            "{} is not a PEM certificate bundle ({e})",
-            path.display()
-        )),
+        Err(e) => Err(format!("{file} is not a PEM certificate bundle ({e})")),
     }
 }
 
 /// A PEM private key. What is wrong is said without quoting the file: the parser's own
 /// messages may hold a line of it.
-fn check_private_key(path: &Path) -> Result<(), String> {
-    let pem = read(path)?;
-    match PrivateKeyDer::from_pem_slice(&pem) {
+fn check_private_key(file: &str) -> Result<(), String> {
+    match PrivateKeyDer::from_pem_slice(&read(file)?) {
         Ok(_) => Ok(()),
         Err(pem::Error::NoItemsFound) => Err(format!(
-            "{} holds no PEM private key (PKCS#8, PKCS#1 or SEC1)",
-            path.display()
+            "{file} holds no PEM private key (PKCS#8, PKCS#1 or SEC1)"
         )),
-        Err(_) => Err(format!("{} is not valid PEM", path.display())),
+        Err(_) => Err(format!("{file} is not valid PEM")),
     }
 }
 

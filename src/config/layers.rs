@@ -64,18 +64,17 @@ fn with_file(figment: Figment, path: &Path) -> Result<Figment, ConfigError> {
         problems.push("--config", LAYER_FLAG, message);
         Err(problems)
     };
+    let shown = path.display();
     if !path.is_file() {
         return fail(format!(
-            "config file {} does not exist or is not a file",
-            path.display()
+            "config file {shown} does not exist or is not a file"
         ));
     }
     match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "yaml" | "yml" => Ok(figment.merge(Yaml::file_exact(path))),
         "toml" => Ok(figment.merge(Toml::file_exact(path))),
         _ => fail(format!(
-            "config file {} must end in .yaml, .yml or .toml",
-            path.display()
+            "config file {shown} must end in .yaml, .yml or .toml"
         )),
     }
 }

@@ -145,16 +145,15 @@ impl QdrantConfig {
 
 /// The key in the file, trimmed; it must be a valid header value.
 fn read_key_file(path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     let key = text.trim();
     if key.is_empty() {
-        return Err(format!("{} is empty", path.display()));
+        return Err(format!("{shown} is empty"));
     }
     if HeaderValue::from_str(key).is_err() {
         return Err(format!(
-            "{} holds characters not allowed in an HTTP header",
-            path.display()
+            "{shown} holds characters not allowed in an HTTP header"
         ));
     }
     Ok(key.to_string())
