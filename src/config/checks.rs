@@ -80,12 +80,9 @@ fn check(check: Check, text: &str, interval: Duration) -> Result<(), String> {
         Check::NotEmpty => fail(!text.trim().is_empty(), "must not be empty".into()),
         Check::OneOf(words) => {
             let (last, first) = words.split_last().unwrap_or((&"", &[]));
-            let message = format!(
-                "{:?} is not supported: use {} or {last}",
-                text.trim(),
-                first.join(", ")
-            );
-            fail(words.contains(&text.trim()), message)
+            let (text, first) = (text.trim(), first.join(", "));
+            let message = format!("{text:?} is not supported: use {first} or {last}");
+            fail(words.contains(&text), message)
         }
         Check::Certificates => check_certificates(text),
         Check::PrivateKey => check_private_key(text),
@@ -143,11 +140,9 @@ pub fn parse_key_values(text: &str) -> Result<Vec<(String, String)>, String> {
 /// An absolute http(s) URL with a host; returns it with the host and the (default) port.
 pub fn parse_http_url(text: &str) -> Result<(Url, String, u16), String> {
     let url = Url::parse(text.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
-    if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(format!(
-            "scheme must be http or https, not {:?}",
-            url.scheme()
-        ));
+    let scheme = url.scheme();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("scheme must be http or https, not {scheme:?}"));
     }
     let host = url.host_str().ok_or("the URL has no host")?.to_string();
     let port = url.port_or_known_default().ok_or("the URL has no port")?;

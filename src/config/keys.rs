@@ -67,10 +67,6 @@ pub fn render_config_doc(document: &str) -> Result<String, String> {
         .find(END_MARKER)
         .ok_or_else(|| format!("{CONFIG_DOC_PATH} lacks the marker {END_MARKER}"))?
         + start;
-    Ok(format!(
-        "{}\n{}{}",
-        &document[..start],
-        render_table(),
-        &document[end..]
-    ))
+    let (before, after) = (&document[..start], &document[end..]);
+    Ok(format!("{before}\n{}{after}", render_table()))
 }

@@ -59,24 +59,16 @@ pub fn figment(sources: &ConfigSources) -> Result<Figment, ConfigError> {
 }
 
 fn with_file(figment: Figment, path: &Path) -> Result<Figment, ConfigError> {
-    let fail = |message: String| {
-        let mut problems = Problems::default();
-        problems.push("--config", LAYER_FLAG, message);
-        Err(problems)
-    };
     let shown = path.display();
-    if !path.is_file() {
-        return fail(format!(
-            "config file {shown} does not exist or is not a file"
-        ));
-    }
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "yaml" | "yml" => Ok(figment.merge(Yaml::file_exact(path))),
-        "toml" => Ok(figment.merge(Toml::file_exact(path))),
-        _ => fail(format!(
-            "config file {shown} must end in .yaml, .yml or .toml"
-        )),
-    }
+    let message = match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        _ if !path.is_file() => format!("config file {shown} does not exist or is not a file"),
+        "yaml" | "yml" => return Ok(figment.merge(Yaml::file_exact(path))),
+        "toml" => return Ok(figment.merge(Toml::file_exact(path))),
+        _ => format!("config file {shown} must end in .yaml, .yml or .toml"),
+    };
+    let mut problems = Problems::default();
+    problems.push("--config", LAYER_FLAG, message);
+    Err(problems)
 }
 
 /// The dotted key of a `QDRANT_OTEL_` variable (the part after the prefix).
