@@ -55,10 +55,8 @@ fn message(kind: &Kind) -> String {
         Kind::UnknownField(name, [known]) => format!("unknown field `{name}`, expected `{known}`"),
         Kind::UnknownField(name, known) => {
             let known: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-            format!(
-                "unknown field `{name}`, expected one of {}",
-                known.join(", ")
-            )
+            let known = known.join(", ");
+            format!("unknown field `{name}`, expected one of {known}")
         }
         Kind::InvalidType(_, expected) if expected.starts_with("struct ") => {
             "invalid type: expected a map of keys".into()

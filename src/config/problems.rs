@@ -83,9 +83,19 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    /// Where `key`'s value came from.
+    /// Where `key`'s value came from. Map keys may themselves hold dots (metric and attribute
+    /// names), so a key that cannot be found is looked up by its longest known prefix.
     pub fn origin(&self, key: &str) -> String {
-        origin(self.figment, key)
+        let keys: Vec<&str> = key.split('.').collect();
+        (1..=keys.len())
+            .rev()
+            .find_map(|n| {
+                let prefix = keys[..n].join(".");
+                self.figment
+                    .find_metadata(&prefix)
+                    .map(|metadata| describe_metadata(Some(metadata), &keys[..n]))
+            })
+            .unwrap_or_else(|| describe_metadata(None, &keys))
     }
 
     /// A variable of the environment; set but empty (or blank) counts as unset, as the
@@ -96,23 +106,6 @@ impl<'a> Context<'a> {
             .map(|v| v.trim())
             .filter(|v| !v.is_empty())
     }
-}
-
-/// Describe where `key`'s value came from.
-///
-/// Map keys may themselves hold dots (metric and attribute names), so a key that cannot be
-/// found is looked up by its longest known prefix.
-pub fn origin(figment: &Figment, key: &str) -> String {
-    let keys: Vec<&str> = key.split('.').collect();
-    (1..=keys.len())
-        .rev()
-        .find_map(|n| {
-            let prefix = keys[..n].join(".");
-            figment
-                .find_metadata(&prefix)
-                .map(|metadata| describe_metadata(Some(metadata), &keys[..n]))
-        })
-        .unwrap_or_else(|| describe_metadata(None, &keys))
 }
 
 /// `config file PATH`, `environment variable NAME`, `command-line flag --NAME` or the default.
