@@ -110,20 +110,16 @@ impl CollectionsConfig {
     /// Each list is checked on its own so that a bad glob is reported under its own key.
     pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> CollectionFilter {
         let (include, exclude) = (self.include.to_vec(), self.exclude.to_vec());
-        let mut ok = true;
         for (key, include, exclude) in [
             ("collections.include", &include[..], &[][..]),
             ("collections.exclude", &[][..], &exclude[..]),
         ] {
             if let Err(message) = CollectionFilter::new(include, exclude) {
                 problems.push(key, &ctx.origin(key), format!("invalid glob {message}"));
-                ok = false;
             }
         }
-        match ok {
-            true => CollectionFilter::new(&include, &exclude).unwrap_or_default(),
-            false => CollectionFilter::default(),
-        }
+        // Fails exactly when one of the lists did (reported above): then everything.
+        CollectionFilter::new(&include, &exclude).unwrap_or_default()
     }
 }
 
