@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use humantime::format_duration;
 use reqwest::header::HeaderValue;
 use serde::{Deserialize, Deserializer};
 use url::Url;
@@ -52,11 +53,8 @@ impl QdrantConfig {
         if self.timeout.is_zero() {
             problems.push(key, &ctx.origin(key), "must be greater than 0");
         } else if self.timeout >= interval && !interval.is_zero() {
-            let message = format!(
-                "must be below poll.interval ({} >= {})",
-                humantime::format_duration(self.timeout),
-                humantime::format_duration(interval)
-            );
+            let (timeout, interval) = (format_duration(self.timeout), format_duration(interval));
+            let message = format!("must be below poll.interval ({timeout} >= {interval})");
             problems.push(key, &ctx.origin(key), message);
         }
         self.timeout
@@ -242,14 +240,9 @@ impl DiscoveryConfig {
             return None;
         }
         if self.every < interval {
-            problem(
-                "qdrant.discovery.every",
-                format!(
-                    "must be at least poll.interval ({} < {})",
-                    humantime::format_duration(self.every),
-                    humantime::format_duration(interval)
-                ),
-            );
+            let (every, interval) = (format_duration(self.every), format_duration(interval));
+            let message = format!("must be at least poll.interval ({every} < {interval})");
+            problem("qdrant.discovery.every", message);
         }
         Some(DiscoverySettings {
             rest_port: self.rest_port,
