@@ -133,23 +133,24 @@ impl<E: DeserializeOwned> Splitter<E> {
         Ok(())
     }
 
-    /// Follow the document outside the array, keeping its bytes, until the array opens (true)
+    /// Follow the document outside the array, keeping its bytes (but whitespace between
+    /// tokens, so that a body of endless whitespace is not kept), until the array opens (true)
     /// or the buffer ends (false).
     fn scan_outside(&mut self) -> bool {
-        let start = self.at;
-        let mut entered = false;
         while self.at < self.buffer.len() {
             let byte = self.buffer[self.at];
             self.at += 1;
             if self.in_string {
+                self.rest.push(byte);
                 self.string_byte(byte);
-            } else if self.structural(byte) {
-                entered = true;
-                break;
+            } else if !is_whitespace(byte) {
+                self.rest.push(byte);
+                if self.structural(byte) {
+                    return true;
+                }
             }
         }
-        self.rest.extend_from_slice(&self.buffer[start..self.at]);
-        entered
+        false
     }
 
     fn string_byte(&mut self, byte: u8) {
@@ -271,21 +272,23 @@ fn split_elements<E: DeserializeOwned>(
     loop {
         let tail = &text[*used..];
         let skipped = tail.len() - tail.trim_start_matches([' ', '\t', '\n', '\r']).len();
-        let Some(&byte) = tail.as_bytes().get(skipped) else {
+        *used += skipped;
+        let tail = &text[*used..];
+        let Some(&byte) = tail.as_bytes().first() else {
             return if end {
                 Err(serde_json::Error::custom("EOF while parsing a list"))
             } else {
-                Ok(Some(tail.len()))
+                Ok(Some(0))
             };
         };
         match (byte, *next) {
             (b']', Next::FirstOrEnd | Next::CommaOrEnd) => {
-                *used += skipped + 1;
+                *used += 1;
                 *mode = Mode::Outside;
                 return Ok(None);
             }
             (b',', Next::CommaOrEnd) => {
-                *used += skipped + 1;
+                *used += 1;
                 *next = Next::Element;
             }
             (_, Next::CommaOrEnd) => {
@@ -295,13 +298,13 @@ fn split_elements<E: DeserializeOwned>(
                 return Err(serde_json::Error::custom("trailing comma in a list"));
             }
             (_, Next::FirstOrEnd | Next::Element) => {
-                let value = &tail[skipped..];
+                let value = tail;
                 let mut values = serde_json::Deserializer::from_str(value).into_iter::<E>();
                 match values.next() {
                     // A value ending with the buffer may go on (a number) unless this is the end.
                     Some(Ok(element)) if end || values.byte_offset() < value.len() => {
                         elements.push(element);
-                        *used += skipped + values.byte_offset();
+                        *used += values.byte_offset();
                         *next = Next::CommaOrEnd;
                     }
                     Some(Ok(_)) | None => return Ok(Some(value.len())),
@@ -326,6 +329,10 @@ fn cut_short(error: &serde_json::Error, text: &str) -> bool {
         .filter(|&&b| b == b'\n')
         .count();
     (error.line(), error.column()) == (line, text.len() - line_start)
+}
+
+fn is_whitespace(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 fn not_utf8(e: std::str::Utf8Error) -> serde_json::Error {
@@ -412,6 +419,21 @@ mod tests {
             for piece in 1..=document.len() {
                 assert!(split(document, piece).is_err(), "{document} by {piece}");
             }
+        }
+    }
+
+    /// Whitespace is not kept, before the document nor between elements: a body of endless
+    /// whitespace holds no memory.
+    #[test]
+    fn whitespace_is_not_kept() {
+        let mut splitter = Splitter::<Item>::new(PATH);
+        let spaces = vec![b' '; 64 * 1024];
+        for start in [&b""[..], br#"{"result":{"items":[{"n":1},"#] {
+            splitter.feed(start).unwrap();
+            for _ in 0..64 {
+                splitter.feed(&spaces).unwrap();
+            }
+            assert!(splitter.buffer.len() + splitter.rest.len() < BATCH + spaces.len() + 1024);
         }
     }
 
