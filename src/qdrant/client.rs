@@ -22,6 +22,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::QdrantError;
+use super::models::{CollectionTelemetry, Telemetry};
+use super::stream::Split;
 use super::traced;
 
 /// How the agent authenticates to Qdrant. The secret never appears in `Debug` output.
@@ -87,9 +89,23 @@ pub struct Client {
 
 /// Qdrant's response envelope. `result` is absent on errors, where `status` is `{"error": "..."}`.
 #[derive(Deserialize)]
-struct Envelope<T> {
+pub(super) struct Envelope<T> {
     result: Option<T>,
 }
+
+/// A large telemetry response is taken apart at its collection list, nearly all of its bytes.
+const TELEMETRY_SPLIT: Split<Envelope<Telemetry>, CollectionTelemetry> = Split {
+    path: &["result", "collections", "collections"],
+    put_back: |envelope, list| {
+        let slot = envelope
+            .result
+            .as_mut()
+            .and_then(|t| t.collections.as_mut());
+        if let Some(slot) = slot.and_then(|c| c.collections.as_mut()) {
+            slot.extend(list);
+        }
+    },
+};
 
 /// Parse a JSON body. It is checked to be UTF-8 once, as a whole, and then parsed as text:
 /// parsed as bytes, serde_json checks every string and key on its own, which costs more
@@ -184,21 +200,39 @@ impl Client {
         &self,
         path: &str,
     ) -> Result<T, QdrantError> {
-        traced::request(&self.url_for(path), self.fetch_json(path)).await
+        let request = self.get_envelope::<T, serde::de::IgnoredAny>(path, None);
+        traced::request(&self.url_for(path), request).await
     }
 
-    async fn fetch_json<T: DeserializeOwned + Send + 'static>(
+    /// GET `/telemetry`: as [`Client::get_json`], a large body taken apart collection by
+    /// collection as it arrives.
+    pub(super) async fn get_telemetry(&self, path: &str) -> Result<Telemetry, QdrantError> {
+        let request = self.get_envelope(path, Some(TELEMETRY_SPLIT));
+        traced::request(&self.url_for(path), request).await
+    }
+
+    async fn get_envelope<T, E>(
         &self,
         path: &str,
-    ) -> Result<T, QdrantError> {
+        split: Option<Split<Envelope<T>, E>>,
+    ) -> Result<T, QdrantError>
+    where
+        T: DeserializeOwned + Send + 'static,
+        E: DeserializeOwned + Send + 'static,
+    {
         let (url, response) = self.send(path).await?;
         let large = response
             .content_length()
             .is_none_or(|n| n > super::stream::STREAM_ABOVE);
         let envelope: Envelope<T> = if response.status().is_success() && large {
-            super::stream::parse(&url, response, self.max_response_bytes, |e| {
-                self.transport_error(&url, e)
-            })
+            let transport_error = |e| self.transport_error(&url, e);
+            super::stream::parse(
+                &url,
+                response,
+                self.max_response_bytes,
+                transport_error,
+                split,
+            )
             .await?
         } else {
             let body = self.finish(&url, response).await?;

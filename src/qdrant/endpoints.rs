@@ -128,7 +128,7 @@ impl Client {
             detail,
             per_collection,
         };
-        self.get_json(&endpoint.path()).await
+        self.get_telemetry(&endpoint.path()).await
     }
 
     pub async fn collections(&self) -> Result<CollectionsList, QdrantError> {

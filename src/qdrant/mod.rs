@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod error;
 mod lenient;
 pub mod models;
+mod split;
 mod stream;
 pub mod traced;
 pub mod version;

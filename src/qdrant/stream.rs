@@ -1,9 +1,11 @@
 //! Large JSON bodies parsed as they arrive, never held whole: the body's chunks go through a
-//! small bounded channel to a blocking parser thread (`serde_json::from_reader`), so the memory
-//! a response takes is a few chunks plus what the model keeps — not its size. A level-4
-//! telemetry of 10,000 collections is ~47 MB of JSON; the model kept from it is a fraction.
+//! small bounded channel to a blocking parser thread, so the memory a response takes is a few
+//! chunks plus what the model keeps — not its size. A level-4 telemetry of 10,000 collections
+//! is ~47 MB of JSON; the model kept from it is a fraction.
 //!
-//! Parsing from a reader costs more CPU per byte than parsing a buffer, so only bodies over
+//! A body whose bulk is one array (telemetry's collection list) is taken apart element by
+//! element ([`Split`], `split.rs`), each parsed from a buffer; any other is parsed with
+//! `serde_json::from_reader`, which costs about twice as much CPU per byte, so only bodies over
 //! [`STREAM_ABOVE`] (or of undeclared length) take this path (`client.rs`).
 
 use std::io::{self, BufReader, Read};
@@ -13,6 +15,14 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::error::QdrantError;
+use super::split::Splitter;
+
+/// How to take a body apart: the array at `path` (object keys from the root) is parsed element
+/// by element, and the elements are handed back with the rest of the document parsed.
+pub struct Split<T, E> {
+    pub path: &'static [&'static str],
+    pub put_back: fn(&mut T, Vec<E>),
+}
 
 /// Bodies larger than this, or of undeclared length, are parsed as they arrive.
 pub const STREAM_ABOVE: u64 = 8 * 1024 * 1024;
@@ -42,12 +52,59 @@ impl Read for ChunkReader {
     }
 }
 
-/// Parse `response`'s body as `T` while it streams in, within `max_bytes`.
-pub async fn parse<T: DeserializeOwned + Send + 'static>(
+/// Parse `response`'s body as `T` while it streams in, within `max_bytes`; taken apart as
+/// `split` says, if given.
+pub async fn parse<T, E>(
+    url: &str,
+    response: reqwest::Response,
+    max_bytes: u64,
+    transport_error: impl Fn(reqwest::Error) -> QdrantError,
+    split: Option<Split<T, E>>,
+) -> Result<T, QdrantError>
+where
+    T: DeserializeOwned + Send + 'static,
+    E: DeserializeOwned + Send + 'static,
+{
+    match split {
+        Some(split) => {
+            let parser = move |chunks| parse_split(chunks, split);
+            pump(url, response, max_bytes, transport_error, parser).await
+        }
+        None => pump(url, response, max_bytes, transport_error, parse_read).await,
+    }
+}
+
+/// The whole body through `io::Read`.
+fn parse_read<T: DeserializeOwned>(chunks: mpsc::Receiver<Bytes>) -> Result<T, String> {
+    let reader = BufReader::new(ChunkReader {
+        chunks,
+        current: Bytes::new(),
+    });
+    serde_json::from_reader(reader).map_err(|e| e.to_string())
+}
+
+/// The body taken apart at `split.path`. On an error the chunks' receiver is dropped, which
+/// stops the network side.
+fn parse_split<T: DeserializeOwned, E: DeserializeOwned>(
+    mut chunks: mpsc::Receiver<Bytes>,
+    split: Split<T, E>,
+) -> Result<T, String> {
+    let mut splitter = Splitter::<E>::new(split.path);
+    while let Some(chunk) = chunks.blocking_recv() {
+        splitter.feed(&chunk).map_err(|e| e.to_string())?;
+    }
+    let (mut parsed, elements) = splitter.finish::<T>().map_err(|e| e.to_string())?;
+    (split.put_back)(&mut parsed, elements);
+    Ok(parsed)
+}
+
+/// Feed the body's chunks to `parser`, run on a blocking thread, within `max_bytes`.
+async fn pump<T: Send + 'static>(
     url: &str,
     mut response: reqwest::Response,
     max_bytes: u64,
     transport_error: impl Fn(reqwest::Error) -> QdrantError,
+    parser: impl FnOnce(mpsc::Receiver<Bytes>) -> Result<T, String> + Send + 'static,
 ) -> Result<T, QdrantError> {
     let too_large = || QdrantError::TooLarge {
         url: url.to_string(),
@@ -57,13 +114,7 @@ pub async fn parse<T: DeserializeOwned + Send + 'static>(
         return Err(too_large());
     }
     let (sender, chunks) = mpsc::channel(CHUNKS_IN_FLIGHT);
-    let parser = tokio::task::spawn_blocking(move || {
-        let reader = BufReader::new(ChunkReader {
-            chunks,
-            current: Bytes::new(),
-        });
-        serde_json::from_reader::<_, T>(reader)
-    });
+    let parser = tokio::task::spawn_blocking(move || parser(chunks));
     let mut read = 0u64;
     let mut failure = None;
     loop {
@@ -94,8 +145,8 @@ pub async fn parse<T: DeserializeOwned + Send + 'static>(
     if let Some(failure) = failure {
         return Err(failure);
     }
-    parsed.map_err(|e| QdrantError::Decode {
+    parsed.map_err(|reason| QdrantError::Decode {
         url: url.to_string(),
-        reason: e.to_string(),
+        reason,
     })
 }

@@ -153,32 +153,46 @@ impl<'de> Deserialize<'de> for Quantization {
 /// The few map operations the lenient readers need, behind one object-safe trait so that one
 /// visitor serves both.
 trait ErasedMap<'de> {
-    fn key(&mut self) -> Result<Option<SmolStr>, String>;
-    fn text(&mut self) -> Result<Option<SmolStr>, String>;
-    fn placed(&mut self) -> Result<Placed, String>;
-    fn skip(&mut self) -> Result<(), String>;
+    fn key(&mut self) -> Result<Option<SmolStr>, Failed>;
+    fn text(&mut self) -> Result<Option<SmolStr>, Failed>;
+    fn placed(&mut self) -> Result<Placed, Failed>;
+    fn skip(&mut self) -> Result<(), Failed>;
 }
 
-struct Map<A>(A);
+/// A map operation failed; the map keeps the error to return it as it is, kind and position
+/// included (a body cut short must read as cut short: `split.rs` waits for more of it).
+struct Failed;
 
-impl<'de, A: MapAccess<'de>> ErasedMap<'de> for Map<A> {
-    fn key(&mut self) -> Result<Option<SmolStr>, String> {
-        self.0.next_key::<SmolStr>().map_err(|e| e.to_string())
+struct Map<A, E> {
+    access: A,
+    error: Option<E>,
+}
+
+impl<'de, A: MapAccess<'de>> Map<A, A::Error> {
+    fn keep<T>(&mut self, result: Result<T, A::Error>) -> Result<T, Failed> {
+        result.map_err(|e| {
+            self.error = Some(e);
+            Failed
+        })
     }
-    fn text(&mut self) -> Result<Option<SmolStr>, String> {
-        self.0
-            .next_value::<Text>()
-            .map(|t| t.0)
-            .map_err(|e| e.to_string())
+}
+
+impl<'de, A: MapAccess<'de>> ErasedMap<'de> for Map<A, A::Error> {
+    fn key(&mut self) -> Result<Option<SmolStr>, Failed> {
+        let key = self.access.next_key::<SmolStr>();
+        self.keep(key)
     }
-    fn placed(&mut self) -> Result<Placed, String> {
-        self.0.next_value::<Placed>().map_err(|e| e.to_string())
+    fn text(&mut self) -> Result<Option<SmolStr>, Failed> {
+        let text = self.access.next_value::<Text>().map(|t| t.0);
+        self.keep(text)
     }
-    fn skip(&mut self) -> Result<(), String> {
-        self.0
-            .next_value::<IgnoredAny>()
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    fn placed(&mut self) -> Result<Placed, Failed> {
+        let placed = self.access.next_value::<Placed>();
+        self.keep(placed)
+    }
+    fn skip(&mut self) -> Result<(), Failed> {
+        let skipped = self.access.next_value::<IgnoredAny>().map(|_| ());
+        self.keep(skipped)
     }
 }
 
@@ -188,14 +202,21 @@ struct Lenient<F>(F);
 impl<'de, T, F> Visitor<'de> for Lenient<F>
 where
     T: Default,
-    F: FnOnce(&mut dyn ErasedMap<'de>) -> Result<T, String>,
+    F: FnOnce(&mut dyn ErasedMap<'de>) -> Result<T, Failed>,
 {
     type Value = T;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-        (self.0)(&mut Map(map)).map_err(de::Error::custom)
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<T, A::Error> {
+        let mut map = Map {
+            access,
+            error: None,
+        };
+        (self.0)(&mut map).map_err(|Failed| {
+            map.error
+                .unwrap_or_else(|| de::Error::custom("a map operation failed"))
+        })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
