@@ -246,6 +246,8 @@ async fn measure_agent(server: &FixtureServer, n: usize, self_telemetry: bool) -
     let interval = interval_for(n);
     let timeout = interval - Duration::from_millis(100);
     let receiver = OtlpReceiver::start_http().await;
+    // The server may have served an agent before this one: only what follows counts.
+    let (polls_before, begun) = (server.request_count("/"), Instant::now());
     let child = Command::new(env!("CARGO_BIN_EXE_qdrant-otel-agent"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -283,7 +285,7 @@ async fn measure_agent(server: &FixtureServer, n: usize, self_telemetry: bool) -
     let mut self_exports = 0;
     let deadline = Instant::now() + Duration::from_secs(120) + interval * (polls as u32 + 2);
     loop {
-        let started = server.request_count("/");
+        let started = server.request_count("/") - polls_before;
         if started > cpu_at_start.len() {
             let cpu = schedstat_ns(pid);
             cpu_at_start.resize(started, cpu);
@@ -328,7 +330,11 @@ async fn measure_agent(server: &FixtureServer, n: usize, self_telemetry: bool) -
 
     // Group Qdrant's requests by poll: a poll starts with the burst of concurrent requests that
     // holds its `/` (never reaching back past the previous poll's `/`).
-    let requests = server.requests();
+    let requests: Vec<RecordedRequest> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.at >= begun)
+        .collect();
     let mut starts: Vec<Instant> = Vec::new();
     for (i, r) in requests.iter().enumerate().filter(|(_, r)| r.path == "/") {
         let mut first = i;
