@@ -244,7 +244,9 @@ impl<E: DeserializeOwned> Splitter<E> {
         let outcome = split_elements(text, &mut used, &mut self.mode, end, &mut self.elements);
         self.at += used;
         match outcome? {
-            Some(cut) => self.wanted = self.batch.max(cut),
+            // An element larger than the batch is parsed again only once the buffer has
+            // doubled, so that it costs at most twice its size, not once per chunk.
+            Some(cut) => self.wanted = self.batch.max(cut.saturating_mul(2)),
             None => {
                 self.wanted = self.batch;
                 if self.mode == Mode::Outside {
