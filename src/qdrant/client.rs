@@ -201,14 +201,14 @@ impl Client {
         path: &str,
     ) -> Result<T, QdrantError> {
         let request = self.get_envelope::<T, serde::de::IgnoredAny>(path, None);
-        traced::request(&self.url_for(path), request).await
+        traced::request(|| self.url_for(path), request).await
     }
 
     /// GET `/telemetry`: as [`Client::get_json`], a large body taken apart collection by
     /// collection as it arrives.
     pub(super) async fn get_telemetry(&self, path: &str) -> Result<Telemetry, QdrantError> {
         let request = self.get_envelope(path, Some(TELEMETRY_SPLIT));
-        traced::request(&self.url_for(path), request).await
+        traced::request(|| self.url_for(path), request).await
     }
 
     async fn get_envelope<T, E>(
@@ -252,7 +252,7 @@ impl Client {
         &self,
         path: &str,
     ) -> Result<T, QdrantError> {
-        traced::request(&self.url_for(path), async {
+        traced::request(|| self.url_for(path), async {
             let (url, body) = self.get(path).await?;
             decode_json(&body.bytes).map_err(|reason| QdrantError::Decode { url, reason })
         })
@@ -261,7 +261,7 @@ impl Client {
 
     /// GET a plain-text endpoint (`/readyz`).
     pub(super) async fn get_text(&self, path: &str) -> Result<String, QdrantError> {
-        traced::request(&self.url_for(path), async {
+        traced::request(|| self.url_for(path), async {
             let (url, body) = self.get(path).await?;
             String::from_utf8(body.bytes).map_err(|e| QdrantError::Decode {
                 url,

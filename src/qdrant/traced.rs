@@ -17,9 +17,10 @@ use super::error::QdrantError;
 #[derive(Clone, Debug)]
 pub struct RequestTracer(pub SdkTracer);
 
-/// Run `request` (a GET of `url`) in a client span, if the current context is a traced poll.
+/// Run `request` (a GET of `url`, only made when traced) in a client span, if the current
+/// context is a traced poll.
 pub async fn request<T>(
-    url: &str,
+    url: impl FnOnce() -> String,
     request: impl Future<Output = Result<T, QdrantError>>,
 ) -> Result<T, QdrantError> {
     let parent = Context::current();
@@ -29,7 +30,7 @@ pub async fn request<T>(
     let span = tracer
         .span_builder("GET")
         .with_kind(SpanKind::Client)
-        .with_attributes(request_attributes(url))
+        .with_attributes(request_attributes(&url()))
         .start_with_context(&tracer, &parent);
     let context = parent.with_span(span);
     let result = request.with_context(context.clone()).await;
