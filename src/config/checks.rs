@@ -12,9 +12,9 @@ use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::PrivateKeyDer;
 use url::Url;
 
-use super::problems::{env_origin, Context};
 use super::schema::{key, keys, Check};
 use super::Problems;
+use super::{env_origin, Context};
 
 /// A value and where it came from: the key (and its layer), or a standard variable.
 #[derive(Debug, Clone)]

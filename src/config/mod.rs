@@ -3,41 +3,40 @@
 //! environment < command-line flags), read with every wrong type and unknown key reported
 //! ([`extract`]), checked key by key from the schema ([`checks`]) and turned into validated
 //! [`Settings`] at one boundary ([`load`]). Every problem is reported at once, naming the key
-//! (or standard variable) and where its value came from ([`problems`]). The standard `OTEL_*`
-//! variables are read here, from the injected environment only. [`keys`] renders the schema
-//! into docs/configuration.md.
+//! (or standard variable) and where its value came from: a [`Problem`] says where (`config file
+//! …`, `environment variable …`, `command-line flag …`, `built-in default`), the [`Context`]
+//! every step gets holds that lookup and the injected environment, the only place the standard
+//! `OTEL_*` variables are read. [`keys`] renders the schema into docs/configuration.md.
 
 mod checks;
-mod extract;
 pub mod keys;
 mod layers;
 mod otlp;
-mod problems;
 mod qdrant;
 pub mod schema;
-mod secret;
 mod sections;
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use figment::value::Value;
+use figment::{Figment, Metadata, Profile, Source};
 
 pub use layers::figment;
 pub use otlp::{Compression, OtlpProtocol, OtlpSettings, OtlpTls, TemporalityPreference};
-pub use problems::{ConfigError, Context, Problem, Problems};
 pub use qdrant::DiscoverySettings;
 pub use schema::{
     ClusterConfig, CollectionsConfig, DiscoveryConfig, LogConfig, MetricToggle, OneOrMany,
     OtlpConfig, OtlpTlsConfig, PollConfig, PrivacyConfig, QdrantConfig, RawConfig, ResourceConfig,
-    TlsConfig,
+    Secret, TlsConfig,
 };
-pub use secret::Secret;
 
 use crate::metrics::RecordOptions;
 use crate::qdrant::ClientSettings;
 use crate::sources::PollSettings;
+use layers::{LAYER_ENV, LAYER_FLAG};
 
 /// Largest accepted response body. Level-4 telemetry of 10,000 collections is ~60 MB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
@@ -125,12 +124,15 @@ pub fn load(sources: &ConfigSources) -> Result<(RawConfig, Settings), ConfigErro
         env: &sources.env,
     };
     let mut problems = Problems::default();
-    let mut raw = extract::extract(&ctx, &mut problems);
+    let mut raw = layers::extract(&ctx, &mut problems);
     let settings = validate(&raw, &ctx, &mut problems);
     if let Some(node) = settings.nodes.first() {
         raw.qdrant.timeout = node.client.timeout;
     }
-    problems.into_result((raw, settings))
+    match problems.problems.is_empty() {
+        true => Ok((raw, settings)),
+        false => Err(problems),
+    }
 }
 
 /// The `qdrant` section first (its timeout is bounded by the interval), then every key's own
@@ -182,4 +184,107 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
 /// The effective configuration as pretty JSON, secrets redacted (for `check-config`).
 pub fn render_effective(raw: &RawConfig) -> String {
     serde_json::to_string_pretty(raw).unwrap_or_default()
+}
+
+/// One configuration problem: the key, where its value came from, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub origin: String,
+    pub message: String,
+}
+
+/// Every problem found, listed one per line. While validation runs, the collector every step
+/// appends to in the order found ([`Problems`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+/// The problems found so far; an error once there is one.
+pub type Problems = ConfigError;
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.problems.len();
+        writeln!(
+            f,
+            "invalid configuration ({count} problem{}):",
+            if count == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            writeln!(f, "  - {} ({}): {}", p.key, p.origin, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl ConfigError {
+    pub fn push(&mut self, key: &str, origin: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            key: key.into(),
+            origin: origin.into(),
+            message: message.into(),
+        });
+    }
+
+    /// A problem with `key`'s value, naming where that value came from.
+    pub fn at(&mut self, ctx: &Context, key: &str, message: impl Into<String>) {
+        self.push(key, &ctx.origin(key), message);
+    }
+}
+
+pub(crate) const BUILT_IN: &str = "built-in default";
+
+/// What validation may consult besides the raw values.
+pub struct Context<'a> {
+    pub figment: &'a Figment,
+    /// The environment (`ConfigSources.env`).
+    pub env: &'a HashMap<String, String>,
+}
+
+impl<'a> Context<'a> {
+    /// Where `key`'s value came from. Map keys may themselves hold dots (metric and attribute
+    /// names), so a key that cannot be found is looked up by its longest known prefix.
+    pub fn origin(&self, key: &str) -> String {
+        let keys: Vec<&str> = key.split('.').collect();
+        describe_metadata(
+            (1..=keys.len())
+                .rev()
+                .find_map(|n| self.figment.find_metadata(&keys[..n].join("."))),
+        )
+    }
+
+    /// A variable of the environment; set but empty (or blank) counts as unset, as the
+    /// OpenTelemetry specification says.
+    pub fn env_var(&self, name: &str) -> Option<&'a str> {
+        self.env
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// `config file PATH`, `environment variable NAME`, `command-line flag --NAME` or the default.
+/// (A flag's or variable's layer names it whatever the key: see `layers::Explicit`.)
+pub fn describe_metadata(metadata: Option<&Metadata>) -> String {
+    let Some(metadata) = metadata else {
+        return BUILT_IN.into();
+    };
+    if let Some(Source::File(path)) = &metadata.source {
+        return format!("config file {}", path.display());
+    }
+    match metadata.name.as_ref() {
+        LAYER_ENV | LAYER_FLAG => format!(
+            "{} {}",
+            metadata.name,
+            metadata.interpolate::<&str>(&Profile::Default, &[])
+        ),
+        _ => BUILT_IN.into(),
+    }
+}
+
+/// The origin of a standard variable read from the environment.
+pub fn env_origin(name: &str) -> String {
+    format!("{LAYER_ENV} {name}")
 }

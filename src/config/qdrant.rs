@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use super::checks::{parse_http_url, parse_key_values};
-use super::problems::{env_origin, BUILT_IN};
+use super::{env_origin, BUILT_IN};
 use super::{Context, DiscoveryConfig, NodeSettings, Problems, QdrantConfig, RawConfig};
 use crate::qdrant::{Auth, ClientSettings};
 
@@ -44,7 +44,7 @@ impl QdrantConfig {
     /// Prometheus does with `scrape_timeout`); set, it must be below the interval.
     fn timeout(&self, ctx: &Context, interval: Duration, problems: &mut Problems) -> Duration {
         let key = "qdrant.timeout";
-        if ctx.origin(key) == BUILT_IN || problems.has(key) {
+        if ctx.origin(key) == BUILT_IN || problems.problems.iter().any(|p| p.key == key) {
             return match self.timeout.min(interval) {
                 t if t.is_zero() => self.timeout,
                 t => t,

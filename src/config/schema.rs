@@ -3,15 +3,16 @@
 //! its value must meet. [`sections!`] turns each declaration into a serde field (with
 //! `deny_unknown_fields`) and a [`Key`] entry; the key table of docs/configuration.md, the
 //! command-line flags, the secret variables and the generic checks ([`super::checks`]) all read
-//! those entries, so no key is written twice.
+//! those entries, so no key is written twice. [`Secret`] holds the values never shown.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Secret, DEFAULT_MAX_RESPONSE_BYTES};
+use super::DEFAULT_MAX_RESPONSE_BYTES;
 
 /// What a key's value must be, checked by [`super::checks`] wherever the value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,6 +358,54 @@ impl OneOrMany {
 pub struct MetricToggle {
     /// Whether the metric is recorded and exported.
     pub enabled: bool,
+}
+
+/// A secret string: never shown by `Debug`, `Display` or `check-config`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<redacted>")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    /// Accepts any scalar: an all-digit key written unquoted in a file is still a key.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Scalar {
+            Text(String),
+            Unsigned(u64),
+            Signed(i64),
+            Float(f64),
+            Bool(bool),
+        }
+        Ok(Secret(match Scalar::deserialize(deserializer)? {
+            Scalar::Text(s) => s,
+            Scalar::Unsigned(n) => n.to_string(),
+            Scalar::Signed(n) => n.to_string(),
+            Scalar::Float(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }))
+    }
 }
 
 /// A key of the whole configuration: its dotted name (`<…>` segments stand for any name).

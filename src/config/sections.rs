@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::checks::parse_key_values;
-use super::problems::env_origin;
+use super::env_origin;
 use super::{
     CollectionsConfig, Context, LogConfig, LogFormat, MetricToggle, Problems, ResourceConfig,
 };
