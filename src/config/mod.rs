@@ -1,7 +1,7 @@
 //! Configuration: every key declared once in [`schema`] (field, type, default, doc, variables,
 //! flag, constraint), layered by figment ([`layers`]: built-in defaults < config file <
 //! environment < command-line flags), read with every wrong type and unknown key reported
-//! ([`extract`]), checked key by key from the schema ([`checks`]) and turned into validated
+//! ([`layers::extract`]), checked key by key from the schema ([`checks`]) and turned into validated
 //! [`Settings`] at one boundary ([`load`]). Every problem is reported at once, naming the key
 //! (or standard variable) and where its value came from: a [`Problem`] says where (`config file
 //! …`, `environment variable …`, `command-line flag …`, `built-in default`), the [`Context`]
@@ -14,7 +14,6 @@ mod layers;
 mod otlp;
 mod qdrant;
 pub mod schema;
-mod sections;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -149,7 +148,7 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
     let cluster_name = raw.cluster.name.as_deref().unwrap_or(DEFAULT_CLUSTER_NAME);
     let cluster_name = cluster_name.to_string();
     let log_format = raw.log.validate(ctx, problems);
-    let selection = sections::validate_metrics(&raw.metrics, ctx, problems);
+    let selection = checks::validate_metrics(&raw.metrics, ctx, problems);
     let collections = raw.collections.validate(ctx, problems);
     Settings {
         nodes,

@@ -11,7 +11,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
 use super::checks::{given, parse_http_url, parse_key_values, Given};
-use super::{Context, OtlpConfig, Problems, Secret};
+use super::{Context, OtlpConfig, OtlpTlsConfig, Problems, Secret};
 
 /// The OTLP default export timeout.
 const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,17 +67,9 @@ pub struct OtlpSettings {
     pub traces_endpoint: Option<String>,
 }
 
-/// TLS towards the Collector, for an `https` endpoint: the files as configured, checked at load
-/// (the exporter reads them when it is built).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OtlpTls {
-    /// PEM certificates to trust, besides the system's.
-    pub ca_file: Option<PathBuf>,
-    /// The client certificate (PEM, the chain from the leaf up) for mutual TLS; with `key_file`.
-    pub cert_file: Option<PathBuf>,
-    /// The client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); with `cert_file`.
-    pub key_file: Option<PathBuf>,
-}
+/// TLS towards the Collector, for an `https` endpoint: the files in effect (the keys, else the
+/// variables), checked at load; the exporter reads them when it is built.
+pub type OtlpTls = OtlpTlsConfig;
 
 impl OtlpConfig {
     pub fn validate(&self, ctx: &Context, problems: &mut Problems) -> OtlpSettings {
@@ -134,7 +126,7 @@ impl OtlpConfig {
                  {endpoint} does not end in `/v1/metrics`: give a base URL or one ending in \
                  `/v1/metrics`"
             );
-            problems.push("otlp.traces", &ctx.origin("otlp.traces"), message);
+            problems.at(ctx, "otlp.traces", message);
         }
         traces
     }
@@ -219,7 +211,7 @@ impl OtlpConfig {
         for (name, value) in &self.headers {
             let key = format!("otlp.headers.{name}");
             if let Err(message) = check_header(name, value.expose()) {
-                problems.push(&key, &ctx.origin(&key), message);
+                problems.at(ctx, &key, message);
             }
             headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(name));
             headers.push((name.clone(), value.clone()));

@@ -51,11 +51,11 @@ impl QdrantConfig {
             };
         }
         if self.timeout.is_zero() {
-            problems.push(key, &ctx.origin(key), "must be greater than 0");
+            problems.at(ctx, key, "must be greater than 0");
         } else if self.timeout >= interval && !interval.is_zero() {
             let (timeout, interval) = (format_duration(self.timeout), format_duration(interval));
             let message = format!("must be below poll.interval ({timeout} >= {interval})");
-            problems.push(key, &ctx.origin(key), message);
+            problems.at(ctx, key, message);
         }
         self.timeout
     }
@@ -71,30 +71,28 @@ impl QdrantConfig {
         .collect();
         if given.len() > 1 {
             let message = format!("set only one of {}", given.join(", "));
-            problems.push(given[1], &ctx.origin(given[1]), message);
+            problems.at(ctx, given[1], message);
         }
-        let mut problem =
-            |key: &str, message: String| problems.push(key, &ctx.origin(key), message);
         if let Some(key) = &self.api_key {
             let key = key.expose().trim();
             if key.is_empty() {
-                problem("qdrant.api_key", "must not be empty".into());
+                problems.at(ctx, "qdrant.api_key", "must not be empty");
             } else if HeaderValue::from_str(key).is_err() {
-                problem("qdrant.api_key", NOT_A_HEADER.into());
+                problems.at(ctx, "qdrant.api_key", NOT_A_HEADER);
             }
             Auth::ApiKey(key.to_string())
         } else if let Some(path) = &self.api_key_file {
             match read_key_file(path) {
                 Ok(key) => Auth::ApiKey(key),
                 Err(message) => {
-                    problem("qdrant.api_key_file", message);
+                    problems.at(ctx, "qdrant.api_key_file", message);
                     Auth::None
                 }
             }
         } else if let Some(jwt) = &self.jwt {
             let jwt = jwt.expose().trim();
             if HeaderValue::from_str(&format!("Bearer {jwt}")).is_err() {
-                problem("qdrant.jwt", NOT_A_HEADER.into());
+                problems.at(ctx, "qdrant.jwt", NOT_A_HEADER);
             }
             Auth::Jwt(jwt.to_string())
         } else {
@@ -114,20 +112,20 @@ impl QdrantConfig {
         }
         let urls = self.url.to_vec();
         if urls.is_empty() {
-            problems.push(key, &ctx.origin(key), "at least one Qdrant URL is required");
+            problems.at(ctx, key, "at least one Qdrant URL is required");
         }
         let mut nodes: Vec<NodeSettings> = Vec::new();
         for text in urls {
             let (url, address, port) = match parse_http_url(&text) {
                 Ok(parsed) => parsed,
                 Err(message) => {
-                    problems.push(key, &ctx.origin(key), format!("{text:?}: {message}"));
+                    problems.at(ctx, key, format!("{text:?}: {message}"));
                     continue;
                 }
             };
             let instance = format!("{}:{port}", url.host_str().unwrap_or_default());
             if nodes.iter().any(|n| n.instance == instance) {
-                problems.push(key, &ctx.origin(key), format!("{text:?} is listed twice"));
+                problems.at(ctx, key, format!("{text:?} is listed twice"));
                 continue;
             }
             nodes.push(NodeSettings {
@@ -222,18 +220,16 @@ impl DiscoveryConfig {
         interval: Duration,
         problems: &mut Problems,
     ) -> Option<DiscoverySettings> {
-        let mut problem =
-            |key: &str, message: String| problems.push(key, &ctx.origin(key), message);
         let mut addresses = BTreeMap::new();
         for (peer, text) in &self.addresses {
             match parse_http_url(text) {
                 Ok((url, _, _)) => {
                     addresses.insert(peer.trim().to_string(), url);
                 }
-                Err(message) => problem(
-                    "qdrant.discovery.addresses",
-                    format!("{peer}: {text:?}: {message}"),
-                ),
+                Err(message) => {
+                    let message = format!("{peer}: {text:?}: {message}");
+                    problems.at(ctx, "qdrant.discovery.addresses", message);
+                }
             }
         }
         if !self.enabled {
@@ -242,7 +238,7 @@ impl DiscoveryConfig {
         if self.every < interval {
             let (every, interval) = (format_duration(self.every), format_duration(interval));
             let message = format!("must be at least poll.interval ({every} < {interval})");
-            problem("qdrant.discovery.every", message);
+            problems.at(ctx, "qdrant.discovery.every", message);
         }
         Some(DiscoverySettings {
             rest_port: self.rest_port,
