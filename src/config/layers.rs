@@ -91,19 +91,18 @@ pub(crate) fn env_key(rest: &str) -> String {
 /// name each came from so errors can cite it.
 struct Explicit {
     layer: &'static str,
-    key: String,
     label: String,
-    value: Value,
+    dict: Dict,
 }
 
 impl Explicit {
     fn new(layer: &'static str, key: &str, label: &str, value: Value) -> Explicit {
-        Explicit {
-            layer,
-            key: key.to_string(),
-            label: label.to_string(),
-            value,
-        }
+        let dict = match figment::util::nest(key, value) {
+            Value::Dict(_, dict) => dict,
+            _ => Dict::new(),
+        };
+        let label = label.to_string();
+        Explicit { layer, label, dict }
     }
 }
 
@@ -114,11 +113,7 @@ impl Provider for Explicit {
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let dict = match figment::util::nest(&self.key, self.value.clone()) {
-            Value::Dict(_, dict) => dict,
-            _ => Dict::new(),
-        };
-        Ok(Profile::Default.collect(dict))
+        Ok(Profile::Default.collect(self.dict.clone()))
     }
 }
 
