@@ -276,12 +276,8 @@ pub fn validate_metrics(
         match MetricSpec::find(name) {
             Some(spec) => selection.set(spec.id, toggle.enabled),
             None => {
-                let key = format!("metrics.{name}");
-                problems.push(
-                    &key,
-                    &ctx.origin(&key),
-                    "is not a metric of this agent (see docs/metrics.md for the names)",
-                );
+                let message = "is not a metric of this agent (see docs/metrics.md for the names)";
+                problems.at(ctx, &format!("metrics.{name}"), message);
             }
         }
     }

@@ -128,9 +128,10 @@ pub fn load(sources: &ConfigSources) -> Result<(RawConfig, Settings), ConfigErro
     if let Some(node) = settings.nodes.first() {
         raw.qdrant.timeout = node.client.timeout;
     }
-    match problems.problems.is_empty() {
-        true => Ok((raw, settings)),
-        false => Err(problems),
+    if problems.problems.is_empty() {
+        Ok((raw, settings))
+    } else {
+        Err(problems)
     }
 }
 
@@ -193,8 +194,8 @@ pub struct Problem {
     pub message: String,
 }
 
-/// Every problem found, listed one per line. While validation runs, the collector every step
-/// appends to in the order found ([`Problems`]).
+/// Every problem found, listed one per line. While validation runs, each step appends to it in
+/// the order found (as [`Problems`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
     pub problems: Vec<Problem>,
