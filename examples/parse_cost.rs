@@ -1,6 +1,6 @@
 //! What parsing Qdrant's telemetry costs the agent, alone: the recorded 1.18.3 telemetry
 //! scaled to N collections, parsed M times at details level 3 (fast polls) and 4 (slow polls)
-//! into the agent's models, as the client does. CPU per parse from wall time of a loop (run it
+//! into the agent's models, as the client reads a body it holds whole (`decode_telemetry`). CPU per parse from wall time of a loop (run it
 //! under `valgrind --tool=callgrind` for instruction counts).
 //! `cargo run --release --example parse_cost -- 1000 20`; with `MIX=1`, the realistic mix of
 //! `make bench` (`support::mixed_telemetry`) instead of clones.
@@ -10,12 +10,7 @@ mod support;
 
 use std::time::Instant;
 
-use qdrant_otel_agent::qdrant::models::Telemetry;
-
-#[derive(serde::Deserialize)]
-struct Envelope {
-    result: Telemetry,
-}
+use qdrant_otel_agent::qdrant::decode_telemetry;
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -27,16 +22,26 @@ fn main() {
         args.get(1).copied().unwrap_or(20),
     );
     for level in [3, 4] {
-        let body = if std::env::var_os("MIX").is_some() {
+        let body = if let Some(dir) = std::env::var_os("LOAD") {
+            std::fs::read_to_string(std::path::Path::new(&dir).join(format!("l{level}.json")))
+                .expect("load")
+        } else if std::env::var_os("MIX").is_some() {
             support::mixed_telemetry("qdrant-1.18.3/single", level, n)
         } else {
             support::scaled_telemetry("qdrant-1.18.3/single", level, n)
         };
+        if let Some(dir) = std::env::var_os("DUMP") {
+            std::fs::write(
+                std::path::Path::new(&dir).join(format!("l{level}.json")),
+                &body,
+            )
+            .expect("dump");
+        }
         let started = Instant::now();
         let mut collections = 0;
         for _ in 0..runs {
-            let parsed: Envelope = serde_json::from_slice(body.as_bytes()).expect("parses");
-            collections += parsed.result.collection_list().count();
+            let parsed = decode_telemetry(body.as_bytes()).expect("parses");
+            collections += parsed.collection_list().count();
         }
         let per_parse = started.elapsed().as_secs_f64() * 1000.0 / runs as f64;
         println!(

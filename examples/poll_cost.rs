@@ -65,7 +65,12 @@ fn main() {
             env: [("QDRANT_URL".to_string(), server.url())].into(),
             ..ConfigSources::default()
         };
-        let (_, settings) = config::load(&sources).expect("config");
+        let (_, mut settings) = config::load(&sources).expect("config");
+        // `DETAIL_EVERY=1000`: every poll after the first is a fast one (level 3 only), so that
+        // the cost of fast polls alone is the difference between two runs of different lengths.
+        if let Some(every) = std::env::var("DETAIL_EVERY").ok().and_then(|v| v.parse().ok()) {
+            settings.poll.detail_every = every;
+        }
         let client = build_clients(&settings.nodes).expect("client").remove(0);
         let mut exporter = ResourceExporter::new(settings.otlp.clone());
         let (mut state, mut stats) = (NodeState::default(), NodeStats::default());
@@ -101,14 +106,15 @@ fn main() {
             // What an export sends: every request encoded (and gzipped, the default).
             let bodies = exporter.encode_bodies();
             assert!(!bodies.is_empty());
+            let sent: usize = bodies.iter().map(Vec::len).sum();
             drop(bodies);
             lap(3);
-            costs.push((phases, points, bytes));
+            costs.push((phases, points, bytes, sent));
         }
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        for (i, (phases, points, bytes)) in costs.iter().enumerate() {
+        for (i, (phases, points, bytes, sent)) in costs.iter().enumerate() {
             println!(
-                "poll {i:>3}: {:>6.1} ms CPU = poll {:>5.1} (agent + test server) + record {:>5.1} + publish {:>4.1} + encode {:>4.1}; {points} points, {bytes} bytes encoded",
+                "poll {i:>3}: {:>6.1} ms CPU = poll {:>5.1} (agent + test server) + record {:>5.1} + publish {:>4.1} + encode {:>4.1}; {points} points, {bytes} bytes encoded, {sent} bytes sent",
                 ms(phases.iter().sum()),
                 ms(phases[0]),
                 ms(phases[1]),

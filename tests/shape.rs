@@ -64,7 +64,9 @@ fn functions(text: &str) -> Vec<(String, usize)> {
         let mut depth = 0i32;
         let mut opened = false;
         for (offset, body_line) in lines[start..].iter().enumerate() {
-            for c in body_line.chars() {
+            // A brace as a character (`b'{'`, `'}'`) opens or closes nothing.
+            let code = body_line.replace("'{'", "").replace("'}'", "");
+            for c in code.chars() {
                 match c {
                     '{' => {
                         depth += 1;
@@ -117,8 +119,17 @@ fn no_function_is_over_80_lines() {
 
 #[test]
 fn the_function_finder_sees_functions() {
-    let text = "pub async fn a() {\n    x();\n}\nfn b(x: u8) -> u8 {\n    {\n        x\n    }\n}\n";
-    assert_eq!(functions(text), vec![("a".into(), 3), ("b".into(), 5)]);
+    let text = "pub async fn a() {\n    x();\n}\nfn b(x: u8) -> u8 {\n    {\n        x\n    }\n}\n\
+                fn c(b: u8) -> bool {\n    b == b'{'\n}\nfn d() {}\n";
+    assert_eq!(
+        functions(text),
+        vec![
+            ("a".into(), 3),
+            ("b".into(), 5),
+            ("c".into(), 3),
+            ("d".into(), 1)
+        ]
+    );
 }
 
 /// The top-level module a file belongs to: `src/agent/node.rs` → `agent`.

@@ -2,7 +2,8 @@
 //!
 //! Each model is parsed twice, the way the client reads it: bare (`GET /` answers a bare object)
 //! and wrapped in Qdrant's `{"result": ..., "status": ..., "time": ...}` envelope (every other
-//! endpoint). Whatever parses goes through the agent's pure, I/O-free code: `Version::parse` and
+//! endpoint); telemetry also as the client reads it (`decode_telemetry`).
+//! Whatever parses goes through the agent's pure, I/O-free code: `Version::parse` and
 //! `metrics::record` on a `NodeSnapshot` built from all of it, the segment summary of the
 //! telemetry (`collection_details`) included. (The helper that derives uptime lives in the
 //! private `sources::telemetry` module: not reachable from here, so `uptime_seconds` stays unset.)
@@ -24,7 +25,7 @@ use qdrant_otel_agent::qdrant::models::{
     OptimizationsInfo, QuotaStatus, SnapshotDescription, Telemetry,
 };
 use qdrant_otel_agent::snapshot::{AgentStats, NodeSnapshot};
-use qdrant_otel_agent::qdrant::Version;
+use qdrant_otel_agent::qdrant::{decode_telemetry, Version};
 
 /// The client's private envelope (`src/qdrant/client.rs`), restated: only `result` is read.
 #[derive(Deserialize)]
@@ -53,7 +54,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(version) = app.as_ref().and_then(|a| a.version.as_deref()) {
         let _ = Version::parse(version);
     }
-    let mut telemetry: Option<Telemetry> = parse(data);
+    // Telemetry as the client reads it (taken apart at its collection list, each collection
+    // read by the pull reader, `scan_de.rs`), else bare.
+    let mut telemetry: Option<Telemetry> = decode_telemetry(data).ok().or_else(|| parse(data));
 
     // Per-collection responses are keyed by the names `/collections` gave (or one made-up name).
     let mut names: Vec<String> = parse::<CollectionsList>(data)

@@ -22,8 +22,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::QdrantError;
-use super::models::{CollectionTelemetry, Telemetry};
-use super::stream::Split;
+use super::models::Telemetry;
+use super::stream::{Split, TELEMETRY_SPLIT};
 use super::traced;
 
 /// How the agent authenticates to Qdrant. The secret never appears in `Debug` output.
@@ -90,22 +90,8 @@ pub struct Client {
 /// Qdrant's response envelope. `result` is absent on errors, where `status` is `{"error": "..."}`.
 #[derive(Deserialize)]
 pub(super) struct Envelope<T> {
-    result: Option<T>,
+    pub(super) result: Option<T>,
 }
-
-/// A large telemetry response is taken apart at its collection list, nearly all of its bytes.
-const TELEMETRY_SPLIT: Split<Envelope<Telemetry>, CollectionTelemetry> = Split {
-    path: &["result", "collections", "collections"],
-    put_back: |envelope, list| {
-        let slot = envelope
-            .result
-            .as_mut()
-            .and_then(|t| t.collections.as_mut());
-        if let Some(slot) = slot.and_then(|c| c.collections.as_mut()) {
-            slot.extend(list);
-        }
-    },
-};
 
 /// Parse a JSON body. It is checked to be UTF-8 once, as a whole, and then parsed as text:
 /// parsed as bytes, serde_json checks every string and key on its own, which costs more
@@ -236,7 +222,11 @@ impl Client {
             .await?
         } else {
             let body = self.finish(&url, response).await?;
-            decode_json(&body.bytes).map_err(|reason| QdrantError::Decode {
+            match split {
+                Some(split) => super::stream::parse_whole(&body.bytes, split),
+                None => decode_json(&body.bytes),
+            }
+            .map_err(|reason| QdrantError::Decode {
                 url: url.clone(),
                 reason,
             })?

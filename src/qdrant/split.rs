@@ -10,7 +10,9 @@
 //! KiB and one element at most.
 //!
 //! The scanner only follows the nesting around the array (brackets, strings and the keys on
-//! the path); the elements, and the document around them, are checked by serde_json itself.
+//! the path); each element is read, and found to end, by the [`ReadElement`] given (serde_json,
+//! or for telemetry's collections the pull reader, `scan_de.rs`), and the document around them
+//! is checked by serde_json.
 
 use serde::de::{DeserializeOwned, Error as _};
 
@@ -49,10 +51,15 @@ struct Frame {
     key_on_path: bool,
 }
 
+/// Reads one element of the array from the start of `text` (which may end before the element
+/// does, unless `end`): the element and the bytes it took, or `None` to wait for more text.
+pub type ReadElement<E> = fn(&str, bool) -> Result<Option<(E, usize)>, serde_json::Error>;
+
 /// Takes the document's bytes as they come (`feed`), then gives the elements and the rest of
 /// the document parsed (`finish`).
 pub struct Splitter<E> {
     path: &'static [&'static str],
+    read: ReadElement<E>,
     buffer: Vec<u8>,
     /// Bytes of `buffer` already handled.
     at: usize,
@@ -72,14 +79,20 @@ pub struct Splitter<E> {
 }
 
 impl<E: DeserializeOwned> Splitter<E> {
-    /// Split out the elements of the array at `path` (object keys from the document's root).
-    pub fn new(path: &'static [&'static str]) -> Splitter<E> {
-        Splitter::with_batch(path, BATCH)
+    /// Split out the elements of the array at `path` (object keys from the document's root),
+    /// each read with `read`.
+    pub fn new(path: &'static [&'static str], read: ReadElement<E>) -> Splitter<E> {
+        Splitter::with_batch(path, read, BATCH)
     }
 
-    fn with_batch(path: &'static [&'static str], batch: usize) -> Splitter<E> {
+    fn with_batch(
+        path: &'static [&'static str],
+        read: ReadElement<E>,
+        batch: usize,
+    ) -> Splitter<E> {
         Splitter {
             path,
+            read,
             buffer: Vec::new(),
             at: 0,
             mode: Mode::Outside,
@@ -241,7 +254,14 @@ impl<E: DeserializeOwned> Splitter<E> {
             Err(e) => return Err(not_utf8(e)),
         };
         let mut used = 0;
-        let outcome = split_elements(text, &mut used, &mut self.mode, end, &mut self.elements);
+        let outcome = split_elements(
+            text,
+            &mut used,
+            &mut self.mode,
+            end,
+            self.read,
+            &mut self.elements,
+        );
         self.at += used;
         match outcome? {
             // An element larger than the batch is parsed again only once the buffer has
@@ -261,11 +281,12 @@ impl<E: DeserializeOwned> Splitter<E> {
 /// Parse elements from `text` until its end or the array's: `Some(n)` when the next element is
 /// cut by the end of `text` after `n` bytes, `None` otherwise (the array closed: `mode` is then
 /// `Outside`). `used` is how much of `text` was taken.
-fn split_elements<E: DeserializeOwned>(
+fn split_elements<E>(
     text: &str,
     used: &mut usize,
     mode: &mut Mode,
     end: bool,
+    read: ReadElement<E>,
     elements: &mut Vec<E>,
 ) -> Result<Option<usize>, serde_json::Error> {
     let Mode::Elements(next) = mode else {
@@ -299,38 +320,16 @@ fn split_elements<E: DeserializeOwned>(
             (b']', Next::Element) => {
                 return Err(serde_json::Error::custom("trailing comma in a list"));
             }
-            (_, Next::FirstOrEnd | Next::Element) => {
-                let value = tail;
-                let mut values = serde_json::Deserializer::from_str(value).into_iter::<E>();
-                match values.next() {
-                    // A value ending with the buffer may go on (a number) unless this is the end.
-                    Some(Ok(element)) if end || values.byte_offset() < value.len() => {
-                        elements.push(element);
-                        *used += values.byte_offset();
-                        *next = Next::CommaOrEnd;
-                    }
-                    Some(Ok(_)) | None => return Ok(Some(value.len())),
-                    Some(Err(e)) if !end && cut_short(&e, value) => return Ok(Some(value.len())),
-                    Some(Err(e)) => return Err(e),
+            (_, Next::FirstOrEnd | Next::Element) => match read(tail, end)? {
+                Some((element, taken)) => {
+                    elements.push(element);
+                    *used += taken;
+                    *next = Next::CommaOrEnd;
                 }
-            }
+                None => return Ok(Some(tail.len())),
+            },
         }
     }
-}
-
-/// Whether parsing `text` failed for want of what follows it: an end-of-input error, or any
-/// error found looking at its very end (serde_json reports a number cut after `-`, `.` or `e`
-/// as an invalid number there). Parsed again with more, a real error shows where it is.
-fn cut_short(error: &serde_json::Error, text: &str) -> bool {
-    if error.is_eof() {
-        return true;
-    }
-    let line_start = text.rfind('\n').map_or(0, |i| i + 1);
-    let line = 1 + text.as_bytes()[..line_start]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count();
-    (error.line(), error.column()) == (line, text.len() - line_start)
 }
 
 fn is_whitespace(byte: u8) -> bool {
@@ -369,7 +368,8 @@ mod tests {
     /// Parse `document` fed in pieces of `piece` bytes, the elements put back in place; elements
     /// are parsed after every piece, so that each is also cut.
     fn split(document: &str, piece: usize) -> Result<Doc, serde_json::Error> {
-        let mut splitter = Splitter::<Item>::with_batch(PATH, 1);
+        let mut splitter =
+            Splitter::<Item>::with_batch(PATH, crate::qdrant::scan_de::read_element, 1);
         for chunk in document.as_bytes().chunks(piece) {
             splitter.feed(chunk)?;
         }
@@ -428,7 +428,7 @@ mod tests {
     /// whitespace holds no memory.
     #[test]
     fn whitespace_is_not_kept() {
-        let mut splitter = Splitter::<Item>::new(PATH);
+        let mut splitter = Splitter::<Item>::new(PATH, crate::qdrant::scan_de::read_element);
         let spaces = vec![b' '; 64 * 1024];
         for start in [&b""[..], br#"{"result":{"items":[{"n":1},"#] {
             splitter.feed(start).unwrap();
@@ -443,13 +443,14 @@ mod tests {
     fn invalid_utf8_is_an_error() {
         let mut document = br#"{"result":{"items":[{"id":"#.to_vec();
         document.extend_from_slice(&[b'"', 0xff, b'"', b'}', b']', b'}', b'}']);
-        let mut splitter = Splitter::<Item>::with_batch(PATH, 1);
+        let mut splitter =
+            Splitter::<Item>::with_batch(PATH, crate::qdrant::scan_de::read_element, 1);
         let fed = splitter.feed(&document);
         assert!(fed.is_err() || splitter.finish::<Doc>().is_err());
     }
 
-    /// The recorded level-4 telemetry, cut anywhere, reads as it does whole: every model's
-    /// reader reports a body cut short as such (`is_eof`), or the splitter would fail it.
+    /// The recorded level-4 telemetry, cut anywhere, reads as serde_json reads it whole: the
+    /// pull reader reports a collection cut short as such, or the splitter would fail it.
     #[test]
     fn recorded_telemetry_reads_as_whole() {
         use crate::qdrant::models::{CollectionTelemetry, Telemetry};
@@ -466,6 +467,7 @@ mod tests {
         for piece in [13, 101, 1000, 4093] {
             let mut splitter = Splitter::<CollectionTelemetry>::with_batch(
                 &["result", "collections", "collections"],
+                crate::qdrant::scan_de::read_element,
                 1,
             );
             for chunk in body.as_bytes().chunks(piece) {

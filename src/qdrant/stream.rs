@@ -4,7 +4,8 @@
 //! is ~47 MB of JSON; the model kept from it is a fraction.
 //!
 //! A body whose bulk is one array (telemetry's collection list) is taken apart element by
-//! element ([`Split`], `split.rs`), each parsed from a buffer; any other is parsed with
+//! element ([`Split`], `split.rs`), each read from a buffer by the split's reader; so is such a
+//! body read whole ([`parse_whole`]), so that both read it alike. Any other is parsed with
 //! `serde_json::from_reader`, which costs about twice as much CPU per byte, so only bodies over
 //! [`STREAM_ABOVE`] (or of undeclared length) take this path (`client.rs`).
 
@@ -14,14 +15,43 @@ use bytes::{Buf, Bytes};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
+use super::client::Envelope;
 use super::error::QdrantError;
-use super::split::Splitter;
+use super::models::{CollectionTelemetry, Telemetry};
+use super::split::{ReadElement, Splitter};
 
-/// How to take a body apart: the array at `path` (object keys from the root) is parsed element
-/// by element, and the elements are handed back with the rest of the document parsed.
+/// How to take a body apart: the array at `path` (object keys from the root) is read element
+/// by element with `read`, and the elements are handed back with the rest of the document
+/// parsed.
 pub struct Split<T, E> {
     pub path: &'static [&'static str],
     pub put_back: fn(&mut T, Vec<E>),
+    pub read: ReadElement<E>,
+}
+
+/// A telemetry response is taken apart at its collection list, nearly all of its bytes, each
+/// collection read by the pull reader (`scan_de.rs`; at level 4 its segments summed in place).
+pub(super) const TELEMETRY_SPLIT: Split<Envelope<Telemetry>, CollectionTelemetry> = Split {
+    path: &["result", "collections", "collections"],
+    put_back: |envelope, list| {
+        let slot = envelope
+            .result
+            .as_mut()
+            .and_then(|t| t.collections.as_mut());
+        if let Some(slot) = slot.and_then(|c| c.collections.as_mut()) {
+            slot.extend(list);
+        }
+    },
+    read: super::scan_de::read_element,
+};
+
+/// A telemetry body read whole, as the client reads one, for the examples and fuzz targets
+/// that measure or try the client's parsing without a server.
+pub fn decode_telemetry(body: &[u8]) -> Result<Telemetry, String> {
+    let envelope = parse_whole(body, TELEMETRY_SPLIT)?;
+    envelope
+        .result
+        .ok_or_else(|| "the response has no `result` field".to_string())
 }
 
 /// Bodies larger than this, or of undeclared length, are parsed as they arrive.
@@ -89,9 +119,26 @@ fn parse_split<T: DeserializeOwned, E: DeserializeOwned>(
     mut chunks: mpsc::Receiver<Bytes>,
     split: Split<T, E>,
 ) -> Result<T, String> {
-    let mut splitter = Splitter::<E>::new(split.path);
-    while let Some(chunk) = chunks.blocking_recv() {
-        splitter.feed(&chunk).map_err(|e| e.to_string())?;
+    split_all(std::iter::from_fn(|| chunks.blocking_recv()), split)
+}
+
+/// A body already read whole, taken apart as `split` says: its elements are read as a
+/// streamed body's are, and it is fed in pieces, so that the splitter's buffer holds a piece
+/// and not a second copy of the body.
+pub fn parse_whole<T: DeserializeOwned, E: DeserializeOwned>(
+    body: &[u8],
+    split: Split<T, E>,
+) -> Result<T, String> {
+    split_all(body.chunks(64 * 1024), split)
+}
+
+fn split_all<T: DeserializeOwned, E: DeserializeOwned>(
+    chunks: impl Iterator<Item = impl AsRef<[u8]>>,
+    split: Split<T, E>,
+) -> Result<T, String> {
+    let mut splitter = Splitter::<E>::new(split.path, split.read);
+    for chunk in chunks {
+        splitter.feed(chunk.as_ref()).map_err(|e| e.to_string())?;
     }
     let (mut parsed, elements) = splitter.finish::<T>().map_err(|e| e.to_string())?;
     (split.put_back)(&mut parsed, elements);

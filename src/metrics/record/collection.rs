@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use smol_str::SmolStr;
+
 use super::out::{collection_base, with, Out};
 use super::segments;
 use super::util::optimizer_state;
@@ -181,7 +183,7 @@ fn record_local_counters(
         out.push_opt(
             MetricId::CollectionSize,
             value,
-            with(base, attr::COMPONENT, component),
+            with(base, attr::COMPONENT, SmolStr::new_static(component)),
         );
     }
 }
@@ -195,11 +197,11 @@ fn finished(local: &LocalShardTelemetry) -> Option<&OperationDurations> {
 pub(super) fn record_params(out: &mut Out, params: &CollectionParams, base: &Attributes) {
     for (vector, vector_params) in params.vectors.iter().flat_map(|v| v.iter()) {
         let distance = vector_params.distance.as_deref().unwrap_or("");
-        let attributes = with(base, attr::VECTOR_NAME, vector.to_string());
+        let attributes = with(base, attr::VECTOR_NAME, vector);
         out.push(
             MetricId::VectorDimension,
             vector_params.size,
-            with(&attributes, attr::DISTANCE, distance.to_lowercase()),
+            with(&attributes, attr::DISTANCE, lowercase_distance(distance)),
         );
     }
     out.push_opt(
@@ -207,6 +209,17 @@ pub(super) fn record_params(out: &mut Out, params: &CollectionParams, base: &Att
         params.replication_factor,
         base.clone(),
     );
+}
+
+/// Qdrant's distance names in lower case; the four it has are not copied per collection.
+fn lowercase_distance(distance: &str) -> SmolStr {
+    match distance {
+        "Cosine" => SmolStr::new_static("cosine"),
+        "Dot" => SmolStr::new_static("dot"),
+        "Euclid" => SmolStr::new_static("euclid"),
+        "Manhattan" => SmolStr::new_static("manhattan"),
+        other => SmolStr::from(other.to_lowercase()),
+    }
 }
 
 /// Transfers to and from this node (a single node has none, and reports zeros).
@@ -232,7 +245,11 @@ fn record_transfers(
         out.push(
             MetricId::ShardTransfers,
             count,
-            with(base, attr::TRANSFER_DIRECTION, direction),
+            with(
+                base,
+                attr::TRANSFER_DIRECTION,
+                SmolStr::new_static(direction),
+            ),
         );
     }
 }

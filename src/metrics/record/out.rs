@@ -129,7 +129,7 @@ impl<'a> Out<'a> {
             self.push(
                 metric,
                 f64::from(u8::from(*state == current)),
-                with_state(attributes, state),
+                with(attributes, attr::STATE, SmolStr::new_static(state)),
             );
         }
         if !states.contains(&current) {
@@ -147,7 +147,11 @@ impl<'a> Out<'a> {
         let states = MetricSpec::get(metric).states;
         for state in states {
             let value = counts.get(*state).copied().unwrap_or(0.0);
-            self.push(metric, value, with_state(attributes, state));
+            self.push(
+                metric,
+                value,
+                with(attributes, attr::STATE, SmolStr::new_static(state)),
+            );
         }
         for (state, value) in counts {
             if !states.contains(&state.as_str()) {
@@ -162,15 +166,21 @@ pub(super) fn collection_base(name: &str) -> Attributes {
     smallvec![(attr::COLLECTION, SmolStr::new(name))]
 }
 
-/// `attributes` plus one more.
+/// `attributes` plus one more. A declared state or other `&'static str` is best passed as
+/// `SmolStr::new_static`: it is then referenced rather than copied into every point.
 pub(super) fn with(
     attributes: &Attributes,
     key: &'static str,
     value: impl Into<SmolStr>,
 ) -> Attributes {
-    let mut attributes = attributes.clone();
-    attributes.push((key, value.into()));
-    attributes
+    // Sized once and filled by `push`: `clone` goes through `SmallVec`'s generic `extend`, and a
+    // clone of two pairs is built inline only to be moved to the heap by the third.
+    let mut extended = Attributes::with_capacity(attributes.len() + 1);
+    for (present, its_value) in attributes {
+        extended.push((*present, its_value.clone()));
+    }
+    extended.push((key, value.into()));
+    extended
 }
 
 fn with_state(attributes: &Attributes, state: &str) -> Attributes {

@@ -22,16 +22,13 @@ pub struct AppInfo {
 }
 
 mod details;
-mod placement;
+mod segment_scan;
 mod segments;
 mod telemetry;
 mod vec_map;
 
 pub use details::{CollectionSegments, SegmentDetails, Stat, StatValue};
-pub use placement::{
-    Placed, Quantization, SegmentConfig, SparseVectorDataConfig, Values, VectorDataConfig,
-    VectorIndexConfig,
-};
+pub use segment_scan::read_segments;
 pub use segments::*;
 pub use telemetry::*;
 pub use vec_map::VecMap;

@@ -9,12 +9,12 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, Visitor};
 use smol_str::SmolStr;
 
-use super::SegmentConfig;
-use super::{CollectionTelemetry, SearchField, SegmentInfo, SegmentTelemetry, Telemetry, VecMap};
-use super::{SegmentDetails, Stat};
+use super::{CollectionTelemetry, SegmentDetails, Stat, Telemetry, VecMap};
+use crate::qdrant::scan::Scan;
+use crate::qdrant::scan_de::{take_segments, SEGMENTS};
 
 /// Segment-level statistics of a local shard, or of a collection's local shards, summed while a
 /// level-4 response is read (and kept flat, as [`SegmentDetails`], once it is). Its names are
@@ -50,21 +50,6 @@ pub struct ShardSegments {
     pub detail: CollectionDetail,
     /// At least one segment carried its `info`.
     pub saw_segments: bool,
-}
-
-impl ShardSegments {
-    fn add(&mut self, segment: &SegmentTelemetry) {
-        for index in segment.vector_index_searches.iter().flatten() {
-            add_searches(&mut self.detail, index);
-        }
-        if let Some(config) = &segment.config {
-            add_config_placements(&mut self.detail, config);
-        }
-        if let Some(info) = &segment.info {
-            self.saw_segments = true;
-            add_segment(&mut self.detail, info);
-        }
-    }
 }
 
 impl CollectionDetail {
@@ -133,7 +118,9 @@ impl CollectionDetail {
     }
 }
 
-/// `segments` of a local shard, summed as the list is read (`null` reads as absent).
+/// `segments` of a local shard, summed by `segment_scan.rs`: in place when the pull reader
+/// reads the telemetry (`scan_de.rs`, as the client does), else (serde_json, a test's value)
+/// read as a JSON value first. A value other than a list reads as absent.
 pub(super) fn fold_segments<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Box<ShardSegments>>, D::Error> {
@@ -143,24 +130,20 @@ pub(super) fn fold_segments<'de, D: Deserializer<'de>>(
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a list of segments")
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut summary = ShardSegments::default();
-            while let Some(segment) = seq.next_element::<SegmentTelemetry>()? {
-                summary.add(&segment);
-            }
-            Ok(Some(Box::new(summary)))
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
+            Ok(take_segments().map(Box::new))
         }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_seq(self)
+        fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            let value = serde_json::Value::deserialize(d)?;
+            if !value.is_array() {
+                return Ok(None);
+            }
+            let text = value.to_string();
+            let summary = super::segment_scan::read_segments(&mut Scan::new(&text));
+            summary.map(|s| s.map(Box::new)).map_err(de::Error::custom)
         }
     }
-    deserializer.deserialize_option(Fold)
+    deserializer.deserialize_newtype_struct(SEGMENTS, Fold)
 }
 
 /// Sum each collection's segment statistics over its local shards, taking them out of the
@@ -192,100 +175,6 @@ fn take_summary(collection: &mut CollectionTelemetry) -> Option<CollectionDetail
         }
     }
     summed.filter(|_| saw_segments)
-}
-
-fn add_segment(detail: &mut CollectionDetail, info: &SegmentInfo) {
-    let kind = info
-        .segment_type
-        .clone()
-        .unwrap_or_else(|| SmolStr::new_static("unknown"));
-    *detail.segments.entry_or_default(kind) += 1.0;
-    if let Some(deferred) = info.num_deferred_points {
-        *detail.deferred_points.get_or_insert(0.0) += deferred;
-    }
-    for (field, index) in info.index_schema.iter().flatten() {
-        if let Some(points) = index.points {
-            let kind = index.data_type.clone().unwrap_or_default();
-            *detail
-                .payload_index_points
-                .entry_or_default((field.clone(), kind)) += points;
-        }
-        let placement = index.params.as_ref().and_then(|p| p.memory.as_ref());
-        count(&mut detail.placements, "payload_index", placement);
-    }
-    count(
-        &mut detail.io_backends,
-        "payload",
-        info.payload_storage_io_backend.as_ref(),
-    );
-    for (vector, data) in info.vector_data.iter().flatten() {
-        count(
-            &mut detail.io_backends,
-            "vector_storage",
-            data.io_backend.as_ref(),
-        );
-        if let Some(n) = data.num_indexed_vectors {
-            *detail.indexed_vectors.entry_or_default(vector.clone()) += n;
-        }
-        if let Some(n) = data.num_deleted_vectors {
-            *detail.deleted_vectors.entry_or_default(vector.clone()) += n;
-        }
-    }
-}
-
-/// One more `component` under `label`, when there is a label (a component that reports no
-/// backend or placement is not counted: older versions, or storages without a choice).
-fn count(
-    map: &mut VecMap<(SmolStr, SmolStr), f64>,
-    component: &'static str,
-    label: Option<&SmolStr>,
-) {
-    if let Some(label) = label {
-        *map.entry_or_default((SmolStr::new_static(component), label.clone())) += 1.0;
-    }
-}
-
-/// Memory placements in a segment's config: HNSW graphs, quantized vectors, sparse indexes.
-fn add_config_placements(detail: &mut CollectionDetail, config: &SegmentConfig) {
-    for data in &config.vector_data.0 {
-        // A plain index has no graph to place; only HNSW options carry a placement.
-        let hnsw = data
-            .index
-            .as_ref()
-            .filter(|index| index.kind.as_deref() == Some("hnsw"));
-        let graph = hnsw.and_then(|i| i.options.as_ref()?.memory.as_ref());
-        count(&mut detail.placements, "vector_index", graph);
-        let quantized = data.quantization_config.as_ref();
-        count(
-            &mut detail.placements,
-            "vector_quantized",
-            quantized.and_then(|q| q.0.memory.as_ref()),
-        );
-    }
-    for data in &config.sparse_vector_data.0 {
-        let index = data.index.as_ref().and_then(|i| i.memory.as_ref());
-        count(&mut detail.placements, "sparse_vector_index", index);
-    }
-}
-
-/// One vector index's search statistics: `index_name` plus one entry per search path.
-fn add_searches(detail: &mut CollectionDetail, index: &VecMap<SmolStr, SearchField>) {
-    let vector = match index.get("index_name") {
-        Some(SearchField::Name(name)) => name.clone(),
-        _ => SmolStr::default(),
-    };
-    for (path, field) in index {
-        let SearchField::Stats(stats) = field else {
-            continue;
-        };
-        let Some(count) = stats.count else { continue };
-        let micros = stats.total_duration_micros.unwrap_or(0.0);
-        let entry = detail
-            .searches
-            .entry_or_default((vector.clone(), path.clone()));
-        entry.0 += count;
-        entry.1 += micros;
-    }
 }
 
 #[cfg(test)]

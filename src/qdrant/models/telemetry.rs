@@ -237,98 +237,6 @@ pub struct UpdateQueueInfo {
     pub deferred_points: Option<f64>,
 }
 
-/// One segment of a level-4 shard: read, summed into the shard's summary and dropped
-/// (`segments.rs`). Its maps are small and short-lived, so keys are `SmolStr` (inline, no
-/// allocation for the short names segments use).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct SegmentTelemetry {
-    pub info: Option<SegmentInfo>,
-    /// The memory placement of the segment's indexes (1.19+; `placement.rs`).
-    pub config: Option<super::SegmentConfig>,
-    /// Per vector index: `index_name` and, per search path (`unfiltered_hnsw`,
-    /// `filtered_plain`, …), the count and total duration of searches.
-    pub vector_index_searches: Option<Vec<VecMap<SmolStr, SearchField>>>,
-}
-
-/// A field of a vector index's search statistics: its name, one search path's statistics, or
-/// something else (skipped in place).
-#[derive(Debug, Clone)]
-pub enum SearchField {
-    Name(SmolStr),
-    Stats(OperationDurations),
-    Other,
-}
-
-impl<'de> Deserialize<'de> for SearchField {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Field;
-        impl<'de> serde::de::Visitor<'de> for Field {
-            type Value = SearchField;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an index name or search statistics")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SearchField, E> {
-                Ok(SearchField::Name(SmolStr::new(v)))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<SearchField, A::Error> {
-                let stats = OperationDurations::deserialize(
-                    serde::de::value::MapAccessDeserializer::new(map),
-                )?;
-                Ok(SearchField::Stats(stats))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<SearchField, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(SearchField::Other)
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<SearchField, E> {
-                Ok(SearchField::Other)
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<SearchField, E> {
-                Ok(SearchField::Other)
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<SearchField, E> {
-                Ok(SearchField::Other)
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<SearchField, E> {
-                Ok(SearchField::Other)
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<SearchField, E> {
-                Ok(SearchField::Other)
-            }
-        }
-        deserializer.deserialize_any(Field)
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct SegmentInfo {
-    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
-    pub segment_type: Option<SmolStr>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
-    pub num_points: Option<f64>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
-    pub num_deferred_points: Option<f64>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
-    pub num_indexed_vectors: Option<f64>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
-    pub num_deleted_vectors: Option<f64>,
-    /// vector name → per-vector counts.
-    pub vector_data: Option<VecMap<SmolStr, SegmentVectorData>>,
-    /// payload field → indexed type and points.
-    pub index_schema: Option<VecMap<SmolStr, PayloadIndexInfo>>,
-    /// 1.19+: `mmap` or `io_uring`; absent where the storage has no choice of backend.
-    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
-    pub payload_storage_io_backend: Option<SmolStr>,
-}
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct PayloadIndexInfo {
@@ -337,21 +245,30 @@ pub struct PayloadIndexInfo {
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub points: Option<f64>,
     /// The index's params (`PayloadSchemaParams`): read for their `memory` placement (1.19+).
-    pub params: Option<super::Placed>,
+    pub params: Option<Placed>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct SegmentVectorData {
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
-    pub num_vectors: Option<f64>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
-    pub num_indexed_vectors: Option<f64>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
-    pub num_deleted_vectors: Option<f64>,
-    /// 1.19+: `mmap` or `io_uring`; absent where the storage has no choice of backend.
-    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
-    pub io_backend: Option<SmolStr>,
+/// A payload index's `params` (`PayloadSchemaParams`), read for their memory placement
+/// (`memory`: `cold`, `cached`, `pinned`; 1.19+). A value that is not an object, or a `memory`
+/// of another type, reads as no placement.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Placed {
+    pub memory: Option<SmolStr>,
+}
+
+impl<'de> Deserialize<'de> for Placed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Params {
+            #[serde(default, deserialize_with = "crate::qdrant::lenient::text")]
+            memory: Option<SmolStr>,
+        }
+        // A few small objects per collection (`GET /collections/{name}`), so held as a value
+        // to be read leniently.
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let memory = Params::deserialize(value).ok().and_then(|p| p.memory);
+        Ok(Placed { memory })
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
