@@ -3,7 +3,7 @@
 //! (serde_json checks and spends on a skipped value about what it spends on a read one), and a
 //! shard's level-4 `segments` are summed by `segment_scan.rs` in place (see [`SEGMENTS`]).
 //!
-//! Errors are serde_json's type, so that this reader and serde_json's are interchangeable where
+//! Errors are serde_json's type, as the splitter and the models expect where
 //! elements are read (`split.rs`); text that ends early is told apart ([`ScanDeserializer::cut`]).
 
 use std::borrow::Cow;
@@ -66,7 +66,7 @@ impl<'a> ScanDeserializer<'a> {
     }
 }
 
-/// An element of a split array (`split.rs`'s `ReadElement`) read with this reader: the
+/// An element of a split array (`split.rs`) read with this reader: the
 /// element and the bytes it took, or `Ok(None)` when the text ends before the element does
 /// and more may come (`end` false).
 pub fn read_element<T: de::DeserializeOwned>(text: &str, end: bool) -> Result<Option<(T, usize)>> {

@@ -10,11 +10,12 @@
 //! KiB and one element at most.
 //!
 //! The scanner only follows the nesting around the array (brackets, strings and the keys on
-//! the path); each element is read, and found to end, by the [`ReadElement`] given (serde_json,
-//! or for telemetry's collections the pull reader, `scan_de.rs`), and the document around them
-//! is checked by serde_json.
+//! the path); each element is read, and found to end, by the pull reader (`scan_de.rs`), and
+//! the document around them is checked by serde_json.
 
 use serde::de::{DeserializeOwned, Error as _};
+
+use super::scan_de::read_element;
 
 /// Unparsed bytes gathered before elements are parsed from them: an element cut by the end of
 /// the buffer is parsed again once more has arrived, so the buffer holds many elements at once.
@@ -51,15 +52,10 @@ struct Frame {
     key_on_path: bool,
 }
 
-/// Reads one element of the array from the start of `text` (which may end before the element
-/// does, unless `end`): the element and the bytes it took, or `None` to wait for more text.
-pub type ReadElement<E> = fn(&str, bool) -> Result<Option<(E, usize)>, serde_json::Error>;
-
 /// Takes the document's bytes as they come (`feed`), then gives the elements and the rest of
 /// the document parsed (`finish`).
 pub struct Splitter<E> {
     path: &'static [&'static str],
-    read: ReadElement<E>,
     buffer: Vec<u8>,
     /// Bytes of `buffer` already handled.
     at: usize,
@@ -79,20 +75,14 @@ pub struct Splitter<E> {
 }
 
 impl<E: DeserializeOwned> Splitter<E> {
-    /// Split out the elements of the array at `path` (object keys from the document's root),
-    /// each read with `read`.
-    pub fn new(path: &'static [&'static str], read: ReadElement<E>) -> Splitter<E> {
-        Splitter::with_batch(path, read, BATCH)
+    /// Split out the elements of the array at `path` (object keys from the document's root).
+    pub fn new(path: &'static [&'static str]) -> Splitter<E> {
+        Splitter::with_batch(path, BATCH)
     }
 
-    fn with_batch(
-        path: &'static [&'static str],
-        read: ReadElement<E>,
-        batch: usize,
-    ) -> Splitter<E> {
+    fn with_batch(path: &'static [&'static str], batch: usize) -> Splitter<E> {
         Splitter {
             path,
-            read,
             buffer: Vec::new(),
             at: 0,
             mode: Mode::Outside,
@@ -254,14 +244,7 @@ impl<E: DeserializeOwned> Splitter<E> {
             Err(e) => return Err(not_utf8(e)),
         };
         let mut used = 0;
-        let outcome = split_elements(
-            text,
-            &mut used,
-            &mut self.mode,
-            end,
-            self.read,
-            &mut self.elements,
-        );
+        let outcome = split_elements(text, &mut used, &mut self.mode, end, &mut self.elements);
         self.at += used;
         match outcome? {
             // An element larger than the batch is parsed again only once the buffer has
@@ -281,12 +264,11 @@ impl<E: DeserializeOwned> Splitter<E> {
 /// Parse elements from `text` until its end or the array's: `Some(n)` when the next element is
 /// cut by the end of `text` after `n` bytes, `None` otherwise (the array closed: `mode` is then
 /// `Outside`). `used` is how much of `text` was taken.
-fn split_elements<E>(
+fn split_elements<E: DeserializeOwned>(
     text: &str,
     used: &mut usize,
     mode: &mut Mode,
     end: bool,
-    read: ReadElement<E>,
     elements: &mut Vec<E>,
 ) -> Result<Option<usize>, serde_json::Error> {
     let Mode::Elements(next) = mode else {
@@ -320,7 +302,7 @@ fn split_elements<E>(
             (b']', Next::Element) => {
                 return Err(serde_json::Error::custom("trailing comma in a list"));
             }
-            (_, Next::FirstOrEnd | Next::Element) => match read(tail, end)? {
+            (_, Next::FirstOrEnd | Next::Element) => match read_element(tail, end)? {
                 Some((element, taken)) => {
                     elements.push(element);
                     *used += taken;
@@ -368,8 +350,7 @@ mod tests {
     /// Parse `document` fed in pieces of `piece` bytes, the elements put back in place; elements
     /// are parsed after every piece, so that each is also cut.
     fn split(document: &str, piece: usize) -> Result<Doc, serde_json::Error> {
-        let mut splitter =
-            Splitter::<Item>::with_batch(PATH, crate::qdrant::scan_de::read_element, 1);
+        let mut splitter = Splitter::<Item>::with_batch(PATH, 1);
         for chunk in document.as_bytes().chunks(piece) {
             splitter.feed(chunk)?;
         }
@@ -428,7 +409,7 @@ mod tests {
     /// whitespace holds no memory.
     #[test]
     fn whitespace_is_not_kept() {
-        let mut splitter = Splitter::<Item>::new(PATH, crate::qdrant::scan_de::read_element);
+        let mut splitter = Splitter::<Item>::new(PATH);
         let spaces = vec![b' '; 64 * 1024];
         for start in [&b""[..], br#"{"result":{"items":[{"n":1},"#] {
             splitter.feed(start).unwrap();
@@ -443,8 +424,7 @@ mod tests {
     fn invalid_utf8_is_an_error() {
         let mut document = br#"{"result":{"items":[{"id":"#.to_vec();
         document.extend_from_slice(&[b'"', 0xff, b'"', b'}', b']', b'}', b'}']);
-        let mut splitter =
-            Splitter::<Item>::with_batch(PATH, crate::qdrant::scan_de::read_element, 1);
+        let mut splitter = Splitter::<Item>::with_batch(PATH, 1);
         let fed = splitter.feed(&document);
         assert!(fed.is_err() || splitter.finish::<Doc>().is_err());
     }
@@ -467,7 +447,6 @@ mod tests {
         for piece in [13, 101, 1000, 4093] {
             let mut splitter = Splitter::<CollectionTelemetry>::with_batch(
                 &["result", "collections", "collections"],
-                crate::qdrant::scan_de::read_element,
                 1,
             );
             for chunk in body.as_bytes().chunks(piece) {

@@ -4,7 +4,7 @@
 //! is ~47 MB of JSON; the model kept from it is a fraction.
 //!
 //! A body whose bulk is one array (telemetry's collection list) is taken apart element by
-//! element ([`Split`], `split.rs`), each read from a buffer by the split's reader; so is such a
+//! element ([`Split`], `split.rs`), each read from a buffer by the pull reader; so is such a
 //! body read whole ([`parse_whole`]), so that both read it alike. Any other is parsed with
 //! `serde_json::from_reader`, which costs about twice as much CPU per byte, so only bodies over
 //! [`STREAM_ABOVE`] (or of undeclared length) take this path (`client.rs`).
@@ -18,15 +18,14 @@ use tokio::sync::mpsc;
 use super::client::Envelope;
 use super::error::QdrantError;
 use super::models::{CollectionTelemetry, Telemetry};
-use super::split::{ReadElement, Splitter};
+use super::split::Splitter;
 
 /// How to take a body apart: the array at `path` (object keys from the root) is read element
-/// by element with `read`, and the elements are handed back with the rest of the document
+/// by element by the pull reader (`scan_de.rs`), and the elements are handed back with the rest of the document
 /// parsed.
 pub struct Split<T, E> {
     pub path: &'static [&'static str],
     pub put_back: fn(&mut T, Vec<E>),
-    pub read: ReadElement<E>,
 }
 
 /// A telemetry response is taken apart at its collection list, nearly all of its bytes, each
@@ -42,7 +41,6 @@ pub(super) const TELEMETRY_SPLIT: Split<Envelope<Telemetry>, CollectionTelemetry
             slot.extend(list);
         }
     },
-    read: super::scan_de::read_element,
 };
 
 /// A telemetry body read whole, as the client reads one, for the examples and fuzz targets
@@ -136,7 +134,7 @@ fn split_all<T: DeserializeOwned, E: DeserializeOwned>(
     chunks: impl Iterator<Item = impl AsRef<[u8]>>,
     split: Split<T, E>,
 ) -> Result<T, String> {
-    let mut splitter = Splitter::<E>::new(split.path, split.read);
+    let mut splitter = Splitter::<E>::new(split.path);
     for chunk in chunks {
         splitter.feed(chunk.as_ref()).map_err(|e| e.to_string())?;
     }
