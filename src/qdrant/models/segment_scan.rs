@@ -99,14 +99,10 @@ fn read_vector_data(scan: &mut Scan, vector: &str, detail: &mut CollectionDetail
     })?;
     count(&mut detail.io_backends, "vector_storage", backend);
     if let Some(n) = indexed {
-        *detail
-            .indexed_vectors
-            .entry_or_default(SmolStr::new(vector)) += n;
+        *detail.indexed_vectors.entry_or_default_by(vector) += n;
     }
     if let Some(n) = deleted {
-        *detail
-            .deleted_vectors
-            .entry_or_default(SmolStr::new(vector)) += n;
+        *detail.deleted_vectors.entry_or_default_by(vector) += n;
     }
     Ok(())
 }

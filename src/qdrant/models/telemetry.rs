@@ -150,8 +150,7 @@ pub struct CollectionParams {
 }
 
 /// Qdrant's `VectorsConfig`: one unnamed vector, or a map of named ones.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum VectorsConfig {
     Single(VectorParams),
     Named(VecMap<String, VectorParams>),
@@ -167,12 +166,97 @@ impl VectorsConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl<'de> Deserialize<'de> for VectorsConfig {
+    /// Read in one pass, as a map of entries: a number at `size` makes it the unnamed vector's
+    /// params (a vector named `size` has an object there); otherwise each entry that is an
+    /// object with a size is a named vector, and others are left out. serde's `untagged`
+    /// would buffer the whole value to try each shape in turn.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = VecMap::<String, VectorEntry>::deserialize(deserializer)?;
+        if let Some(VectorEntry::Number(size)) = entries.get("size") {
+            let distance = match entries.get("distance") {
+                Some(VectorEntry::Text(distance)) => Some(distance.clone()),
+                _ => None,
+            };
+            let size = *size;
+            return Ok(VectorsConfig::Single(VectorParams { size, distance }));
+        }
+        let named = entries.into_iter().filter_map(|(name, entry)| match entry {
+            VectorEntry::Params(params) => Some((name, params)),
+            _ => None,
+        });
+        Ok(VectorsConfig::Named(named.collect()))
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct VectorParams {
     pub size: f64,
-    #[serde(default)]
-    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub distance: Option<String>,
+}
+
+/// One entry of a `VectorsConfig` object, before its shape is known.
+enum VectorEntry {
+    Number(f64),
+    Text(String),
+    /// An object with a size: a named vector's params.
+    Params(VectorParams),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for VectorEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{value::MapAccessDeserializer, IgnoredAny, MapAccess, SeqAccess};
+        #[derive(Deserialize)]
+        struct Fields {
+            #[serde(default, deserialize_with = "crate::qdrant::lenient::number")]
+            size: Option<f64>,
+            #[serde(default, deserialize_with = "crate::qdrant::lenient::text")]
+            distance: Option<String>,
+        }
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = VectorEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a vector's params or one of their values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<VectorEntry, A::Error> {
+                let fields = Fields::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(fields.size.map_or(VectorEntry::Other, |size| {
+                    VectorEntry::Params(VectorParams {
+                        size,
+                        distance: fields.distance,
+                    })
+                }))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<VectorEntry, E> {
+                Ok(VectorEntry::Number(n))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<VectorEntry, E> {
+                Ok(VectorEntry::Number(n as f64))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<VectorEntry, E> {
+                Ok(VectorEntry::Number(n as f64))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<VectorEntry, E> {
+                Ok(VectorEntry::Text(text.to_string()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<VectorEntry, E> {
+                Ok(VectorEntry::Other)
+            }
+            fn visit_unit<E>(self) -> Result<VectorEntry, E> {
+                Ok(VectorEntry::Other)
+            }
+            fn visit_none<E>(self) -> Result<VectorEntry, E> {
+                Ok(VectorEntry::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<VectorEntry, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(VectorEntry::Other)
+            }
+        }
+        deserializer.deserialize_any(Entry)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -319,4 +403,63 @@ pub struct MemoryTelemetry {
     pub resident_bytes: Option<f64>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub retained_bytes: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each shape of `vectors`, read by the pull reader (as the client reads telemetry) and by
+    /// serde_json alike.
+    #[test]
+    fn vectors_config_shapes() {
+        type Vector<'a> = (&'a str, f64, Option<&'a str>);
+        let shapes: [(&str, &[Vector], bool); 5] = [
+            (
+                r#"{"size": 4, "distance": "Dot", "on_disk": true}"#,
+                &[("", 4.0, Some("Dot"))],
+                true,
+            ),
+            (
+                r#"{"b": {"size": 8, "distance": "Cosine", "hnsw_config": {"m": 0}}, "a": {"size": "2"}}"#,
+                &[("a", 2.0, None), ("b", 8.0, Some("Cosine"))],
+                false,
+            ),
+            (
+                r#"{"size": {"size": 3, "distance": "Euclid"}}"#,
+                &[("size", 3.0, Some("Euclid"))],
+                false,
+            ),
+            (r#"{}"#, &[], false),
+            (
+                r#"{"x": [1], "y": null, "z": {"distance": "Dot"}, "w": {"size": 5}}"#,
+                &[("w", 5.0, None)],
+                false,
+            ),
+        ];
+        for (vectors, expected, single) in shapes {
+            let body = format!(
+                r#"{{"result": {{"collections": {{"collections": [{{"id": "c", "config": {{"params": {{"vectors": {vectors}}}}}}}]}}}}}}"#
+            );
+            let scanned = crate::qdrant::decode_telemetry(body.as_bytes()).unwrap();
+            let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let parsed: Telemetry = serde_json::from_value(parsed["result"].clone()).unwrap();
+            for telemetry in [scanned, parsed] {
+                let collection = telemetry.collection_list().next().unwrap();
+                let params = collection.config.as_ref().unwrap().params.as_ref().unwrap();
+                let config = params.vectors.as_ref().unwrap();
+                assert_eq!(
+                    matches!(config, VectorsConfig::Single(_)),
+                    single,
+                    "{vectors}"
+                );
+                let read: Vec<(&str, f64, Option<&str>)> = config
+                    .iter()
+                    .into_iter()
+                    .map(|(name, p)| (name, p.size, p.distance.as_deref()))
+                    .collect();
+                assert_eq!(read, expected, "{vectors}");
+            }
+        }
+    }
 }

@@ -43,6 +43,24 @@ impl<K: Ord, V> VecMap<K, V> {
         &mut self.0[at].1
     }
 
+    /// [`Self::entry_or_default`] by a borrowed key, made into a `K` only when it is new (a
+    /// key read from a segment is most often one seen before).
+    pub fn entry_or_default_by<Q>(&mut self, key: &Q) -> &mut V
+    where
+        K: std::borrow::Borrow<Q> + for<'q> From<&'q Q>,
+        Q: Ord + ?Sized,
+        V: Default,
+    {
+        let at = match self.0.binary_search_by(|(k, _)| k.borrow().cmp(key)) {
+            Ok(at) => at,
+            Err(at) => {
+                self.0.insert(at, (K::from(key), V::default()));
+                at
+            }
+        };
+        &mut self.0[at].1
+    }
+
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: std::borrow::Borrow<Q>,
@@ -95,6 +113,15 @@ impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<K, V> IntoIterator for VecMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
     }
 }
 

@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use smol_str::SmolStr;
 
 mod lexical;
+mod skip;
 
 use lexical::{number_value, plain_run_end, skip_string};
 
@@ -215,42 +216,6 @@ impl<'a> Scan<'a> {
                     _ => Ok(()),
                 }
             }
-        }
-    }
-
-    /// An object or array, at its opening bracket, passed over by counting brackets.
-    fn skip_nested(&mut self) -> Result<()> {
-        let bytes = self.text.as_bytes();
-        let mut open: Vec<u8> = Vec::new();
-        let mut at = self.at;
-        loop {
-            let &byte = bytes.get(at).ok_or(ScanError::Eof)?;
-            match byte {
-                b'"' => {
-                    at = skip_string(bytes, at).map_err(|at| self.fault(at))?;
-                    continue;
-                }
-                b'{' | b'[' => {
-                    open.push(byte);
-                    if self.depth + open.len() > MAX_DEPTH {
-                        self.at = at;
-                        return self.syntax("nesting too deep");
-                    }
-                }
-                b'}' | b']' => {
-                    let opened = open.pop();
-                    if opened != Some(if byte == b'}' { b'{' } else { b'[' }) {
-                        self.at = at;
-                        return self.syntax("a bracket closes what it did not open");
-                    }
-                    if open.is_empty() {
-                        self.at = at + 1;
-                        return Ok(());
-                    }
-                }
-                _ => {}
-            }
-            at += 1;
         }
     }
 

@@ -1,6 +1,7 @@
 //! The pull reader's tests: reading as serde_json does, lenient leaves, text cut anywhere,
 //! bad JSON and where it is, nesting, and the word-at-a-time string scan.
 use super::lexical::plain_run_end;
+use super::skip::Masks;
 use super::*;
 
 /// Every key and leaf of `text`, read with the methods the segment reader uses.
@@ -143,5 +144,99 @@ fn plain_runs_end_at_the_first_special_byte() {
         }
         let plain = "é".repeat(len);
         assert_eq!(plain_run_end(plain.as_bytes(), 0), plain.len());
+    }
+}
+
+/// The SSE2 masks are the byte-at-a-time ones, for every byte value at every place in a block
+/// (the bytes that differ from a bracket by bit 5 among them).
+#[test]
+fn block_masks_are_the_bytes_masks() {
+    for offset in 0..64 {
+        let block: [u8; 64] = std::array::from_fn(|i| (i * 4 + offset) as u8);
+        assert_eq!(Masks::of(&block), Masks::portable(&block), "{offset}");
+    }
+}
+
+/// Values skipped in blocks end where serde_json says they end, and faults in them are found
+/// where the byte-by-byte walk finds them, wherever they fall against a 64-byte block.
+#[test]
+fn skips_match_serde_json_across_blocks() {
+    let samples = [
+        r#"{"a": [1, {"b": "x]}"}], "c": {"d": "\""}, "e": []}"#,
+        r#"[{"k": "ab\"cd", "l": [[], {}], "m": "{[\\"}, "tail"]"#,
+        r#"{"unicode": "é漢字", "esc": "\u00e9\n", "n": [-1.5e3, true, null]}"#,
+    ];
+    for pad in 0..70 {
+        // With a long tail, values are skipped in blocks; with a short one, byte by byte.
+        for (sample, tail) in samples.iter().flat_map(|s| [(s, 2), (s, 70)]) {
+            let text = format!("{}{sample}{}", " ".repeat(pad), " ".repeat(tail));
+            let mut scan = Scan::new(&text);
+            scan.skip().unwrap();
+            assert_eq!(scan.position(), pad + sample.len(), "{pad} {sample}");
+            let value: serde_json::Value = serde_json::from_str(&text[..scan.position()]).unwrap();
+            assert!(value.is_object() || value.is_array());
+        }
+        for ((bad, what, at), tail) in [
+            (
+                "{\"a\": \"x\u{1}\"}",
+                "a control character or bad escape in a string",
+                8,
+            ),
+            (
+                r#"{"a": [1, 2}]"#,
+                "a bracket closes what it did not open",
+                11,
+            ),
+        ]
+        .into_iter()
+        .flat_map(|bad| [(bad, 0), (bad, 70)])
+        {
+            let text = format!("{}{bad}{}", " ".repeat(pad), " ".repeat(tail));
+            match Scan::new(&text).skip() {
+                Err(ScanError::Syntax {
+                    what: found,
+                    at: place,
+                }) => {
+                    assert_eq!((found, place), (what, pad + at), "{pad} {bad}")
+                }
+                other => panic!("{pad} {bad}: {other:?}"),
+            }
+        }
+        let cut = format!("{}{}", " ".repeat(pad), samples[0]);
+        for end in pad + 1..cut.len() {
+            assert_eq!(
+                Scan::new(&cut[..end]).skip(),
+                Err(ScanError::Eof),
+                "{pad} {end}"
+            );
+        }
+    }
+}
+
+/// On text of brackets, quotes, backslashes and control characters in any order, skipping in
+/// blocks ends (or fails) exactly where walking every byte does.
+#[test]
+fn blocks_and_bytes_agree_on_any_text() {
+    // Without backslashes or control characters, most blocks are read by their masks.
+    let alphabets: [&[u8]; 2] = [b"{}[]\"\\a \x01", b"{}[]\"aaaa    "];
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..40_000 {
+        let alphabet = alphabets[round % 2];
+        let len = (next() % 300) as usize;
+        let mut text: Vec<u8> = (0..len)
+            .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+            .collect();
+        text.insert(0, if next() % 2 == 0 { b'{' } else { b'[' });
+        let text = String::from_utf8(text).unwrap();
+        let mut blocks = Scan::new(&text);
+        let by_blocks = blocks.skip().map(|()| blocks.position());
+        let by_bytes = Scan::new(&text).skip_by_bytes();
+        assert_eq!(by_blocks, by_bytes, "{text:?}");
     }
 }
