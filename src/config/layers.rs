@@ -1,17 +1,7 @@
-//! The figment providers, lowest to highest: built-in defaults < config file (YAML or TOML by
-//! extension) < the aliases of the schema (`QDRANT_URL`, `QDRANT_API_KEY`) < `QDRANT_OTEL_<SECTION>__<KEY>` < command-line
-//! flags. Every value keeps a name for where it came from (file path, variable, flag), which
-//! [`super::describe_metadata`] turns into the origin of a problem.
-//!
-//! Environment keys are lowercased, `__` separates levels. Under `otlp.headers` an `_` in a
-//! variable name becomes `-` (`QDRANT_OTEL_OTLP__HEADERS__X_TOKEN` is header `x-token`): variable
-//! names cannot hold hyphens, and header names are case-insensitive. File and flag keys are kept
-//! verbatim.
-//!
-//! Then [`extract`], from the layered figment to a [`RawConfig`] with every wrong-typed and
-//! unknown key reported, not just the first: serde stops at the first error, so the failing
-//! value is reported under its key and origin, removed (the key keeps its default), and the rest
-//! deserialized again. Unknown keys come first, then the others in the order of the schema.
+//! The figment layers, lowest first: defaults < config file (YAML or TOML) < the schema's aliases
+//! (`QDRANT_URL`) < `QDRANT_OTEL_<SECTION>__<KEY>` < flags, each value named after its source.
+//! Then [`extract`]: serde stops at the first error, so each failing value is reported, removed
+//! (the key keeps its default) and the rest read again.
 
 use std::path::Path;
 
@@ -78,7 +68,8 @@ fn with_file(figment: Figment, path: &Path) -> Result<Figment, ConfigError> {
     Err(problems)
 }
 
-/// The dotted key of a `QDRANT_OTEL_` variable (the part after the prefix).
+/// The dotted key of a `QDRANT_OTEL_` variable's rest; under `otlp.headers` an `_` is a `-`
+/// (variable names cannot hold hyphens; header names ignore case).
 pub(crate) fn env_key(rest: &str) -> String {
     let key = rest.to_ascii_lowercase();
     match key.strip_prefix("otlp__headers__") {
@@ -87,8 +78,7 @@ pub(crate) fn env_key(rest: &str) -> String {
     }
 }
 
-/// A provider for values given one by one (raw environment variables, flags), remembering the
-/// name each came from so errors can cite it.
+/// A provider of one value (a variable, a flag), named after where it came from.
 struct Explicit {
     layer: &'static str,
     label: String,
@@ -117,13 +107,9 @@ impl Provider for Explicit {
     }
 }
 
-/// An environment value as figment's `Env` reads it: `5`, `true`, `[a, b]`, `{k: v}`, `"quoted"`;
-/// anything else is the string itself.
-///
-/// figment 0.10.19 unescapes a quoted string by slicing it at a character index as if it were a
-/// byte index (`value/escape.rs`), so an escape after a non-ASCII character (`"é\n"`) panics.
-/// Such values are taken verbatim instead: the agent then reports them like any other string
-/// (found by the `config_loader` fuzz target; docs/reliability.md, "Fuzzing").
+/// An environment value as figment's `Env` reads it (`5`, `true`, `[a, b]`, `"quoted"`), else
+/// the string. figment 0.10.19 panics unescaping after a non-ASCII character (`"é\n"`), so such
+/// values stay verbatim (found by the `config_loader` fuzz target).
 fn parse_env_value(value: &str) -> Value {
     if !value.is_ascii() && value.contains('\\') {
         return Value::from(value.to_string());
@@ -236,17 +222,6 @@ fn remove(data: &mut Dict, path: &[String]) -> bool {
 mod tests {
     use super::*;
     use crate::config::{ConfigSources, RawConfig};
-
-    #[test]
-    fn env_keys_nest_on_double_underscores_and_headers_get_hyphens() {
-        assert_eq!(env_key("POLL__INTERVAL"), "poll.interval");
-        assert_eq!(env_key("QDRANT__TLS__CA_FILE"), "qdrant.tls.ca_file");
-        assert_eq!(env_key("OTLP__HEADERS__X_TOKEN"), "otlp.headers.x-token");
-        assert_eq!(
-            env_key("METRICS__QDRANT_ISSUES__ENABLED"),
-            "metrics.qdrant_issues.enabled"
-        );
-    }
 
     /// Key-by-key extraction reads every key: it agrees with figment's whole-struct extraction
     /// on a file that sets every key to a non-default value.

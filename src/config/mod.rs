@@ -1,12 +1,7 @@
-//! Configuration: every key declared once in [`schema`] (field, type, default, doc, variables,
-//! flag, constraint), layered by figment ([`layers`]: built-in defaults < config file <
-//! environment < command-line flags), read with every wrong type and unknown key reported
-//! ([`layers::extract`]), checked key by key from the schema ([`checks`]) and turned into validated
-//! [`Settings`] at one boundary ([`load`]). Every problem is reported at once, naming the key
-//! (or standard variable) and where its value came from: a [`Problem`] says where (`config file
-//! …`, `environment variable …`, `command-line flag …`, `built-in default`), the [`Context`]
-//! every step gets holds that lookup and the injected environment, the only place the standard
-//! `OTEL_*` variables are read. [`keys`] renders the schema into docs/configuration.md.
+//! Configuration: every key declared once in [`schema`], layered by figment ([`layers`]: defaults
+//! < file < environment < flags), read and checked key by key ([`checks`]) and turned into
+//! [`Settings`] by [`load`], with every problem reported at once under its key and origin.
+//! [`Context`] is the only reader of the standard `OTEL_*` variables.
 
 mod checks;
 pub mod keys;
@@ -32,15 +27,13 @@ pub use schema::{
     Secret, TlsConfig,
 };
 
-use crate::metrics::RecordOptions;
+use crate::metrics::{RecordOptions, DEFAULT_CLUSTER_NAME};
 use crate::qdrant::ClientSettings;
 use crate::sources::PollSettings;
 use layers::{LAYER_ENV, LAYER_FLAG};
 
 /// Largest accepted response body. Level-4 telemetry of 10,000 collections is ~60 MB.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
-/// Default `cluster.name` (the recorder's default too, so it lives with it).
-pub use crate::metrics::DEFAULT_CLUSTER_NAME;
 /// Prefix of the agent's own environment variables (never `QDRANT__`: Qdrant reads that).
 pub const ENV_PREFIX: &str = "QDRANT_OTEL_";
 
@@ -56,8 +49,7 @@ pub struct FlagValues {
 pub struct ConfigSources {
     pub file: Option<PathBuf>,
     pub flags: FlagValues,
-    /// Environment variables (usually `std::env::vars()`): the only environment the
-    /// configuration, including the standard `OTEL_*` variables, is read from.
+    /// The only environment read, `OTEL_*` variables included.
     pub env: HashMap<String, String>,
 }
 
@@ -146,8 +138,8 @@ fn validate(raw: &RawConfig, ctx: &Context, problems: &mut Problems) -> Settings
     let discovery = raw.qdrant.discovery.validate(ctx, interval, problems);
     let otlp = raw.otlp.validate(ctx, problems);
     let resource_attributes = raw.resource.validate(ctx, problems);
-    let cluster_name = raw.cluster.name.as_deref().unwrap_or(DEFAULT_CLUSTER_NAME);
-    let cluster_name = cluster_name.to_string();
+    let cluster_name = raw.cluster.name.clone();
+    let cluster_name = cluster_name.unwrap_or_else(|| DEFAULT_CLUSTER_NAME.into());
     let log_format = raw.log.validate(ctx, problems);
     let selection = checks::validate_metrics(&raw.metrics, ctx, problems);
     let collections = raw.collections.validate(ctx, problems);
@@ -194,24 +186,19 @@ pub struct Problem {
     pub message: String,
 }
 
-/// Every problem found, listed one per line. While validation runs, each step appends to it in
-/// the order found (as [`Problems`]).
+/// Every problem found, one per line; while validation runs, the [`Problems`] so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
     pub problems: Vec<Problem>,
 }
 
-/// The problems found so far; an error once there is one.
 pub type Problems = ConfigError;
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.problems.len();
-        writeln!(
-            f,
-            "invalid configuration ({count} problem{}):",
-            if count == 1 { "" } else { "s" }
-        )?;
+        let plural = if count == 1 { "" } else { "s" };
+        writeln!(f, "invalid configuration ({count} problem{plural}):")?;
         for p in &self.problems {
             writeln!(f, "  - {} ({}): {}", p.key, p.origin, p.message)?;
         }
@@ -239,13 +226,12 @@ pub(crate) const BUILT_IN: &str = "built-in default";
 /// What validation may consult besides the raw values.
 pub struct Context<'a> {
     pub figment: &'a Figment,
-    /// The environment (`ConfigSources.env`).
     pub env: &'a HashMap<String, String>,
 }
 
 impl<'a> Context<'a> {
-    /// Where `key`'s value came from. Map keys may themselves hold dots (metric and attribute
-    /// names), so a key that cannot be found is looked up by its longest known prefix.
+    /// Where `key`'s value came from; map keys may hold dots (metric names), so a key not found
+    /// is looked up by its longest known prefix.
     pub fn origin(&self, key: &str) -> String {
         let keys: Vec<&str> = key.split('.').collect();
         describe_metadata(
@@ -255,8 +241,7 @@ impl<'a> Context<'a> {
         )
     }
 
-    /// A variable of the environment; set but empty (or blank) counts as unset, as the
-    /// OpenTelemetry specification says.
+    /// A variable; blank counts as unset, as the OpenTelemetry specification says.
     pub fn env_var(&self, name: &str) -> Option<&'a str> {
         self.env
             .get(name)
@@ -266,7 +251,6 @@ impl<'a> Context<'a> {
 }
 
 /// `config file PATH`, `environment variable NAME`, `command-line flag --NAME` or the default.
-/// (A flag's or variable's layer names it whatever the key: see `layers::Explicit`.)
 pub fn describe_metadata(metadata: Option<&Metadata>) -> String {
     let Some(metadata) = metadata else {
         return BUILT_IN.into();

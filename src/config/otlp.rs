@@ -1,16 +1,13 @@
-//! The `otlp` section, resolved with the standard `OTEL_EXPORTER_OTLP_*` variables (the
-//! `fallback` of each key in the schema) into complete [`OtlpSettings`]: for each setting the
-//! `otlp.*` key (from any layer) wins, then the `METRICS_` variable, then the generic variable,
-//! then the default. Values and files were checked by [`super::checks`]; what is left here is
-//! what spans keys. The exporter is built with these values and reads nothing else.
+//! The `otlp` section resolved into [`OtlpSettings`]: each `otlp.*` key (any layer) wins over its
+//! `METRICS_` variable, then the generic one, then the default (the schema's `fallback`). Single
+//! values were checked by [`super::checks`]; what spans keys is checked here.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
-use url::Url;
 
-use super::checks::{given, parse_http_url, parse_key_values, Given};
+use super::checks::{given, parse_http_url, variable_pairs, Given, NOT_A_HEADER};
 use super::{Context, OtlpConfig, OtlpTlsConfig, Problems, Secret};
 
 /// The OTLP default export timeout.
@@ -29,8 +26,7 @@ pub enum Compression {
     None,
 }
 
-/// `otlp.temporality_preference`, per instrument kind; every sum the agent exports (Qdrant's
-/// counts, its own totals) is observed: an asynchronous instrument in the specification's terms.
+/// `otlp.temporality_preference`; every sum the agent exports is observed (asynchronous).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TemporalityPreference {
     /// Everything cumulative (the default).
@@ -38,37 +34,32 @@ pub enum TemporalityPreference {
     Cumulative,
     /// Counters (asynchronous: monotonic sums) as deltas; up-down counters stay cumulative.
     Delta,
-    /// Deltas for synchronous instruments only, which the agent has none of: as `Cumulative`.
+    /// Deltas for synchronous instruments only, which the agent has none of.
     LowMemory,
 }
 
 impl TemporalityPreference {
-    /// Whether monotonic sums (asynchronous counters, all the agent's) are exported as deltas.
+    /// Whether monotonic sums (all the agent's counters) are exported as deltas.
     pub fn counters_as_deltas(self) -> bool {
         self == TemporalityPreference::Delta
     }
 }
 
-/// Fully resolved OTLP settings.
 #[derive(Debug, Clone)]
 pub struct OtlpSettings {
     pub protocol: OtlpProtocol,
     /// The URL the exporter sends to: for HTTP with the `/v1/metrics` path.
     pub endpoint: String,
-    /// Header names as given (file, flag) or derived from a variable name (`x-token`).
     pub headers: Vec<(String, Secret)>,
     pub compression: Compression,
     pub timeout: Duration,
-    /// CA file, client certificate and key (an `https` endpoint).
     pub tls: OtlpTls,
     pub temporality_preference: TemporalityPreference,
-    /// Where the traces of the polls go (`otlp.traces`), none when off: the same Collector,
-    /// for HTTP at `/v1/traces`.
+    /// Where the traces of the polls go (`otlp.traces`), none when off.
     pub traces_endpoint: Option<String>,
 }
 
-/// TLS towards the Collector, for an `https` endpoint: the files in effect (the keys, else the
-/// variables), checked at load; the exporter reads them when it is built.
+/// The TLS files in effect (the keys, else the variables), checked at load.
 pub type OtlpTls = OtlpTlsConfig;
 
 impl OtlpConfig {
@@ -102,8 +93,7 @@ impl OtlpConfig {
         }
     }
 
-    /// Traces go beside the metrics: for HTTP, the metrics URL's `/v1/metrics` becomes
-    /// `/v1/traces`; a verbatim metrics URL without that path leaves no telling where.
+    /// For HTTP, the metrics URL with `/v1/traces` for `/v1/metrics`; without that path, none.
     fn traces_endpoint(
         &self,
         ctx: &Context,
@@ -139,18 +129,13 @@ impl OtlpConfig {
         let ca = file("otlp.tls.ca_file", &self.tls.ca_file);
         let cert = file("otlp.tls.cert_file", &self.tls.cert_file);
         let key = file("otlp.tls.key_file", &self.tls.key_file);
-        match (&cert, &key) {
-            (Some(cert), None) => problems.push(
-                &cert.name,
-                &cert.origin,
-                "a client certificate needs its key: set otlp.tls.key_file or OTEL_EXPORTER_OTLP_CLIENT_KEY",
-            ),
-            (None, Some(key)) => problems.push(
-                &key.name,
-                &key.origin,
-                "a client key needs its certificate: set otlp.tls.cert_file or OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-            ),
-            _ => {}
+        let alone = match (&cert, &key) {
+            (Some(cert), None) => Some((cert, "a client certificate needs its key: set otlp.tls.key_file or OTEL_EXPORTER_OTLP_CLIENT_KEY")),
+            (None, Some(key)) => Some((key, "a client key needs its certificate: set otlp.tls.cert_file or OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")),
+            _ => None,
+        };
+        if let Some((file, message)) = alone {
+            problems.push(&file.name, &file.origin, message);
         }
         if let Some(first) = [&ca, &cert, &key].into_iter().flatten().next() {
             if !endpoint.starts_with("https://") {
@@ -190,22 +175,15 @@ impl OtlpConfig {
         DEFAULT_OTLP_TIMEOUT
     }
 
-    /// The variable's headers, then the `otlp.headers` keys (replacing a header of the same
-    /// name, compared case-insensitively).
+    /// The variable's headers, then the keys' (replacing one of the same name, in any case).
     fn headers(&self, ctx: &Context, problems: &mut Problems) -> Vec<(String, Secret)> {
         let mut headers: Vec<(String, Secret)> = Vec::new();
         if let Some(var) = given(ctx, "otlp.headers", None) {
-            match parse_key_values(&var.text) {
-                Ok(pairs) => {
-                    for (name, value) in pairs {
-                        if let Err(message) = check_header(&name, &value) {
-                            let message = format!("header {name:?}: {message}");
-                            problems.push(&var.name, &var.origin, message);
-                        }
-                        headers.push((name, Secret::new(value)));
-                    }
-                }
-                Err(message) => problems.push(&var.name, &var.origin, message),
+            let check = |name: &str, value: &str| {
+                check_header(name, value).map_err(|message| format!("header {name:?}: {message}"))
+            };
+            for (name, value) in variable_pairs(&var, problems, check) {
+                headers.push((name, Secret::new(value)));
             }
         }
         for (name, value) in &self.headers {
@@ -220,8 +198,7 @@ impl OtlpConfig {
     }
 }
 
-/// The endpoint as the exporter uses it: a base URL gets the metrics path for HTTP, the
-/// `METRICS_` variable is taken verbatim.
+/// For HTTP a base URL gets the metrics path (once); the `METRICS_` variable is taken verbatim.
 fn endpoint(given: Option<Given>, protocol: OtlpProtocol, problems: &mut Problems) -> String {
     let default = match protocol {
         OtlpProtocol::HttpProtobuf => "http://localhost:4318/v1/metrics",
@@ -233,7 +210,12 @@ fn endpoint(given: Option<Given>, protocol: OtlpProtocol, problems: &mut Problem
     let verbatim = given.name == "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
     match (parse_http_url(&given.text), protocol) {
         (Ok(_), _) if verbatim => given.text.trim().to_string(),
-        (Ok((url, _, _)), OtlpProtocol::HttpProtobuf) => with_metrics_path(&url),
+        (Ok((url, _, _)), OtlpProtocol::HttpProtobuf) if url.path().ends_with("/v1/metrics") => {
+            url.to_string()
+        }
+        (Ok((url, _, _)), OtlpProtocol::HttpProtobuf) => {
+            format!("{}/v1/metrics", url.as_str().trim_end_matches('/'))
+        }
         (Ok((url, _, _)), OtlpProtocol::Grpc) => url.as_str().trim_end_matches('/').to_string(),
         (Err(message), _) => {
             let message = format!("{:?}: {message}", given.text);
@@ -243,8 +225,7 @@ fn endpoint(given: Option<Given>, protocol: OtlpProtocol, problems: &mut Problem
     }
 }
 
-/// `cumulative`, `delta` or `lowmemory`, in any case, as the specification recognizes them (and
-/// `low_memory`, the declarative configuration's spelling).
+/// As the specification, in any case (and `low_memory`, the declarative configuration's).
 pub fn parse_temporality_preference(text: &str) -> Result<TemporalityPreference, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "cumulative" => Ok(TemporalityPreference::Cumulative),
@@ -262,50 +243,7 @@ fn check_header(name: &str, value: &str) -> Result<(), String> {
         return Err("is not a valid HTTP header name".into());
     }
     if HeaderValue::from_str(value).is_err() {
-        return Err("the value holds characters not allowed in an HTTP header".into());
+        return Err(NOT_A_HEADER.into());
     }
     Ok(())
-}
-
-/// An OTLP/HTTP base URL with the metrics path appended, unless it already ends with it.
-fn with_metrics_path(url: &Url) -> String {
-    if url.path().ends_with("/v1/metrics") {
-        url.as_str().to_string()
-    } else {
-        format!("{}/v1/metrics", url.as_str().trim_end_matches('/'))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn temporality_preferences_are_the_specifications() {
-        for (text, expected) in [
-            ("cumulative", TemporalityPreference::Cumulative),
-            (" Delta ", TemporalityPreference::Delta),
-            ("LowMemory", TemporalityPreference::LowMemory),
-            ("low_memory", TemporalityPreference::LowMemory),
-        ] {
-            assert_eq!(parse_temporality_preference(text), Ok(expected), "{text}");
-        }
-        assert_eq!(
-            parse_temporality_preference("deltas").unwrap_err(),
-            "\"deltas\" is not supported: use cumulative, delta or lowmemory"
-        );
-    }
-
-    #[test]
-    fn metrics_path_is_appended_once() {
-        for (given, expected) in [
-            ("http://c:4318", "http://c:4318/v1/metrics"),
-            ("http://c:4318/", "http://c:4318/v1/metrics"),
-            ("http://c:4318/otlp", "http://c:4318/otlp/v1/metrics"),
-            ("http://c:4318/v1/metrics", "http://c:4318/v1/metrics"),
-        ] {
-            let (url, _, _) = parse_http_url(given).unwrap();
-            assert_eq!(with_metrics_path(&url), expected, "{given}");
-        }
-    }
 }

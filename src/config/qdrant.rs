@@ -1,6 +1,5 @@
-//! The `qdrant` section, turned into one [`NodeSettings`] per node: node URLs, authentication
-//! (the key file is read here), the timeout bounded by `poll.interval`, the node's identity and
-//! discovery ([`DiscoverySettings`]). Single values were checked by [`super::checks`].
+//! The `qdrant` section as one [`NodeSettings`] per node (URLs, authentication, the timeout
+//! bounded by `poll.interval`, the identity), and [`DiscoverySettings`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,12 +10,10 @@ use reqwest::header::HeaderValue;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
-use super::checks::{parse_http_url, parse_key_values};
+use super::checks::{parse_http_url, parse_key_values, NOT_A_HEADER};
 use super::{env_origin, BUILT_IN};
 use super::{Context, DiscoveryConfig, NodeSettings, Problems, QdrantConfig, RawConfig};
 use crate::qdrant::{Auth, ClientSettings};
-
-const NOT_A_HEADER: &str = "the value holds characters not allowed in an HTTP header";
 
 impl QdrantConfig {
     /// `interval` is `poll.interval`, which bounds the timeout.
@@ -28,20 +25,49 @@ impl QdrantConfig {
     ) -> Vec<NodeSettings> {
         let auth = self.auth(ctx, problems);
         let timeout = self.timeout(ctx, interval, problems);
-        let client = |base_url: Url| ClientSettings {
-            base_url,
-            auth: auth.clone(),
-            timeout,
-            max_response_bytes: self.max_response_bytes,
-            ca_file: self.tls.ca_file.clone(),
-            insecure_skip_verify: self.tls.insecure_skip_verify,
-            follow_redirects: self.follow_redirects,
-        };
-        self.nodes(ctx, &client, problems)
+        let key = "qdrant.url";
+        if ctx.env.contains_key("QDRANT_URL") && ctx.env_var("QDRANT_URL").is_none() {
+            problems.push(key, &env_origin("QDRANT_URL"), "is set but empty");
+        }
+        let urls = self.url.to_vec();
+        if urls.is_empty() {
+            problems.at(ctx, key, "at least one Qdrant URL is required");
+        }
+        let mut nodes: Vec<NodeSettings> = Vec::new();
+        for text in urls {
+            let (base_url, address, port) = match parse_http_url(&text) {
+                Ok(parsed) => parsed,
+                Err(message) => {
+                    problems.at(ctx, key, format!("{text:?}: {message}"));
+                    continue;
+                }
+            };
+            let instance = format!("{address}:{port}");
+            if nodes.iter().any(|n| n.instance == instance) {
+                problems.at(ctx, key, format!("{text:?} is listed twice"));
+                continue;
+            }
+            let client = ClientSettings {
+                base_url,
+                auth: auth.clone(),
+                timeout,
+                max_response_bytes: self.max_response_bytes,
+                ca_file: self.tls.ca_file.clone(),
+                insecure_skip_verify: self.tls.insecure_skip_verify,
+                follow_redirects: self.follow_redirects,
+            };
+            nodes.push(NodeSettings {
+                instance,
+                address,
+                port,
+                client,
+            });
+        }
+        nodes
     }
 
-    /// The effective timeout: unset, the smaller of the default and `poll.interval` (as
-    /// Prometheus does with `scrape_timeout`); set, it must be below the interval.
+    /// Unset, the smaller of the default and `poll.interval` (as Prometheus does with
+    /// `scrape_timeout`); set, it must be below the interval.
     fn timeout(&self, ctx: &Context, interval: Duration, problems: &mut Problems) -> Duration {
         let key = "qdrant.timeout";
         if ctx.origin(key) == BUILT_IN || problems.problems.iter().any(|p| p.key == key) {
@@ -61,7 +87,7 @@ impl QdrantConfig {
     }
 
     fn auth(&self, ctx: &Context, problems: &mut Problems) -> Auth {
-        let given: Vec<&str> = [
+        let set: Vec<&str> = [
             self.api_key.as_ref().map(|_| "qdrant.api_key"),
             self.api_key_file.as_ref().map(|_| "qdrant.api_key_file"),
             self.jwt.as_ref().map(|_| "qdrant.jwt"),
@@ -69,9 +95,8 @@ impl QdrantConfig {
         .into_iter()
         .flatten()
         .collect();
-        if given.len() > 1 {
-            let message = format!("set only one of {}", given.join(", "));
-            problems.at(ctx, given[1], message);
+        if set.len() > 1 {
+            problems.at(ctx, set[1], format!("set only one of {}", set.join(", ")));
         }
         if let Some(key) = &self.api_key {
             let key = key.expose().trim();
@@ -82,13 +107,12 @@ impl QdrantConfig {
             }
             Auth::ApiKey(key.to_string())
         } else if let Some(path) = &self.api_key_file {
-            match read_key_file(path) {
-                Ok(key) => Auth::ApiKey(key),
-                Err(message) => {
+            read_key_file(path)
+                .map(Auth::ApiKey)
+                .unwrap_or_else(|message| {
                     problems.at(ctx, "qdrant.api_key_file", message);
                     Auth::None
-                }
-            }
+                })
         } else if let Some(jwt) = &self.jwt {
             let jwt = jwt.expose().trim();
             if HeaderValue::from_str(&format!("Bearer {jwt}")).is_err() {
@@ -99,68 +123,26 @@ impl QdrantConfig {
             Auth::None
         }
     }
-
-    fn nodes(
-        &self,
-        ctx: &Context,
-        client: &dyn Fn(Url) -> ClientSettings,
-        problems: &mut Problems,
-    ) -> Vec<NodeSettings> {
-        let key = "qdrant.url";
-        if ctx.env.contains_key("QDRANT_URL") && ctx.env_var("QDRANT_URL").is_none() {
-            problems.push(key, &env_origin("QDRANT_URL"), "is set but empty");
-        }
-        let urls = self.url.to_vec();
-        if urls.is_empty() {
-            problems.at(ctx, key, "at least one Qdrant URL is required");
-        }
-        let mut nodes: Vec<NodeSettings> = Vec::new();
-        for text in urls {
-            let (url, address, port) = match parse_http_url(&text) {
-                Ok(parsed) => parsed,
-                Err(message) => {
-                    problems.at(ctx, key, format!("{text:?}: {message}"));
-                    continue;
-                }
-            };
-            let instance = format!("{}:{port}", url.host_str().unwrap_or_default());
-            if nodes.iter().any(|n| n.instance == instance) {
-                problems.at(ctx, key, format!("{text:?} is listed twice"));
-                continue;
-            }
-            nodes.push(NodeSettings {
-                instance,
-                address,
-                port,
-                client: client(url),
-            });
-        }
-        nodes
-    }
 }
 
 /// The key in the file, trimmed; it must be a valid header value.
 fn read_key_file(path: &Path) -> Result<String, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let key = text.trim();
-    if key.is_empty() {
-        return Err(format!("{shown} is empty"));
-    }
-    if HeaderValue::from_str(key).is_err() {
-        return Err(format!(
+    match text.trim() {
+        "" => Err(format!("{shown} is empty")),
+        key if HeaderValue::from_str(key).is_err() => Err(format!(
             "{shown} holds characters not allowed in an HTTP header"
-        ));
+        )),
+        key => Ok(key.to_string()),
     }
-    Ok(key.to_string())
 }
 
 const ATTRIBUTE: &str = "service.instance.id";
 
-/// The node's identity (`service.instance.id`): `host:port` of its URL, unless the user sets
-/// it, for an agent polling one node (a sidecar polls `localhost:6333`, but its series must carry
-/// the pod's address). In order: `qdrant.instance`, `resource.attributes."service.instance.id"`,
-/// then `service.instance.id` in `OTEL_RESOURCE_ATTRIBUTES`.
+/// The node's `service.instance.id`, set by the user for a sidecar (polling `localhost:6333`, its
+/// series carry the pod's address): `qdrant.instance`, else the resource attribute, else the
+/// variable's.
 pub(super) fn apply_identity(
     raw: &RawConfig,
     ctx: &Context,
@@ -202,7 +184,7 @@ fn chosen(raw: &RawConfig, ctx: &Context) -> Option<(String, String, String)> {
     Some((name.to_string(), env_origin(name), instance))
 }
 
-/// Validated discovery settings (the peer mapping, `rest_url`, is in `agent::discovery`).
+/// Validated discovery settings (peers are mapped to URLs in `agent::discovery`).
 #[derive(Debug, Clone)]
 pub struct DiscoverySettings {
     pub rest_port: u16,
@@ -248,8 +230,7 @@ impl DiscoveryConfig {
     }
 }
 
-/// `qdrant.discovery.addresses` as written: a map (a file), or `host:port=url` pairs separated
-/// by commas (a variable).
+/// `qdrant.discovery.addresses`: a map (a file), or `host:port=url` pairs (a variable).
 pub(super) fn address_list<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {
@@ -263,32 +244,16 @@ pub(super) fn address_list<'de, D: Deserializer<'de>>(
         AddressList::Map(map) => return Ok(map),
         AddressList::Pairs(text) => text,
     };
-    let mut map = BTreeMap::new();
-    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
+    let pairs = text.split(',').map(str::trim).filter(|p| !p.is_empty());
+    pairs
+        .map(|pair| match pair.split_once('=') {
             Some((peer, url)) if !peer.trim().is_empty() => {
-                map.insert(peer.trim().to_string(), url.trim().to_string());
+                Ok((peer.trim().to_string(), url.trim().to_string()))
             }
             _ => {
                 let message = format!("{pair:?} is not a `host:port=url` pair");
-                return Err(serde::de::Error::custom(message));
+                Err(serde::de::Error::custom(message))
             }
-        }
-    }
-    Ok(map)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pairs_from_a_variable() {
-        let text = serde_json::json!("a:6335=http://x:1, b:6335 = http://y:2,");
-        let map = address_list(text).unwrap();
-        assert_eq!(map["a:6335"], "http://x:1");
-        assert_eq!(map["b:6335"], "http://y:2");
-        let bad = address_list(serde_json::json!("a:6335")).unwrap_err();
-        assert_eq!(bad.to_string(), "\"a:6335\" is not a `host:port=url` pair");
-    }
+        })
+        .collect()
 }

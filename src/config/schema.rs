@@ -1,9 +1,6 @@
-//! The configuration as the user writes it, and the one place every key is declared: its field,
-//! type, default and documentation, the variables and flag that also set it, and the constraint
-//! its value must meet. [`sections!`] turns each declaration into a serde field (with
-//! `deny_unknown_fields`) and a [`Key`] entry; the key table of docs/configuration.md, the
-//! command-line flags, the secret variables and the generic checks ([`super::checks`]) all read
-//! those entries, so no key is written twice. [`Secret`] holds the values never shown.
+//! The configuration as written, and the one place every key is declared: field, type, default,
+//! doc, variables, flag and check. [`sections!`] makes each declaration a serde field and a
+//! [`Key`] entry, which the docs, flags, secrets and [`super::checks`] all read.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -74,8 +71,8 @@ impl Key {
     }
 }
 
-/// Section structs and their [`Key`] entries from one declaration per field: doc comment, serde
-/// attributes, `name: Type = default`, then the entry's options (`flag: "--x"`, `check: …`).
+/// Section structs and their [`Key`]s from one declaration per field: doc, serde attributes,
+/// `name: Type = default`, then the entry's options (`flag: "--x"`, `check: …`).
 macro_rules! sections {
     ($(
         $(#[doc = $section_doc:literal])*
@@ -408,7 +405,7 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// A key of the whole configuration: its dotted name (`<…>` segments stand for any name).
+/// A key of the whole configuration: its dotted name (a `<…>` segment stands for any name).
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub name: String,
@@ -416,7 +413,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Whether a path of names is this key (a `<…>` segment matches any name).
+    /// Whether a path of names is this key.
     pub fn matches(&self, path: &[&str]) -> bool {
         let pattern: Vec<&str> = self.name.split('.').collect();
         pattern.len() == path.len()
@@ -445,14 +442,4 @@ pub fn keys() -> Vec<Entry> {
     let mut out = Vec::new();
     walk("", RawConfig::KEYS, &mut out);
     out
-}
-
-/// The key with this name (of a map-valued key, without its `<…>` part); a name not in the
-/// schema is a bug of the caller.
-pub fn key(name: &str) -> &'static Key {
-    keys()
-        .into_iter()
-        .find(|entry| entry.name == name || entry.name == format!("{name}.{}", entry.key.suffix))
-        .map(|entry| entry.key)
-        .unwrap_or_else(|| panic!("{name} is not a configuration key"))
 }
