@@ -44,7 +44,7 @@ pub struct FlagValues {
     pub entries: Vec<(&'static str, &'static str, Value)>,
 }
 
-/// Where the configuration comes from: the process environment and the command line.
+/// Where the configuration comes from.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigSources {
     pub file: Option<PathBuf>,
@@ -96,9 +96,8 @@ pub struct Settings {
     pub jitter: Duration,
     pub poll: PollSettings,
     pub otlp: OtlpSettings,
-    /// Export the agent's own telemetry (`telemetry`) beside the Qdrant data.
     pub self_telemetry: bool,
-    /// Resource attributes from the config (highest precedence below the per-node identity).
+    /// Resource attributes from the config (below the per-node identity).
     pub resource_attributes: Vec<(String, String)>,
     pub cluster_name: String,
     pub log_level: String,
