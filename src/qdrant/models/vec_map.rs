@@ -33,14 +33,10 @@ impl<K: Ord, V> VecMap<K, V> {
     where
         V: Default,
     {
-        let at = match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(at) => at,
-            Err(at) => {
-                self.0.insert(at, (key, V::default()));
-                at
-            }
-        };
-        &mut self.0[at].1
+        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(at) => &mut self.0[at].1,
+            Err(at) => self.insert_default(at, key),
+        }
     }
 
     /// [`Self::entry_or_default`] by a borrowed key, made into a `K` only when it is new (a
@@ -51,13 +47,18 @@ impl<K: Ord, V> VecMap<K, V> {
         Q: Ord + ?Sized,
         V: Default,
     {
-        let at = match self.0.binary_search_by(|(k, _)| k.borrow().cmp(key)) {
-            Ok(at) => at,
-            Err(at) => {
-                self.0.insert(at, (K::from(key), V::default()));
-                at
-            }
-        };
+        match self.0.binary_search_by(|(k, _)| k.borrow().cmp(key)) {
+            Ok(at) => &mut self.0[at].1,
+            Err(at) => self.insert_default(at, K::from(key)),
+        }
+    }
+
+    /// Insert `key` with `V::default()` at `at`, where a search said it belongs.
+    fn insert_default(&mut self, at: usize, key: K) -> &mut V
+    where
+        V: Default,
+    {
+        self.0.insert(at, (key, V::default()));
         &mut self.0[at].1
     }
 
