@@ -86,6 +86,9 @@ struct ServerState {
     faults: Vec<(String, Fault)>,
     api_key: Option<String>,
     requests: Vec<RecordedRequest>,
+    /// Plain answers keep the connection open for the next request, as Qdrant (actix) does;
+    /// off by default, so that each request of a fault test has a connection of its own.
+    keep_alive: bool,
 }
 
 /// A real HTTP/1.1 server on 127.0.0.1 serving one recorded Qdrant node.
@@ -139,6 +142,9 @@ impl FixtureServer {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                // As a real server does: with connections kept alive, Nagle's algorithm
+                // would hold a response's second write until the client's delayed ACK.
+                let _ = stream.set_nodelay(true);
                 tokio::spawn(serve_connection(stream, Arc::clone(&shared)));
             }
         });
@@ -168,6 +174,12 @@ impl FixtureServer {
                 body: body.into(),
             },
         );
+    }
+
+    /// Keep connections open between plain answers (no fault), as a real Qdrant does, so that
+    /// a benchmark does not charge the agent a TCP connect per request.
+    pub fn keep_alive(&self) {
+        self.state.lock().unwrap().keep_alive = true;
     }
 
     /// Undo every `set_response`.
@@ -245,7 +257,14 @@ impl FixtureServer {
 async fn read_head<S: tokio::io::AsyncRead + Unpin>(
     stream: &mut S,
 ) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
-    let mut buffer = Vec::new();
+    read_head_after(stream, Vec::new()).await
+}
+
+/// [`read_head`] with `buffer` already read (the rest of the previous request's bytes).
+async fn read_head_after<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+    mut buffer: Vec<u8>,
+) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
     let mut chunk = [0u8; 4096];
     loop {
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -268,11 +287,28 @@ async fn read_head<S: tokio::io::AsyncRead + Unpin>(
 }
 
 async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>) {
-    // One request per connection (`Connection: close`): simple, and faults stay per request.
-    let Some((path, headers, _)) = read_head(&mut stream).await else {
-        return;
-    };
-    let (index, fault, response, authorized) = {
+    // One request per connection (`Connection: close`) unless the server keeps connections
+    // alive; a fault always ends its connection, so that faults stay per request.
+    let mut rest = Vec::new();
+    loop {
+        let Some((path, headers, after)) = read_head_after(&mut stream, rest).await else {
+            return;
+        };
+        rest = after;
+        if !serve_request(&mut stream, &state, path, headers).await {
+            return;
+        }
+    }
+}
+
+/// Answer one request; true when the connection stays open for the next.
+async fn serve_request(
+    stream: &mut TcpStream,
+    state: &Mutex<ServerState>,
+    path: String,
+    headers: Vec<(String, String)>,
+) -> bool {
+    let (index, fault, response, authorized, keep_alive) = {
         let mut state = state.lock().unwrap();
         let index = state.requests.len();
         state.requests.push(RecordedRequest {
@@ -299,6 +335,7 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
             fault,
             state.responses.get(&path).cloned(),
             authorized,
+            state.keep_alive,
         )
     };
     let mut response = response.unwrap_or(Response {
@@ -319,12 +356,12 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
             "HTTP/1.1 302 Found\r\nlocation: {base}{path}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
         );
         let _ = stream.write_all(head.as_bytes()).await;
-        return;
+        return false;
     }
     if let Some(Fault::Endless) = &fault {
         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
         if stream.write_all(head.as_bytes()).await.is_err() {
-            return;
+            return false;
         }
         let chunk = vec![b' '; 64 * 1024];
         let framed = [
@@ -334,7 +371,7 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
         ]
         .concat();
         while stream.write_all(&framed).await.is_ok() {}
-        return;
+        return false;
     }
     if let Some(Fault::Chunked { piece, cut_after }) = &fault {
         let head = format!(
@@ -355,7 +392,7 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
             state.lock().unwrap().requests[index].bytes = body.len();
         }
         let _ = stream.shutdown().await;
-        return;
+        return false;
     }
     match fault {
         None => {}
@@ -378,7 +415,7 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
         Some(Fault::Redirect(_) | Fault::Endless | Fault::Chunked { .. }) => {
             unreachable!("answered above")
         }
-        Some(Fault::Reset) => return,
+        Some(Fault::Reset) => return false,
         Some(Fault::Oversize(size)) => {
             let mut body = br#"{"result":""#.to_vec();
             body.resize(size.saturating_sub(2), b'a');
@@ -390,26 +427,37 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
             }
         }
     }
+    let keep = keep_alive
+        && fault.is_none()
+        && !headers
+            .iter()
+            .any(|(k, v)| k == "connection" && v.eq_ignore_ascii_case("close"));
     let head = format!(
-        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: {}\r\n\r\n",
         response.status,
         if response.content_type.is_empty() {
             "text/plain"
         } else {
             &response.content_type
         },
-        response.body.len()
+        response.body.len(),
+        if keep { "keep-alive" } else { "close" }
     );
     let body = if truncate {
         &response.body[..response.body.len() / 2]
     } else {
         &response.body[..]
     };
-    let _ = stream.write_all(head.as_bytes()).await;
-    if stream.write_all(body).await.is_ok() {
-        state.lock().unwrap().requests[index].bytes = body.len();
+    let mut framed = head.into_bytes();
+    framed.extend_from_slice(body);
+    if stream.write_all(&framed).await.is_err() {
+        return false;
     }
-    let _ = stream.shutdown().await;
+    state.lock().unwrap().requests[index].bytes = body.len();
+    if !keep {
+        let _ = stream.shutdown().await;
+    }
+    keep
 }
 
 /// `telemetry@details_level-<level>.json` of `set` with `n` collections, cloned round-robin
@@ -543,6 +591,7 @@ fn mixed_collection(base: &serde_json::Value, i: usize) -> serde_json::Value {
 /// Serve `set` as [`serve_scaled`] does, with the realistic mix of [`mixed_telemetry`]; each
 /// collection's per-collection endpoints answer as its recorded base's.
 pub fn serve_mixed(server: &FixtureServer, set: &str, n: usize) {
+    server.keep_alive();
     for level in [3, 4] {
         server.set_response(
             &format!("/telemetry?details_level={level}"),
@@ -559,6 +608,7 @@ pub fn serve_mixed(server: &FixtureServer, set: &str, n: usize) {
 /// collection list, and every per-collection endpoint, each cloned round-robin from the
 /// recorded collections, so that nothing the agent asks for is a 404.
 pub fn serve_scaled(server: &FixtureServer, set: &str, n: usize) {
+    server.keep_alive();
     for level in [3, 4] {
         server.set_response(
             &format!("/telemetry?details_level={level}"),
