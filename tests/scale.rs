@@ -54,6 +54,13 @@ async fn twelve_polls_of_1000_collections_stay_within_the_request_budget() {
         not_found > 100,
         "per-collection endpoints were read: {not_found}"
     );
+    // The server keeps connections alive, as Qdrant does; the agent's pool reuses them
+    // rather than paying a TCP connect per request.
+    let (connections, requests) = (server.connections(), server.requests().len());
+    assert!(
+        connections * 4 <= requests,
+        "connections reused: {connections} for {requests} requests"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -89,6 +89,8 @@ struct ServerState {
     /// Plain answers keep the connection open for the next request, as Qdrant (actix) does;
     /// off by default, so that each request of a fault test has a connection of its own.
     keep_alive: bool,
+    /// Connections accepted.
+    connections: usize,
 }
 
 /// A real HTTP/1.1 server on 127.0.0.1 serving one recorded Qdrant node.
@@ -145,6 +147,7 @@ impl FixtureServer {
                 // As a real server does: with connections kept alive, Nagle's algorithm
                 // would hold a response's second write until the client's delayed ACK.
                 let _ = stream.set_nodelay(true);
+                shared.lock().unwrap().connections += 1;
                 tokio::spawn(serve_connection(stream, Arc::clone(&shared)));
             }
         });
@@ -180,6 +183,11 @@ impl FixtureServer {
     /// a benchmark does not charge the agent a TCP connect per request.
     pub fn keep_alive(&self) {
         self.state.lock().unwrap().keep_alive = true;
+    }
+
+    /// How many connections the server has accepted.
+    pub fn connections(&self) -> usize {
+        self.state.lock().unwrap().connections
     }
 
     /// Undo every `set_response`.
