@@ -185,6 +185,11 @@ impl FixtureServer {
         self.state.lock().unwrap().keep_alive = true;
     }
 
+    /// Close each connection after its answer again (undo [`Self::keep_alive`]).
+    pub fn close_connections(&self) {
+        self.state.lock().unwrap().keep_alive = false;
+    }
+
     /// How many connections the server has accepted.
     pub fn connections(&self) -> usize {
         self.state.lock().unwrap().connections
@@ -261,15 +266,9 @@ impl FixtureServer {
     }
 }
 
-/// Read one request head; `None` when the peer closed the connection.
+/// Read one request head, after `buffer` (what was read past the previous request); `None`
+/// when the peer closed the connection.
 async fn read_head<S: tokio::io::AsyncRead + Unpin>(
-    stream: &mut S,
-) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
-    read_head_after(stream, Vec::new()).await
-}
-
-/// [`read_head`] with `buffer` already read (the rest of the previous request's bytes).
-async fn read_head_after<S: tokio::io::AsyncRead + Unpin>(
     stream: &mut S,
     mut buffer: Vec<u8>,
 ) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
@@ -299,7 +298,7 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<ServerState>>)
     // alive; a fault always ends its connection, so that faults stay per request.
     let mut rest = Vec::new();
     loop {
-        let Some((path, headers, after)) = read_head_after(&mut stream, rest).await else {
+        let Some((path, headers, after)) = read_head(&mut stream, rest).await else {
             return;
         };
         rest = after;
@@ -954,7 +953,7 @@ async fn serve_otlp_http<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin
     connection: usize,
 ) {
     loop {
-        let Some((path, headers, mut body)) = read_head(&mut stream).await else {
+        let Some((path, headers, mut body)) = read_head(&mut stream, Vec::new()).await else {
             return;
         };
         let length: usize = headers
