@@ -3,7 +3,8 @@
 //! into the agent's models, as the client reads a body it holds whole (`decode_telemetry`). CPU per parse from wall time of a loop (run it
 //! under `valgrind --tool=callgrind` for instruction counts).
 //! `cargo run --release --example parse_cost -- 1000 20`; with `MIX=1`, the realistic mix of
-//! `make bench` (`support::mixed_telemetry`) instead of clones.
+//! `make bench` (`support::mixed_telemetry`) instead of clones; `LEVEL=3` (or 4) parses that
+//! level only.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -21,7 +22,12 @@ fn main() {
         args.first().copied().unwrap_or(1000),
         args.get(1).copied().unwrap_or(20),
     );
-    for level in [3, 4] {
+    // `LEVEL=3` or `LEVEL=4`: that level only (to profile one).
+    let only: Option<u8> = std::env::var("LEVEL").ok().and_then(|l| l.parse().ok());
+    for level in [3, 4]
+        .into_iter()
+        .filter(|l| only.is_none_or(|only| only == *l))
+    {
         let body = if let Some(dir) = std::env::var_os("LOAD") {
             std::fs::read_to_string(std::path::Path::new(&dir).join(format!("l{level}.json")))
                 .expect("load")

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use rustc_hash::FxHashMap;
 use smol_str::SmolStr;
 
 use crate::qdrant::distributed::DistributedTelemetry;
@@ -53,7 +54,7 @@ pub struct NodeSnapshot {
     pub data_age: Vec<(SourceId, f64)>,
     /// Per collection, the optimizer's throughput and ETA from this and earlier polls
     /// (`sources::backlog`).
-    pub optimizer_estimates: Option<Arc<BTreeMap<SmolStr, OptimizerEstimate>>>,
+    pub optimizer_estimates: Option<Arc<FxHashMap<SmolStr, OptimizerEstimate>>>,
 }
 
 /// What successive polls say about a collection's optimizer: `None` where it cannot be known.

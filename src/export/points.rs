@@ -21,7 +21,7 @@ use smallvec::SmallVec;
 use smol_str::SmolStr;
 
 use super::encode::{put_attribute, put_value, put_varint, value_len};
-use crate::metrics::registry::{attr, REGISTRY};
+use crate::metrics::registry::REGISTRY;
 use crate::metrics::{Point, PointSink};
 
 /// One resource's recorded points, encoded.
@@ -43,10 +43,19 @@ struct AttributeTable {
     /// Where each attribute lies in `bytes`, by index.
     spans: Vec<(u32, u32)>,
     /// Per key (a few dozen at most), its values' indexes.
-    by_key: Vec<(&'static str, FxHashMap<SmolStr, u32>)>,
-    /// The last collection looked up and its index: a collection's points come together, so
-    /// most points find theirs without a lookup.
-    last_collection: Option<(SmolStr, u32)>,
+    by_key: Vec<KeyValues>,
+    /// Each key's position in `by_key`, by the address and length of its text.
+    by_address: FxHashMap<(usize, usize), usize>,
+}
+
+/// One attribute key's values and their indexes.
+#[derive(Debug, Clone, PartialEq)]
+struct KeyValues {
+    key: &'static str,
+    values: FxHashMap<SmolStr, u32>,
+    /// The value last looked up and its index: a collection's points come together, and so
+    /// do a state set's or a vector's, so most lookups end here without hashing.
+    last: Option<(SmolStr, u32)>,
 }
 
 impl AttributeTable {
@@ -54,41 +63,55 @@ impl AttributeTable {
     /// encoded length.
     fn index(&mut self, key: &'static str, value: &SmolStr) -> (u32, usize) {
         let index = self.find_or_add(key, value);
-        (index, self.attribute(u64::from(index)).len())
+        let (start, end) = self.spans.get(index as usize).copied().unwrap_or_default();
+        (index, (end - start) as usize)
     }
 
     fn find_or_add(&mut self, key: &'static str, value: &SmolStr) -> u32 {
-        let is_collection = key == attr::COLLECTION;
-        if is_collection {
-            if let Some((last, index)) = &self.last_collection {
-                if last == value {
-                    return *index;
-                }
+        let position = self.key_position(key);
+        let keyed = &mut self.by_key[position];
+        if let Some((last, index)) = &keyed.last {
+            if last == value {
+                return *index;
             }
         }
-        let position = match self.by_key.iter().position(|(k, _)| *k == key) {
-            Some(position) => position,
-            None => {
-                self.by_key.push((key, FxHashMap::default()));
-                self.by_key.len() - 1
-            }
-        };
-        let values = &mut self.by_key[position].1;
-        let index = match values.get(value.as_str()) {
+        let index = match keyed.values.get(value.as_str()) {
             Some(&index) => index,
             None => {
                 let start = self.bytes.len() as u32;
                 put_attribute(&mut self.bytes, key, value);
                 self.spans.push((start, self.bytes.len() as u32));
                 let index = self.spans.len() as u32 - 1;
-                values.insert(value.clone(), index);
+                keyed.values.insert(value.clone(), index);
                 index
             }
         };
-        if is_collection {
-            self.last_collection = Some((value.clone(), index));
-        }
+        keyed.last = Some((value.clone(), index));
         index
+    }
+
+    /// Where `key` is in `by_key`, added if it is new. Looked up by the key's address (keys
+    /// are the registry's `attr` constants, and several are the same length, so comparing
+    /// their text costs a `memcmp` a point); an address not seen before is matched by text
+    /// once (a constant may have a copy per codegen unit).
+    fn key_position(&mut self, key: &'static str) -> usize {
+        let address = (key.as_ptr() as usize, key.len());
+        if let Some(&position) = self.by_address.get(&address) {
+            return position;
+        }
+        let position = match self.by_key.iter().position(|k| k.key == key) {
+            Some(position) => position,
+            None => {
+                self.by_key.push(KeyValues {
+                    key,
+                    values: FxHashMap::default(),
+                    last: None,
+                });
+                self.by_key.len() - 1
+            }
+        };
+        self.by_address.insert(address, position);
+        position
     }
 
     /// The encoded attribute at `index` (empty if there is none: never, for what `push` wrote).

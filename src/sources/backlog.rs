@@ -13,9 +13,10 @@
 //!   only when the throughput is above 0 (not stalled) and the backlog is not larger than at
 //!   the window's start (not growing, where no finish time exists at this pace).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::SystemTime;
 
+use rustc_hash::FxHashMap;
 use smol_str::SmolStr;
 
 use crate::snapshot::{NodeSnapshot, OptimizerEstimate};
@@ -64,7 +65,7 @@ pub fn estimate(samples: &[BacklogSample]) -> OptimizerEstimate {
 #[derive(Debug, Default)]
 pub struct BacklogHistory {
     /// Each collection's samples, and the last poll that saw it.
-    by_collection: BTreeMap<SmolStr, (u64, VecDeque<BacklogSample>)>,
+    by_collection: FxHashMap<SmolStr, (u64, VecDeque<BacklogSample>)>,
     /// Polls observed so far.
     polls: u64,
     /// The Qdrant process start the samples belong to.
@@ -78,7 +79,7 @@ impl BacklogHistory {
         &mut self,
         process_start: Option<SystemTime>,
         samples: Vec<(&str, BacklogSample)>,
-    ) -> BTreeMap<SmolStr, OptimizerEstimate> {
+    ) -> FxHashMap<SmolStr, OptimizerEstimate> {
         if process_start.is_some() && process_start != self.process_start {
             // A restart: counts since the old start say nothing about the new one.
             self.by_collection.clear();
@@ -86,7 +87,8 @@ impl BacklogHistory {
         }
         self.polls += 1;
         let poll = self.polls;
-        let mut estimates = BTreeMap::new();
+        let mut estimates = FxHashMap::default();
+        estimates.reserve(samples.len());
         for (name, sample) in samples {
             let (seen, history) = match self.by_collection.get_mut(name) {
                 Some(entry) => entry,

@@ -484,7 +484,43 @@ pub fn scaled_telemetry(set: &str, level: u8, n: usize) -> String {
         .collect();
     collections["collections"] = scaled.into();
     collections["number_of_collections"] = n.into();
+    let names = recorded_collections(set);
+    clone_per_collection_parts(&mut body, &names, |i| i % names.len(), n);
     body.to_string()
+}
+
+/// What telemetry says of each collection outside `collections.collections`, cloned for the
+/// `n` collections as they were: snapshot activity (Qdrant lists every collection's) and
+/// hardware counters (every collection that has served a request), each from the recorded
+/// collection `base(i)` that `c{i:05}` was made from. The recorded entries are left as they
+/// were (for collections that no longer exist, as a real node's can be).
+fn clone_per_collection_parts(
+    body: &mut serde_json::Value,
+    names: &[String],
+    base: impl Fn(usize) -> usize,
+    n: usize,
+) {
+    let result = &mut body["result"];
+    let snapshots = result["collections"]["snapshots"].as_array().cloned();
+    if let Some(snapshots) = snapshots {
+        let by_name = |name: &str| snapshots.iter().find(|s| s["id"] == name).cloned();
+        let cloned: Vec<serde_json::Value> = (0..n)
+            .filter_map(|i| {
+                let mut entry = by_name(names.get(base(i))?)?;
+                entry["id"] = format!("c{i:05}").into();
+                Some(entry)
+            })
+            .collect();
+        result["collections"]["snapshots"] = cloned.into();
+    }
+    if let Some(data) = result["hardware"]["collection_data"].as_object_mut() {
+        for i in 0..n {
+            let Some(counters) = names.get(base(i)).and_then(|name| data.get(name)).cloned() else {
+                continue;
+            };
+            data.insert(format!("c{i:05}"), counters);
+        }
+    }
 }
 
 /// The recorded collections' names, in the order `serve_scaled` clones them.
@@ -546,6 +582,7 @@ pub fn mixed_telemetry(set: &str, level: u8, n: usize) -> String {
         .collect();
     collections["collections"] = mixed.into();
     collections["number_of_collections"] = n.into();
+    clone_per_collection_parts(&mut body, &names, |i| mixed_base(&names, i), n);
     body.to_string()
 }
 

@@ -4,13 +4,13 @@
 //! (`qdrant.cluster.name`); the shard and replica counts are cluster-scoped, and `Out` routes
 //! them by the node's role.
 
-use std::collections::BTreeMap;
+use smol_str::SmolStr;
 
 use super::out::{with, Out};
 use super::util::{snake_case, unix_seconds};
 use super::Attributes;
 use crate::metrics::registry::{attr, MetricId};
-use crate::qdrant::models::{ClusterInfo, CollectionTelemetry, RaftInfo};
+use crate::qdrant::models::{ClusterInfo, CollectionTelemetry, RaftInfo, VecMap};
 use crate::snapshot::NodeSnapshot;
 
 pub(super) fn record_raft(out: &mut Out, snapshot: &NodeSnapshot) {
@@ -91,13 +91,13 @@ pub(super) fn record_replicas(out: &mut Out, collection: &CollectionTelemetry, b
         shards.len() as f64,
         base.clone(),
     );
-    let mut states: BTreeMap<String, f64> = BTreeMap::new();
+    let mut states: VecMap<SmolStr, f64> = VecMap::default();
     for state in shards
         .iter()
         .filter_map(|s| s.replicate_states.as_ref())
         .flat_map(|states| states.values())
     {
-        *states.entry(snake_case(state)).or_default() += 1.0;
+        *states.entry_or_default(snake_case(state)) += 1.0;
     }
     out.state_counts(MetricId::CollectionReplicas, &states, base);
 }

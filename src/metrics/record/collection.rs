@@ -3,8 +3,8 @@
 //! replication factor); shard transfers to and from this node; snapshot activity; hardware
 //! counters. Segment statistics come from `segments`, cluster-wide replicas from `cluster`.
 
-use std::collections::BTreeMap;
-
+use rustc_hash::FxHashSet;
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 
 use super::out::{collection_base, with, Out};
@@ -14,7 +14,7 @@ use super::Attributes;
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::{
     CollectionParams, CollectionSegments, CollectionTelemetry, LocalShardTelemetry,
-    OperationDurations, SegmentDetails, Telemetry, VectorsConfig,
+    OperationDurations, SegmentDetails, Telemetry, VecMap, VectorsConfig,
 };
 
 /// Records every listed collection; returns the names of the collections seen.
@@ -30,7 +30,7 @@ pub(super) fn record(
         names.push(name.clone());
         let base = collection_base(name);
         let detail = details.get(name);
-        let locals: Vec<&LocalShardTelemetry> = collection.local_shards().collect();
+        let locals: SmallVec<[&LocalShardTelemetry; 8]> = collection.local_shards().collect();
         if !locals.is_empty() {
             let single_unnamed_vector = collection
                 .config
@@ -48,8 +48,10 @@ pub(super) fn record(
         super::cluster::record_replicas(out, collection, &base);
         record_transfers(out, collection, peer_id, &base);
     }
-    record_snapshot_activity(out, telemetry, &names);
-    record_hardware(out, telemetry, &names);
+    // Qdrant lists snapshot activity for every collection: looked up in a set, not a list.
+    let listed: FxHashSet<&str> = names.iter().map(String::as_str).collect();
+    record_snapshot_activity(out, telemetry, &listed);
+    record_hardware(out, telemetry, &listed);
     names
 }
 
@@ -94,20 +96,20 @@ fn record_local_shards(
 fn local_vectors<'a>(
     locals: &[&'a LocalShardTelemetry],
     single_unnamed_vector: bool,
-) -> BTreeMap<&'a str, f64> {
-    let mut vectors: BTreeMap<&str, f64> = BTreeMap::new();
+) -> VecMap<&'a str, f64> {
+    let mut vectors: VecMap<&str, f64> = VecMap::default();
     for local in locals {
         match &local.num_vectors_by_name {
             Some(by_name) => {
                 for (vector, n) in by_name {
-                    *vectors.entry(vector).or_default() += n;
+                    *vectors.entry_or_default(vector.as_str()) += n;
                 }
             }
             // Before 1.16 only the total exists: attributable to the unnamed vector when it is
             // the collection's only one.
             None if single_unnamed_vector => {
                 if let Some(n) = local.num_vectors {
-                    *vectors.entry("").or_default() += n;
+                    *vectors.entry_or_default("") += n;
                 }
             }
             None => {}
@@ -255,13 +257,13 @@ fn record_transfers(
 }
 
 /// Snapshots being created or recovered, and snapshots created, per listed collection.
-fn record_snapshot_activity(out: &mut Out, telemetry: &Telemetry, names: &[String]) {
+fn record_snapshot_activity(out: &mut Out, telemetry: &Telemetry, listed: &FxHashSet<&str>) {
     let snapshots = telemetry
         .collections
         .as_ref()
         .and_then(|c| c.snapshots.as_ref());
     for activity in snapshots.into_iter().flatten() {
-        let Some(name) = activity.id.as_ref().filter(|n| names.contains(n)) else {
+        let Some(name) = activity.id.as_ref().filter(|n| listed.contains(n.as_str())) else {
             continue;
         };
         let base = collection_base(name);
@@ -285,12 +287,12 @@ fn record_snapshot_activity(out: &mut Out, telemetry: &Telemetry, names: &[Strin
 
 /// Per-collection hardware counters, for collections that still exist (Qdrant keeps the
 /// counters of deleted ones).
-fn record_hardware(out: &mut Out, telemetry: &Telemetry, names: &[String]) {
+fn record_hardware(out: &mut Out, telemetry: &Telemetry, listed: &FxHashSet<&str>) {
     let Some(hardware) = &telemetry.hardware else {
         return;
     };
     for (name, counters) in &hardware.collection_data {
-        if !names.contains(name) {
+        if !listed.contains(name.as_str()) {
             continue;
         }
         let base = collection_base(name);

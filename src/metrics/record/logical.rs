@@ -6,17 +6,21 @@
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashSet;
+use smol_str::SmolStr;
+
 use super::out::{collection_base, with, Out};
 use super::util::snake_case;
 use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::distributed::{DistributedCollection, DistributedReplica, DistributedShard};
-use crate::qdrant::models::Telemetry;
+use crate::qdrant::models::{Telemetry, VecMap};
 use crate::snapshot::{ClusterRole, NodeSnapshot};
 
 pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, names: &[String]) {
     if let Some(view) = &snapshot.cluster_telemetry {
+        let listed: FxHashSet<&str> = names.iter().map(String::as_str).collect();
         for (name, collection) in &view.collections {
-            if names.contains(name) {
+            if listed.contains(name.as_str()) {
                 record_collection(out, name, collection);
             }
         }
@@ -107,7 +111,7 @@ fn counted_replica(shard: &DistributedShard) -> Option<&DistributedReplica> {
 
 /// Replicas per peer and state: where the collection's shards live.
 fn record_placement(out: &mut Out, shards: &[DistributedShard], base: &super::Attributes) {
-    let mut placement: BTreeMap<u64, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut placement: BTreeMap<u64, VecMap<SmolStr, f64>> = BTreeMap::new();
     for replica in shards.iter().flat_map(|s| &s.replicas) {
         let (Some(peer), Some(state)) = (replica.peer_id, replica.state.as_deref()) else {
             continue;
@@ -115,8 +119,7 @@ fn record_placement(out: &mut Out, shards: &[DistributedShard], base: &super::At
         *placement
             .entry(peer)
             .or_default()
-            .entry(snake_case(state))
-            .or_default() += 1.0;
+            .entry_or_default(snake_case(state)) += 1.0;
     }
     for (peer, states) in placement {
         let attributes = with(base, attr::PEER_ID, peer.to_string());

@@ -2,13 +2,12 @@
 //! hashes collection names when asked, routes cluster-scoped points by the node's cluster role
 //! to the node's or the cluster's [`PointSink`], and expands state sets and per-state counts.
 
-use std::collections::BTreeMap;
-
 use smallvec::smallvec;
 use smol_str::SmolStr;
 
 use super::{hash_name, Attributes, ClusterRole, Point, PointSink, RecordOptions};
 use crate::metrics::registry::{attr, Instrument, MetricId, MetricSpec, Scope, ValueType};
+use crate::qdrant::models::VecMap;
 use crate::source_id::SourceId;
 
 pub(super) struct Out<'a> {
@@ -141,7 +140,7 @@ impl<'a> Out<'a> {
     pub(super) fn state_counts(
         &mut self,
         metric: MetricId,
-        counts: &BTreeMap<String, f64>,
+        counts: &VecMap<SmolStr, f64>,
         attributes: &Attributes,
     ) {
         let states = MetricSpec::get(metric).states;

@@ -1,20 +1,25 @@
 //! Small conversions shared by the recorders: Qdrant enum names to snake_case, timestamps to
 //! Unix seconds, optimizer status to a state, and collection-name hashing.
 
-/// `PreCandidate` → `pre_candidate`; already snake_case input is unchanged.
-pub(super) fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
+use smol_str::{SmolStr, SmolStrBuilder};
+
+/// `PreCandidate` → `pre_candidate`; already snake_case input is unchanged. Held inline (no
+/// allocation) up to 23 bytes: every state Qdrant has.
+pub(super) fn snake_case(name: &str) -> SmolStr {
+    let mut out = SmolStrBuilder::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_uppercase() {
             if i > 0 {
                 out.push('_');
             }
-            out.extend(c.to_lowercase());
+            for lower in c.to_lowercase() {
+                out.push(lower);
+            }
         } else {
             out.push(c);
         }
     }
-    out
+    out.finish()
 }
 
 /// RFC 3339 (or Qdrant's zone-less UTC `2026-11-22T11:29:05`) → Unix seconds (fractional).

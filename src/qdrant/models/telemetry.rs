@@ -158,11 +158,15 @@ pub enum VectorsConfig {
 
 impl VectorsConfig {
     /// `(name, params)` pairs; the unnamed vector is named `""` as Qdrant does.
-    pub fn iter(&self) -> Vec<(&str, &VectorParams)> {
-        match self {
-            VectorsConfig::Single(params) => vec![("", params)],
-            VectorsConfig::Named(map) => map.iter().map(|(k, v)| (k.as_str(), v)).collect(),
-        }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &VectorParams)> {
+        let (single, named) = match self {
+            VectorsConfig::Single(params) => (Some(("", params)), None),
+            VectorsConfig::Named(map) => (None, Some(map.iter())),
+        };
+        let named = named.into_iter().flatten();
+        single
+            .into_iter()
+            .chain(named.map(|(k, v)| (k.as_str(), v)))
     }
 }
 
@@ -274,8 +278,9 @@ pub struct ReplicaSetTelemetry {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct LocalShardTelemetry {
+    /// `green`, `yellow`, …: held inline, as every shard of every collection has one.
     #[serde(deserialize_with = "crate::qdrant::lenient::text")]
-    pub status: Option<String>,
+    pub status: Option<SmolStr>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub total_optimized_points: Option<f64>,
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
@@ -455,7 +460,6 @@ mod tests {
                 );
                 let read: Vec<(&str, f64, Option<&str>)> = config
                     .iter()
-                    .into_iter()
                     .map(|(name, p)| (name, p.size, p.distance.as_deref()))
                     .collect();
                 assert_eq!(read, expected, "{vectors}");
