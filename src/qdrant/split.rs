@@ -90,10 +90,7 @@ impl<E: DeserializeOwned> Splitter<E> {
             in_string: false,
             escaped: false,
             key: None,
-            // Sized for a telemetry's document around its collections at 1,000 (snapshot
-            // activity and hardware counters per collection, the endpoints' statistics), so
-            // that it is not regrown a dozen times over a read.
-            rest: Vec::with_capacity(256 * 1024),
+            rest: Vec::new(),
             elements: Vec::new(),
             batch,
             wanted: batch,

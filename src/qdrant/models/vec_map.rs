@@ -8,7 +8,6 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use smallvec::SmallVec;
 
 /// A map kept as a vector of `(key, value)` pairs sorted by key.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,15 +90,14 @@ impl<K: Ord, V> VecMap<K, V> {
 impl<K: Ord, V> VecMap<K, V> {
     /// Sorted by key, in place; of a repeated key, the last value is kept (as a `BTreeMap`
     /// does).
-    fn from_pairs(mut pairs: SmallVec<[(K, V); 4]>) -> Self {
+    fn from_pairs(mut pairs: Vec<(K, V)>) -> Self {
         // Reversed, then sorted stably: of one key's pairs the last comes first, and `dedup`
         // keeps the first of a run.
         pairs.reverse();
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.dedup_by(|later, kept| later.0 == kept.0);
-        // Moved into a vector of exactly their number (`into_vec` would keep a spilled
-        // vector's spare room).
-        VecMap(pairs.into_iter().collect())
+        pairs.shrink_to_fit();
+        VecMap(pairs)
     }
 }
 
@@ -150,9 +148,8 @@ impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Deserialize<'de> for V
                 f.write_str("a map")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                // Most of these maps hold one to four entries: gathered on the stack, so the
-                // map is allocated once, at its size, or not at all when empty.
-                let mut pairs: SmallVec<[(K, V); 4]> = SmallVec::new();
+                // Most of these maps hold one to four entries.
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(4).min(64));
                 while let Some(pair) = map.next_entry()? {
                     pairs.push(pair);
                 }
