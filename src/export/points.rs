@@ -63,8 +63,7 @@ impl AttributeTable {
     /// encoded length.
     fn index(&mut self, key: &'static str, value: &SmolStr) -> (u32, usize) {
         let index = self.find_or_add(key, value);
-        let (start, end) = self.spans.get(index as usize).copied().unwrap_or_default();
-        (index, (end - start) as usize)
+        (index, self.attribute(u64::from(index)).len())
     }
 
     fn find_or_add(&mut self, key: &'static str, value: &SmolStr) -> u32 {

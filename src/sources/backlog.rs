@@ -142,7 +142,7 @@ pub fn samples(snapshot: &NodeSnapshot, at: f64) -> Vec<(&str, BacklogSample)> {
             let queued_points = snapshot
                 .optimizations
                 .as_ref()
-                .and_then(|reads| reads.get(name))
+                .and_then(|reads| reads.get(name.as_str()))
                 .and_then(|info| info.summary.as_ref()?.queued_points);
             let sample = BacklogSample {
                 at,

@@ -14,7 +14,7 @@ use super::backlog;
 use super::per_collection::{self, Kind};
 use super::state::NodeState;
 use super::{collections, telemetry, PollSettings};
-use crate::qdrant::models::{collection_details, Telemetry};
+use crate::qdrant::models::{collection_details, OptimizerStatus, Telemetry};
 use crate::qdrant::models::{AppInfo, ClusterInfo, IssuesReport, QuotaStatus, SnapshotDescription};
 use crate::qdrant::{Client, QdrantError};
 use crate::snapshot::{ClusterRole, NodeSnapshot, SourceOutcome, SourceReport};
@@ -201,7 +201,7 @@ impl Poll {
                 .telemetry
                 .iter()
                 .flat_map(|t| t.collection_list())
-                .filter_map(|c| c.id.clone())
+                .filter_map(|c| c.id.as_ref().map(|id| id.to_string()))
                 .collect()
         });
         names
@@ -337,7 +337,7 @@ fn busy_collections(snapshot: &NodeSnapshot) -> BTreeSet<String> {
                     .optimizations
                     .as_ref()
                     .and_then(|o| o.status.as_ref())
-                    .is_some_and(|status| status != "ok")
+                    .is_some_and(|status| *status != OptimizerStatus::Ok)
                 || local
                     .update_queue
                     .as_ref()
@@ -345,7 +345,7 @@ fn busy_collections(snapshot: &NodeSnapshot) -> BTreeSet<String> {
                     .is_some_and(|n| n > 0.0)
         });
         if is_busy {
-            busy.insert(name.clone());
+            busy.insert(name.to_string());
         }
     }
     busy

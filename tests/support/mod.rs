@@ -484,7 +484,7 @@ pub fn scaled_telemetry(set: &str, level: u8, n: usize) -> String {
         .collect();
     collections["collections"] = scaled.into();
     collections["number_of_collections"] = n.into();
-    let names = recorded_collections(set);
+    let names = ids(&recorded);
     clone_per_collection_parts(&mut body, &names, |i| i % names.len(), n);
     body.to_string()
 }
@@ -492,8 +492,9 @@ pub fn scaled_telemetry(set: &str, level: u8, n: usize) -> String {
 /// What telemetry says of each collection outside `collections.collections`, cloned for the
 /// `n` collections as they were: snapshot activity (Qdrant lists every collection's) and
 /// hardware counters (every collection that has served a request), each from the recorded
-/// collection `base(i)` that `c{i:05}` was made from. The recorded entries are left as they
-/// were (for collections that no longer exist, as a real node's can be).
+/// collection `base(i)` (in the recorded list) that `c{i:05}` was made from. Snapshot activity
+/// lists the clones only; the recorded hardware counters stay beside theirs (as a real node
+/// keeps those of collections that no longer exist).
 fn clone_per_collection_parts(
     body: &mut serde_json::Value,
     names: &[String],
@@ -528,9 +529,14 @@ pub fn recorded_collections(set: &str) -> Vec<String> {
     let path = fixture_dir(set).join("telemetry@details_level-3.json");
     let body: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    body["result"]["collections"]["collections"]
+    ids(body["result"]["collections"]["collections"]
         .as_array()
-        .unwrap()
+        .unwrap())
+}
+
+/// The names of a telemetry's listed collections, in order.
+fn ids(collections: &[serde_json::Value]) -> Vec<String> {
+    collections
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_string())
         .collect()
@@ -576,7 +582,7 @@ pub fn mixed_telemetry(set: &str, level: u8, n: usize) -> String {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let collections = &mut body["result"]["collections"];
     let recorded = collections["collections"].as_array().unwrap().clone();
-    let names = recorded_collections(set);
+    let names = ids(&recorded);
     let mixed: Vec<serde_json::Value> = (0..n)
         .map(|i| mixed_collection(&recorded[mixed_base(&names, i)], i))
         .collect();

@@ -18,16 +18,16 @@ use crate::qdrant::models::{
 };
 
 /// Records every listed collection; returns the names of the collections seen.
-pub(super) fn record(
+pub(super) fn record<'t>(
     out: &mut Out,
-    telemetry: &Telemetry,
+    telemetry: &'t Telemetry,
     details: &SegmentDetails,
     peer_id: Option<u64>,
-) -> Vec<String> {
+) -> Vec<&'t str> {
     let mut names = Vec::new();
     for collection in telemetry.collection_list() {
         let Some(name) = &collection.id else { continue };
-        names.push(name.clone());
+        names.push(name.as_str());
         let base = collection_base(name);
         let detail = details.get(name);
         let locals: SmallVec<[&LocalShardTelemetry; 8]> = collection.local_shards().collect();
@@ -48,11 +48,14 @@ pub(super) fn record(
         super::cluster::record_replicas(out, collection, &base);
         record_transfers(out, collection, peer_id, &base);
     }
-    // Qdrant lists snapshot activity for every collection: looked up in a set, not a list.
-    let listed: FxHashSet<&str> = names.iter().map(String::as_str).collect();
-    record_snapshot_activity(out, telemetry, &listed);
-    record_hardware(out, telemetry, &listed);
     names
+}
+
+/// Snapshot activity and hardware counters, which telemetry lists apart from the collections
+/// (and for deleted ones too): recorded for the `listed` collections.
+pub(super) fn record_activity(out: &mut Out, telemetry: &Telemetry, listed: &FxHashSet<&str>) {
+    record_snapshot_activity(out, telemetry, listed);
+    record_hardware(out, telemetry, listed);
 }
 
 /// Whether the collection has just the one unnamed vector: totals over all vectors are then

@@ -16,9 +16,8 @@ use crate::qdrant::distributed::{DistributedCollection, DistributedReplica, Dist
 use crate::qdrant::models::{Telemetry, VecMap};
 use crate::snapshot::{ClusterRole, NodeSnapshot};
 
-pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, names: &[String]) {
+pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, listed: &FxHashSet<&str>) {
     if let Some(view) = &snapshot.cluster_telemetry {
-        let listed: FxHashSet<&str> = names.iter().map(String::as_str).collect();
         for (name, collection) in &view.collections {
             if listed.contains(name.as_str()) {
                 record_collection(out, name, collection);

@@ -22,11 +22,12 @@ mod segments;
 mod server;
 mod util;
 
+use rustc_hash::FxHashSet;
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 
 use super::registry::{MetricId, MetricSelection, MetricSpec};
-use crate::qdrant::models::SegmentDetails;
+use crate::qdrant::models::{SegmentDetails, Telemetry};
 pub use crate::snapshot::ClusterRole;
 use crate::snapshot::{AgentStats, NodeSnapshot};
 use crate::source_id::SourceId;
@@ -154,7 +155,13 @@ pub fn record_into(
     }
     cluster::record_raft(&mut out, snapshot);
     let names = record_collections(&mut out, snapshot);
-    logical::record(&mut out, snapshot, &names);
+    // Snapshot activity, hardware counters and the cluster's view list collections too
+    // (thousands of them): looked up in a set, not the list.
+    let listed: FxHashSet<&str> = names.iter().copied().collect();
+    if let Some(telemetry) = telemetry_listing(snapshot) {
+        collection::record_activity(&mut out, telemetry, &listed);
+    }
+    logical::record(&mut out, snapshot, &listed);
     per_collection::record(&mut out, snapshot, &names);
     server::record(&mut out, snapshot, &names);
     agent::record(&mut out, snapshot, stats);
@@ -164,14 +171,18 @@ pub fn record_into(
     }
 }
 
-/// The fast path's collections: from telemetry when it lists them, else from the fallback.
-/// Returns the names of the collections seen.
-fn record_collections(out: &mut Out, snapshot: &NodeSnapshot) -> Vec<String> {
-    let telemetry = snapshot
+/// The telemetry the collections are read from: unless the fallback's list replaced it.
+fn telemetry_listing(snapshot: &NodeSnapshot) -> Option<&Telemetry> {
+    snapshot
         .telemetry
         .as_deref()
-        .filter(|_| snapshot.collections.is_none());
-    if let Some(telemetry) = telemetry {
+        .filter(|_| snapshot.collections.is_none())
+}
+
+/// The fast path's collections: from telemetry when it lists them, else from the fallback.
+/// Returns the names of the collections seen.
+fn record_collections<'s>(out: &mut Out, snapshot: &'s NodeSnapshot) -> Vec<&'s str> {
+    if let Some(telemetry) = telemetry_listing(snapshot) {
         let peer_id = snapshot
             .cluster
             .as_ref()
@@ -182,7 +193,7 @@ fn record_collections(out: &mut Out, snapshot: &NodeSnapshot) -> Vec<String> {
         collection::record(out, telemetry, details, peer_id)
     } else if let Some(collections) = &snapshot.collections {
         fallback::record(out, collections);
-        collections.keys().cloned().collect()
+        collections.keys().map(String::as_str).collect()
     } else {
         Vec::new()
     }

@@ -16,8 +16,8 @@ use crate::qdrant::models::{
 };
 use crate::snapshot::NodeSnapshot;
 
-pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, names: &[String]) {
-    for name in names {
+pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, names: &[&str]) {
+    for &name in names {
         let base = collection_base(name);
         if let Some(info) = snapshot.optimizations.as_ref().and_then(|m| m.get(name)) {
             record_optimizations(out, info, &base);
@@ -25,7 +25,7 @@ pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, names: &[String]) {
         let estimate = snapshot
             .optimizer_estimates
             .as_ref()
-            .and_then(|m| m.get(name.as_str()));
+            .and_then(|m| m.get(name));
         if let Some(estimate) = estimate {
             out.push_opt(
                 MetricId::OptimizationThroughput,

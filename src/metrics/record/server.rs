@@ -13,7 +13,7 @@ use crate::metrics::registry::{attr, MetricId};
 use crate::qdrant::models::{IssuesReport, QuotaStatus};
 use crate::snapshot::NodeSnapshot;
 
-pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, collections: &[String]) {
+pub(super) fn record(out: &mut Out, snapshot: &NodeSnapshot, collections: &[&str]) {
     if let Some(report) = &snapshot.issues {
         record_issues(out, report, collections);
     }
@@ -62,7 +62,7 @@ fn quota_resource(key: &str) -> SmolStr {
 
 /// `UNINDEXED_FIELD/<collection>/<field>` → type and, when it names a known collection, the
 /// collection.
-fn record_issues(out: &mut Out, report: &IssuesReport, collections: &[String]) {
+fn record_issues(out: &mut Out, report: &IssuesReport, collections: &[&str]) {
     let mut counts: BTreeMap<(String, String), f64> = BTreeMap::new();
     for issue in &report.issues {
         let mut parts = issue.id.split('/');

@@ -1,6 +1,7 @@
 //! Small conversions shared by the recorders: Qdrant enum names to snake_case, timestamps to
 //! Unix seconds, optimizer status to a state, and collection-name hashing.
 
+use crate::qdrant::models::OptimizerStatus;
 use smol_str::{SmolStr, SmolStrBuilder};
 
 /// `PreCandidate` → `pre_candidate`; already snake_case input is unchanged. Held inline (no
@@ -33,10 +34,10 @@ pub(super) fn unix_seconds(timestamp: &str) -> Option<f64> {
 }
 
 /// `"ok"` or `{"error": "..."}` → `ok` / `error`.
-pub(super) fn optimizer_state(status: &serde_json::Value) -> &'static str {
+pub(super) fn optimizer_state(status: &OptimizerStatus) -> &'static str {
     match status {
-        serde_json::Value::String(s) if s == "ok" => "ok",
-        _ => "error",
+        OptimizerStatus::Ok => "ok",
+        OptimizerStatus::Error => "error",
     }
 }
 
@@ -80,7 +81,13 @@ mod tests {
 
     #[test]
     fn optimizer_errors_are_objects() {
-        assert_eq!(optimizer_state(&serde_json::json!("ok")), "ok");
-        assert_eq!(optimizer_state(&serde_json::json!({"error": "x"})), "error");
+        let state = |json: &str| {
+            let status: Option<OptimizerStatus> = serde_json::from_str(json).expect("parses");
+            status.as_ref().map(optimizer_state)
+        };
+        assert_eq!(state(r#""ok""#), Some("ok"));
+        assert_eq!(state(r#"{"error": "x"}"#), Some("error"));
+        assert_eq!(state(r#""starting""#), Some("error"), "anything but ok");
+        assert_eq!(state("null"), None, "no status");
     }
 }

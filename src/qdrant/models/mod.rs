@@ -52,7 +52,7 @@ pub struct CollectionName {
 pub struct CollectionInfo {
     #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub status: Option<String>,
-    pub optimizer_status: Option<serde_json::Value>,
+    pub optimizer_status: Option<OptimizerStatus>,
     /// Removed from Qdrant's API in 1.16; read where present.
     #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub vectors_count: Option<f64>,
