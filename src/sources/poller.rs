@@ -201,7 +201,7 @@ impl Poll {
                 .telemetry
                 .iter()
                 .flat_map(|t| t.collection_list())
-                .filter_map(|c| c.id.as_ref().map(|id| id.to_string()))
+                .filter_map(|c| c.id.as_ref().map(|id| String::from(id.as_str())))
                 .collect()
         });
         names
@@ -345,7 +345,7 @@ fn busy_collections(snapshot: &NodeSnapshot) -> BTreeSet<String> {
                     .is_some_and(|n| n > 0.0)
         });
         if is_busy {
-            busy.insert(name.to_string());
+            busy.insert(String::from(name.as_str()));
         }
     }
     busy

@@ -36,12 +36,12 @@ pub use agent::export_points;
 use out::Out;
 pub use util::hash_name;
 
-/// A point's attributes, as (key, value) pairs. Two are held inline — most points have one or
-/// two (the collection, plus a vector name, a state, a component) — so recording tens of
-/// thousands of points allocates nothing per point; values are `SmolStr`s, collection names
-/// held inline up to 23 bytes and shared beyond, so no name is copied per point
-/// (docs/performance.md).
-pub type Attributes = SmallVec<[(&'static str, SmolStr); 2]>;
+/// A point's attributes, as (key, value) pairs. Three are held inline — most points have one
+/// to three (the collection, plus a vector name, a state, a component, a direction) — so
+/// recording tens of thousands of points allocates only for the few metrics with four; values
+/// are `SmolStr`s, collection names held inline up to 23 bytes and shared beyond, so no name is
+/// copied per point (docs/performance.md).
+pub type Attributes = SmallVec<[(&'static str, SmolStr); 3]>;
 
 /// One data point: a metric, its attributes, its value.
 #[derive(Debug, Clone, PartialEq)]
