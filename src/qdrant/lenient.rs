@@ -19,6 +19,17 @@ pub fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>,
         })
 }
 
+/// A number held where serde needs a type rather than a function (a map's values, such as
+/// hardware counters): `None` for what [`number`] reads as absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Number(pub Option<f64>);
+
+impl<'de> de::Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        number(deserializer).map(Number)
+    }
+}
+
 /// A string (a `String`, or a `SmolStr` for short ones kept many times over); a number or
 /// boolean is read as its text; anything else is absent.
 pub fn text<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
@@ -152,5 +163,22 @@ mod tests {
             (Some(12.5), Some("3"), Some(true))
         );
         assert_eq!(parse(r#"{"n": "NaN"}"#).n, None);
+    }
+
+    #[test]
+    fn a_map_of_numbers_keeps_the_good_values() {
+        let counters: std::collections::BTreeMap<String, super::Number> =
+            serde_json::from_str(r#"{"cpu": 4, "io": null, "odd": "7", "bad": [1]}"#)
+                .expect("parses");
+        let read: Vec<_> = counters.iter().map(|(k, v)| (k.as_str(), v.0)).collect();
+        assert_eq!(
+            read,
+            [
+                ("bad", None),
+                ("cpu", Some(4.0)),
+                ("io", None),
+                ("odd", Some(7.0))
+            ]
+        );
     }
 }

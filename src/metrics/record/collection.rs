@@ -300,8 +300,11 @@ fn record_hardware(out: &mut Out, telemetry: &Telemetry, listed: &FxHashSet<&str
         }
         let base = collection_base(name);
         for (key, value) in counters {
+            let Some(value) = value.0 else {
+                continue;
+            };
             if key == "cpu" {
-                out.push(MetricId::HardwareCpu, *value, base.clone());
+                out.push(MetricId::HardwareCpu, value, base.clone());
                 continue;
             }
             // `payload_index_io_read` → target payload_index, direction read.
@@ -311,7 +314,7 @@ fn record_hardware(out: &mut Out, telemetry: &Telemetry, listed: &FxHashSet<&str
             let attributes = with(&base, attr::IO_DIRECTION, direction);
             out.push(
                 MetricId::HardwareIo,
-                *value,
+                value,
                 with(&attributes, attr::IO_TARGET, target),
             );
         }
@@ -364,5 +367,36 @@ mod tests {
         };
         assert_eq!(transfers("incoming"), Some(2.0));
         assert_eq!(transfers("outgoing"), Some(1.0));
+    }
+
+    #[test]
+    fn a_hardware_counter_that_is_not_a_number_costs_only_itself() {
+        // Through the client's own decoding: one bad counter must not fail the response.
+        let body = br#"{"result": {
+            "collections": {"collections": [{"id": "docs", "shards": []}]},
+            "hardware": {"collection_data": {"docs": {
+                "cpu": 640, "vector_io_read": null, "payload_io_write": "12",
+                "payload_io_read": {"odd": 1}
+            }}}
+        }, "status": "ok"}"#;
+        let telemetry = crate::qdrant::decode_telemetry(body).expect("parses");
+        let snapshot = NodeSnapshot {
+            telemetry: Some(Arc::new(telemetry)),
+            ..NodeSnapshot::default()
+        };
+        let options = RecordOptions {
+            selection: crate::metrics::registry::MetricSelection::all(),
+            ..RecordOptions::default()
+        };
+        let points = record(&snapshot, &crate::snapshot::AgentStats::default(), &options).node;
+        let hardware: Vec<(MetricId, f64)> = points
+            .iter()
+            .filter(|p| matches!(p.metric, MetricId::HardwareCpu | MetricId::HardwareIo))
+            .map(|p| (p.metric, p.value))
+            .collect();
+        assert_eq!(
+            hardware,
+            [(MetricId::HardwareCpu, 640.0), (MetricId::HardwareIo, 12.0)]
+        );
     }
 }

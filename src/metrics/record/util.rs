@@ -1,8 +1,9 @@
 //! Small conversions shared by the recorders: Qdrant enum names to snake_case, timestamps to
 //! Unix seconds, optimizer status to a state, and collection-name hashing.
 
-use crate::qdrant::models::OptimizerStatus;
 use smol_str::{SmolStr, SmolStrBuilder};
+
+use crate::qdrant::models::OptimizerStatus;
 
 /// `PreCandidate` → `pre_candidate`; already snake_case input is unchanged. Held inline (no
 /// allocation) up to 23 bytes: every state Qdrant has.

@@ -302,9 +302,10 @@ pub struct SnapshotTelemetry {
 }
 
 /// Telemetry's per-collection hardware counters. Names and counter keys are held inline: a
-/// node lists every collection here, ~10 allocations each as `BTreeMap`s of `String`s.
+/// node lists every collection here, ~10 allocations each as `BTreeMap`s of `String`s. A
+/// counter that is not a number costs itself only, not the whole telemetry response.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct HardwareTelemetry {
-    pub collection_data: VecMap<SmolStr, VecMap<SmolStr, f64>>,
+    pub collection_data: VecMap<SmolStr, VecMap<SmolStr, crate::qdrant::lenient::Number>>,
 }
