@@ -28,11 +28,24 @@ pub fn trim_due(polls: u64, usage: Option<(usize, usize)>) -> bool {
     polls.is_multiple_of(TRIM_EVERY) || free > TRIM_ABOVE
 }
 
-/// Use one malloc arena for the whole process. Call before any thread is started.
+/// Allocations above this come straight from the kernel (`mmap`), and go back when freed:
+/// glibc's own ceiling for its adaptive threshold (64-bit), fixed here from the start.
+const MMAP_ABOVE: i32 = 32 << 20;
+
+/// Use one malloc arena for the whole process, and let this module's trims, not `free`, give
+/// the heap's pages back. Call before any thread is started.
+///
+/// glibc otherwise adapts its thresholds: it returns the top of the heap to the kernel from
+/// `free` whenever more than twice its mmap threshold is free there, so a poll's large buffers
+/// (the request being encoded, the bodies read whole) went back to the kernel when freed and
+/// every page of them was faulted in, zeroed, by the next poll. Fixed thresholds keep them
+/// until a trim ([`trim_due`]).
 pub fn use_one_malloc_arena() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        /// `M_ARENA_MAX` in glibc's `malloc.h`.
+        // glibc's `malloc.h`.
+        const M_TRIM_THRESHOLD: i32 = -1;
+        const M_MMAP_THRESHOLD: i32 = -3;
         const M_ARENA_MAX: i32 = -8;
         extern "C" {
             fn mallopt(param: i32, value: i32) -> i32;
@@ -41,6 +54,8 @@ pub fn use_one_malloc_arena() {
         // before other threads exist it races with nothing.
         unsafe {
             mallopt(M_ARENA_MAX, 1);
+            mallopt(M_MMAP_THRESHOLD, MMAP_ABOVE);
+            mallopt(M_TRIM_THRESHOLD, TRIM_ABOVE as i32);
         }
     }
 }
