@@ -1,5 +1,5 @@
-//! How the agent uses the C allocator: one malloc arena, trimmed every few polls, and what
-//! its heap holds (logged at debug level after each trim).
+//! How the agent uses the C allocator: one malloc arena, fixed thresholds, a trim every few
+//! polls, and what its heap holds (logged at debug level after each trim).
 //!
 //! Each poll allocates and frees megabytes (responses, models, points, encoded requests)
 //! between long-lived data. glibc gives each thread that allocates its own arena, and the holes
@@ -40,7 +40,7 @@ const MMAP_ABOVE: i32 = 32 << 20;
 /// (the request being encoded, the bodies read whole) went back to the kernel when freed and
 /// every page of them was faulted in, zeroed, by the next poll. Fixed thresholds keep them
 /// until a trim ([`trim_due`]).
-pub fn use_one_malloc_arena() {
+pub fn configure_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // glibc's `malloc.h`.

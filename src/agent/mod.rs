@@ -30,7 +30,7 @@ use crate::sources::{poll_node, NodeState};
 use crate::telemetry::{agent_resource, Observed, SelfTelemetry, Traces};
 use discovery::Discovery;
 use fleet::Fleet;
-pub use memory::use_one_malloc_arena;
+pub use memory::configure_allocator;
 pub use stats::NodeStats;
 
 /// How long shutdown waits for the final exports.
