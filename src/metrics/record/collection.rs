@@ -291,13 +291,17 @@ fn record_snapshot_activity(out: &mut Out, telemetry: &Telemetry, listed: &FxHas
 /// Per-collection hardware counters, for collections that still exist (Qdrant keeps the
 /// counters of deleted ones).
 fn record_hardware(out: &mut Out, telemetry: &Telemetry, listed: &FxHashSet<&str>) {
-    let Some(hardware) = &telemetry.hardware else {
+    let Some(data) = telemetry
+        .hardware
+        .as_ref()
+        .and_then(|h| h.collection_data.as_ref())
+    else {
         return;
     };
-    for (name, counters) in &hardware.collection_data {
-        if !listed.contains(name.as_str()) {
+    for (name, counters) in data {
+        let Some(counters) = counters.as_ref().filter(|_| listed.contains(name.as_str())) else {
             continue;
-        }
+        };
         let base = collection_base(name);
         for (key, value) in counters {
             let Some(value) = value.0 else {
@@ -373,11 +377,13 @@ mod tests {
     fn a_hardware_counter_that_is_not_a_number_costs_only_itself() {
         // Through the client's own decoding: one bad counter must not fail the response.
         let body = br#"{"result": {
-            "collections": {"collections": [{"id": "docs", "shards": []}]},
+            "collections": {"collections": [
+                {"id": "docs", "shards": []}, {"id": "empty", "shards": []}
+            ]},
             "hardware": {"collection_data": {"docs": {
                 "cpu": 640, "vector_io_read": null, "payload_io_write": "12",
                 "payload_io_read": {"odd": 1}
-            }}}
+            }, "empty": null}}
         }, "status": "ok"}"#;
         let telemetry = crate::qdrant::decode_telemetry(body).expect("parses");
         let snapshot = NodeSnapshot {
@@ -398,5 +404,7 @@ mod tests {
             hardware,
             [(MetricId::HardwareCpu, 640.0), (MetricId::HardwareIo, 12.0)]
         );
+        let no_counters = br#"{"result": {"hardware": {"collection_data": null}}}"#;
+        assert!(crate::qdrant::decode_telemetry(no_counters).is_ok());
     }
 }

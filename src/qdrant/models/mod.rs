@@ -303,9 +303,13 @@ pub struct SnapshotTelemetry {
 
 /// Telemetry's per-collection hardware counters. Names and counter keys are held inline: a
 /// node lists every collection here, ~10 allocations each as `BTreeMap`s of `String`s. A
-/// counter that is not a number costs itself only, not the whole telemetry response.
+/// counter that is not a number, or a `null` in place of counters, costs itself only, not the
+/// whole telemetry response.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct HardwareTelemetry {
-    pub collection_data: VecMap<SmolStr, VecMap<SmolStr, crate::qdrant::lenient::Number>>,
+    pub collection_data: Option<VecMap<SmolStr, Option<HardwareCounters>>>,
 }
+
+/// One collection's hardware counters, by name (`cpu`, `vector_io_read`, …).
+pub type HardwareCounters = VecMap<SmolStr, crate::qdrant::lenient::Number>;
