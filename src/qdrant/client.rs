@@ -221,10 +221,14 @@ impl Client {
             )
             .await?
         } else {
-            let body = self.finish(&url, response).await?;
+            // The permit is held to the end of the block: the memory budget covers the parse.
+            let Body {
+                bytes,
+                permit: _permit,
+            } = self.finish(&url, response).await?;
             match split {
-                Some(split) => super::stream::parse_whole(&body.bytes, split),
-                None => decode_json(&body.bytes),
+                Some(split) => super::stream::parse_whole(bytes, split),
+                None => decode_json(&bytes),
             }
             .map_err(|reason| QdrantError::Decode {
                 url: url.clone(),

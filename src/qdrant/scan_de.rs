@@ -1,7 +1,7 @@
 //! The pull reader (`scan/`) as a serde `Deserializer`, so that the serde models read a
 //! telemetry's collections with it: what they do not name is passed over by counting brackets
 //! (serde_json checks and spends on a skipped value about what it spends on a read one), and a
-//! shard's level-4 `segments` are summed by `segment_scan.rs` in place (see [`SEGMENTS`]).
+//! collection's `shards` are read by `shard_scan.rs` in place (see [`SHARDS`]).
 //!
 //! Errors are serde_json's type, as the splitter and the models expect where
 //! elements are read (`split.rs`); text that ends early is told apart ([`ScanDeserializer::cut`]).
@@ -11,25 +11,24 @@ use std::cell::Cell;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::models::ShardSegments;
+use super::models::ReplicaSetTelemetry;
 use super::scan::{Scan, ScanError};
 
 type Result<T> = std::result::Result<T, serde_json::Error>;
 
-/// The newtype name by which the models ask for a shard's segments summed in place: this
-/// reader sums them (`segment_scan.rs`), leaves the sum in [`take_segments`] and tells the
-/// visitor `visit_unit`; any other deserializer hands the visitor itself
-/// (`visit_newtype_struct`).
-pub const SEGMENTS: &str = "$qdrant_otel_agent::segments";
+/// The newtype name by which the models ask for a collection's shards read in place: this
+/// reader reads them (`shard_scan.rs`), leaves them in [`take_shards`] and tells the visitor
+/// `visit_unit`; any other deserializer hands the visitor itself (`visit_newtype_struct`).
+pub const SHARDS: &str = "$qdrant_otel_agent::shards";
 
 thread_local! {
-    /// The segments summed by the last [`SEGMENTS`] request on this thread, until taken.
-    static SUMMED: Cell<Option<ShardSegments>> = const { Cell::new(None) };
+    /// The shards read by the last [`SHARDS`] request on this thread, until taken.
+    static SHARD_LIST: Cell<Option<Vec<ReplicaSetTelemetry>>> = const { Cell::new(None) };
 }
 
-/// The segments this thread's reader just summed, for the [`SEGMENTS`] visitor.
-pub fn take_segments() -> Option<ShardSegments> {
-    SUMMED.with(Cell::take)
+/// The shards this thread's reader just read, for the [`SHARDS`] visitor.
+pub fn take_shards() -> Option<Vec<ReplicaSetTelemetry>> {
+    SHARD_LIST.with(Cell::take)
 }
 
 pub struct ScanDeserializer<'a> {
@@ -130,11 +129,11 @@ impl<'de> Deserializer<'de> for &mut ScanDeserializer<'de> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value> {
-        if name != SEGMENTS {
+        if name != SHARDS {
             return visitor.visit_newtype_struct(self);
         }
-        let summed = super::models::read_segments(&mut self.scan).map_err(|e| self.fail(e))?;
-        SUMMED.with(|slot| slot.set(summed));
+        let shards = super::models::read_shards(&mut self.scan).map_err(|e| self.fail(e))?;
+        SHARD_LIST.with(|slot| slot.set(shards));
         visitor.visit_unit()
     }
 

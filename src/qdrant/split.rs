@@ -103,6 +103,18 @@ impl<E: DeserializeOwned> Splitter<E> {
         self.advance(false)
     }
 
+    /// The document, or its next bytes, handed over: taken as the buffer when the buffer holds
+    /// nothing (a body read whole), not copied.
+    pub fn feed_owned(&mut self, chunk: Vec<u8>) -> Result<(), serde_json::Error> {
+        if self.buffer.is_empty() {
+            self.buffer = chunk;
+            self.at = 0;
+        } else {
+            self.buffer.extend_from_slice(&chunk);
+        }
+        self.advance(false)
+    }
+
     /// The end of the document: the elements, and the document around them parsed as `T`.
     pub fn finish<T: DeserializeOwned>(mut self) -> Result<(T, Vec<E>), serde_json::Error> {
         self.advance(true)?;

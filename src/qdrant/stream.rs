@@ -46,7 +46,7 @@ pub(super) const TELEMETRY_SPLIT: Split<Envelope<Telemetry>, CollectionTelemetry
 /// A telemetry body read whole, as the client reads one, for the examples and fuzz targets
 /// that measure or try the client's parsing without a server.
 pub fn decode_telemetry(body: &[u8]) -> Result<Telemetry, String> {
-    let envelope = parse_whole(body, TELEMETRY_SPLIT)?;
+    let envelope = parse_whole(body.to_vec(), TELEMETRY_SPLIT)?;
     envelope
         .result
         .ok_or_else(|| "the response has no `result` field".to_string())
@@ -117,27 +117,30 @@ fn parse_split<T: DeserializeOwned, E: DeserializeOwned>(
     mut chunks: mpsc::Receiver<Bytes>,
     split: Split<T, E>,
 ) -> Result<T, String> {
-    split_all(std::iter::from_fn(|| chunks.blocking_recv()), split)
+    split_all(split, |splitter| {
+        while let Some(chunk) = chunks.blocking_recv() {
+            splitter.feed(&chunk)?;
+        }
+        Ok(())
+    })
 }
 
 /// A body already read whole, taken apart as `split` says: its elements are read as a
-/// streamed body's are, and it is fed in pieces, so that the splitter's buffer holds a piece
-/// and not a second copy of the body.
+/// streamed body's are, from the body itself (the splitter takes it as its buffer), so that
+/// it is neither copied nor held twice.
 pub fn parse_whole<T: DeserializeOwned, E: DeserializeOwned>(
-    body: &[u8],
+    body: Vec<u8>,
     split: Split<T, E>,
 ) -> Result<T, String> {
-    split_all(body.chunks(64 * 1024), split)
+    split_all(split, |splitter| splitter.feed_owned(body))
 }
 
 fn split_all<T: DeserializeOwned, E: DeserializeOwned>(
-    chunks: impl Iterator<Item = impl AsRef<[u8]>>,
     split: Split<T, E>,
+    feed: impl FnOnce(&mut Splitter<E>) -> Result<(), serde_json::Error>,
 ) -> Result<T, String> {
     let mut splitter = Splitter::<E>::new(split.path);
-    for chunk in chunks {
-        splitter.feed(chunk.as_ref()).map_err(|e| e.to_string())?;
-    }
+    feed(&mut splitter).map_err(|e| e.to_string())?;
     let (mut parsed, elements) = splitter.finish::<T>().map_err(|e| e.to_string())?;
     (split.put_back)(&mut parsed, elements);
     Ok(parsed)

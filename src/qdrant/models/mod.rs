@@ -25,12 +25,14 @@ pub struct AppInfo {
 mod details;
 mod segment_scan;
 mod segments;
+mod shard_scan;
 mod telemetry;
 mod vec_map;
 
 pub use details::{CollectionSegments, SegmentDetails, Stat, StatValue};
 pub use segment_scan::read_segments;
 pub use segments::*;
+pub use shard_scan::read_shards;
 pub use telemetry::*;
 pub use vec_map::VecMap;
 

@@ -7,14 +7,9 @@
 //! whole parsed response (megabytes at thousands of collections), and fast polls do not sum it
 //! again.
 
-use std::fmt;
-
-use serde::de::{self, Deserialize, Deserializer, Visitor};
 use smol_str::SmolStr;
 
 use super::{CollectionTelemetry, SegmentDetails, Stat, Telemetry, VecMap};
-use crate::qdrant::scan::Scan;
-use crate::qdrant::scan_de::{take_segments, SEGMENTS};
 
 /// Segment-level statistics of a local shard, or of a collection's local shards, summed while a
 /// level-4 response is read (and kept flat, as [`SegmentDetails`], once it is). Its names are
@@ -116,34 +111,6 @@ impl CollectionDetail {
             entry.1 += micros;
         }
     }
-}
-
-/// `segments` of a local shard, summed by `segment_scan.rs`: in place when the pull reader
-/// reads the telemetry (`scan_de.rs`, as the client does), else (serde_json, a test's value)
-/// read as a JSON value first. A value other than a list reads as absent.
-pub(super) fn fold_segments<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Box<ShardSegments>>, D::Error> {
-    struct Fold;
-    impl<'de> Visitor<'de> for Fold {
-        type Value = Option<Box<ShardSegments>>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a list of segments")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(take_segments().map(Box::new))
-        }
-        fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            let value = serde_json::Value::deserialize(d)?;
-            if !value.is_array() {
-                return Ok(None);
-            }
-            let text = value.to_string();
-            let summary = super::segment_scan::read_segments(&mut Scan::new(&text));
-            summary.map(|s| s.map(Box::new)).map_err(de::Error::custom)
-        }
-    }
-    deserializer.deserialize_newtype_struct(SEGMENTS, Fold)
 }
 
 /// Sum each collection's segment statistics over its local shards, taking them out of the

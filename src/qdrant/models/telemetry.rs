@@ -103,6 +103,7 @@ pub struct CollectionTelemetry {
     #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub id: Option<SmolStr>,
     pub config: Option<CollectionConfig>,
+    #[serde(deserialize_with = "super::shard_scan::fold_shards")]
     pub shards: Option<Vec<ReplicaSetTelemetry>>,
     pub transfers: Option<Vec<ShardTransferInfo>>,
 }
@@ -264,10 +265,9 @@ impl<'de> Deserialize<'de> for VectorEntry {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// Read by `shard_scan.rs`.
+#[derive(Debug, Clone, Default)]
 pub struct ReplicaSetTelemetry {
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub id: Option<f64>,
     /// Boxed: most shards of a large node are remote or absent, and a shard list is sized for
     /// a few entries.
@@ -276,33 +276,26 @@ pub struct ReplicaSetTelemetry {
     pub replicate_states: Option<VecMap<SmolStr, SmolStr>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// Read by `shard_scan.rs`.
+#[derive(Debug, Clone, Default)]
 pub struct LocalShardTelemetry {
     /// `green`, `yellow`, …: held inline, as every shard of every collection has one.
-    #[serde(deserialize_with = "crate::qdrant::lenient::text")]
     pub status: Option<SmolStr>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub total_optimized_points: Option<f64>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub vectors_size_bytes: Option<f64>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub payloads_size_bytes: Option<f64>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub num_points: Option<f64>,
-    #[serde(deserialize_with = "crate::qdrant::lenient::number")]
     pub num_vectors: Option<f64>,
     pub num_vectors_by_name: Option<VecMap<SmolStr, f64>>,
     /// Level 4: the shard's segments, summed as they are read (`qdrant::models::segments`).
     /// Boxed: absent at level 3 (fast polls), and the largest part of a shard when present.
-    #[serde(deserialize_with = "super::segments::fold_segments")]
     pub segments: Option<Box<super::ShardSegments>>,
     pub optimizations: Option<OptimizerTelemetry>,
     pub update_queue: Option<UpdateQueueInfo>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// Read by `shard_scan.rs`.
+#[derive(Debug, Clone, Default)]
 pub struct OptimizerTelemetry {
     /// `"ok"` or `{"error": "..."}`.
     pub status: Option<OptimizerStatus>,

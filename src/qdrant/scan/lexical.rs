@@ -133,7 +133,7 @@ impl<'a> Scan<'a> {
 /// Where the run of plain string bytes (not `"`, `\\` or a control character) starting at
 /// `at` ends: sixteen or eight bytes at a time, since most of a telemetry's bytes are in
 /// strings.
-#[inline]
+#[inline(always)]
 pub(super) fn plain_run_end(bytes: &[u8], mut at: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     while let Some(chunk) = bytes.get(at..at + 16) {

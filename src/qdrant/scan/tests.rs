@@ -48,6 +48,20 @@ fn reads_keys_strings_numbers_and_literals_as_serde_json_does() {
     assert_eq!(read[8], "key long string with no escape at all");
 }
 
+/// Whole numbers take a shorter path than the rest (`small_count`): both read as serde_json
+/// reads, on either side of the path's limits.
+#[test]
+fn counts_read_as_serde_json_reads_them() {
+    let text =
+        "[0, 7, 10, 999999999999999, 1000000000000000, 9007199254740993, 3.0, 2e2, 4E-1, -3]";
+    let serde: Vec<f64> = serde_json::from_str(text).unwrap();
+    let mut numbers = Vec::new();
+    Scan::new(text)
+        .array(|scan| scan.number().map(|n| numbers.push(n.unwrap())))
+        .unwrap();
+    assert_eq!(numbers, serde);
+}
+
 #[test]
 fn lenient_leaves_read_other_types_as_absent() {
     let mut scan = Scan::new(r#"[" 12.5", "NaN", {"x": [1]}, 3, false, [1,2]]"#);
