@@ -77,16 +77,11 @@ fn read_local(scan: &mut Scan) -> Result<Option<LocalShardTelemetry>> {
             "segments" => local.segments = read_segments(scan)?.map(Box::new),
             "optimizations" => local.optimizations = read_optimizer(scan)?,
             "update_queue" => {
-                let mut queue = UpdateQueueInfo::default();
-                let listed = scan.object_or_skip(|scan, key| {
-                    match &*key {
-                        "length" => queue.length = scan.number()?,
-                        "deferred_points" => queue.deferred_points = scan.number()?,
-                        _ => scan.skip()?,
-                    }
-                    Ok(())
-                })?;
-                local.update_queue = listed.then_some(queue);
+                let queue = read_pair(scan, ["length", "deferred_points"])?;
+                local.update_queue = queue.map(|[length, deferred_points]| UpdateQueueInfo {
+                    length,
+                    deferred_points,
+                });
             }
             _ => scan.skip()?,
         }
@@ -109,24 +104,31 @@ fn read_optimizer(scan: &mut Scan) -> Result<Option<OptimizerTelemetry>> {
                 });
             }
             "optimizations" => {
-                let mut durations = OperationDurations::default();
-                let listed = scan.object_or_skip(|scan, key| {
-                    match &*key {
-                        "count" => durations.count = scan.number()?,
-                        "total_duration_micros" => {
-                            durations.total_duration_micros = scan.number()?;
-                        }
-                        _ => scan.skip()?,
-                    }
-                    Ok(())
-                })?;
-                optimizer.optimizations = listed.then_some(durations);
+                let durations = read_pair(scan, ["count", "total_duration_micros"])?;
+                optimizer.optimizations =
+                    durations.map(|[count, total_duration_micros]| OperationDurations {
+                        count,
+                        total_duration_micros,
+                    });
             }
             _ => scan.skip()?,
         }
         Ok(())
     })?;
     Ok(described.then_some(optimizer))
+}
+
+/// An object's two numbers named `keys` (an object; anything else reads as absent).
+fn read_pair(scan: &mut Scan, keys: [&str; 2]) -> Result<Option<[Option<f64>; 2]>> {
+    let mut numbers = [None; 2];
+    let described = scan.object_or_skip(|scan, key| {
+        match keys.iter().position(|k| *k == key) {
+            Some(i) => numbers[i] = scan.number()?,
+            None => scan.skip()?,
+        }
+        Ok(())
+    })?;
+    Ok(described.then_some(numbers))
 }
 
 /// `shards` of a collection, read by [`read_shards`]: in place when the pull reader reads the
