@@ -30,7 +30,6 @@ mod telemetry;
 mod vec_map;
 
 pub use details::{CollectionSegments, SegmentDetails, Stat, StatValue};
-pub use segment_scan::read_segments;
 pub use segments::*;
 pub use shard_scan::read_shards;
 pub use telemetry::*;

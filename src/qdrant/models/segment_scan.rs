@@ -1,5 +1,5 @@
 //! A level-4 telemetry's segments read with the pull reader (`scan/`) and summed as they are
-//! read into a shard's [`ShardSegments`] (`scan_de.rs` asks for it in place of serde).
+//! read into a shard's [`ShardSegments`] (`shard_scan.rs` reads a shard's `segments` with it).
 //!
 //! Why not serde: segments are nearly all of a level-4 body (~13 of 15 MB at 1,000 varied
 //! collections), and serde_json spends on each value it skips about what it spends on one it

@@ -13,8 +13,9 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use smol_str::SmolStr;
 
+use super::segment_scan::read_segments;
 use super::{
-    read_segments, LocalShardTelemetry, OperationDurations, OptimizerStatus, OptimizerTelemetry,
+    LocalShardTelemetry, OperationDurations, OptimizerStatus, OptimizerTelemetry,
     ReplicaSetTelemetry, UpdateQueueInfo,
 };
 use crate::qdrant::scan::{Scan, ScanError};
