@@ -16,7 +16,7 @@ use smol_str::SmolStr;
 use super::segment_scan::read_segments;
 use super::{
     LocalShardTelemetry, OperationDurations, OptimizerStatus, OptimizerTelemetry,
-    ReplicaSetTelemetry, UpdateQueueInfo,
+    ReplicaSetTelemetry, UpdateQueueInfo, VecMap,
 };
 use crate::qdrant::scan::{Scan, ScanError};
 use crate::qdrant::scan_de::{take_shards, SHARDS};
@@ -32,16 +32,7 @@ pub fn read_shards(scan: &mut Scan) -> Result<Option<Vec<ReplicaSetTelemetry>>> 
             match &*key {
                 "id" => shard.id = scan.number()?,
                 "local" => shard.local = read_local(scan)?.map(Box::new),
-                "replicate_states" => {
-                    let mut states = Vec::new();
-                    let listed = scan.object_or_skip(|scan, peer| {
-                        if let Some(state) = scan.text()? {
-                            states.push((SmolStr::new(peer), state));
-                        }
-                        Ok(())
-                    })?;
-                    shard.replicate_states = listed.then(|| states.into_iter().collect());
-                }
+                "replicate_states" => shard.replicate_states = read_map(scan, Scan::text)?,
                 _ => scan.skip()?,
             }
             Ok(())
@@ -65,16 +56,7 @@ fn read_local(scan: &mut Scan) -> Result<Option<LocalShardTelemetry>> {
             "payloads_size_bytes" => local.payloads_size_bytes = scan.number()?,
             "num_points" => local.num_points = scan.number()?,
             "num_vectors" => local.num_vectors = scan.number()?,
-            "num_vectors_by_name" => {
-                let mut counts = Vec::new();
-                let listed = scan.object_or_skip(|scan, vector| {
-                    if let Some(n) = scan.number()? {
-                        counts.push((SmolStr::new(vector), n));
-                    }
-                    Ok(())
-                })?;
-                local.num_vectors_by_name = listed.then(|| counts.into_iter().collect());
-            }
+            "num_vectors_by_name" => local.num_vectors_by_name = read_map(scan, Scan::number)?,
             "segments" => local.segments = read_segments(scan)?.map(Box::new),
             "optimizations" => local.optimizations = read_optimizer(scan)?,
             "update_queue" => {
@@ -117,6 +99,22 @@ fn read_optimizer(scan: &mut Scan) -> Result<Option<OptimizerTelemetry>> {
         Ok(())
     })?;
     Ok(described.then_some(optimizer))
+}
+
+/// An object of names to leaves read by `leaf` (an object; anything else reads as absent), a
+/// leaf `leaf` reads as absent left out.
+fn read_map<'a, V>(
+    scan: &mut Scan<'a>,
+    leaf: impl Fn(&mut Scan<'a>) -> Result<Option<V>>,
+) -> Result<Option<VecMap<SmolStr, V>>> {
+    let mut pairs = Vec::new();
+    let listed = scan.object_or_skip(|scan, name| {
+        if let Some(value) = leaf(scan)? {
+            pairs.push((SmolStr::new(name), value));
+        }
+        Ok(())
+    })?;
+    Ok(listed.then(|| pairs.into_iter().collect()))
 }
 
 /// An object's two numbers named `keys` (an object; anything else reads as absent).
