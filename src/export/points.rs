@@ -46,55 +46,82 @@ struct AttributeTable {
     by_key: Vec<KeyValues>,
     /// Each key's position in `by_key`, by the address and length of its text.
     by_address: FxHashMap<(usize, usize), usize>,
+    /// The key last seen at each place of a point's attributes (its address and length) and
+    /// its position in `by_key`: a metric's points have the same keys in the same order, and
+    /// most points have the collection first, so most keys are found here without hashing.
+    by_place: [(usize, usize, usize); PLACES],
 }
+
+/// Places of a point's attributes with a remembered key (points have one to four).
+const PLACES: usize = 4;
 
 /// One attribute key's values and their indexes.
 #[derive(Debug, Clone, PartialEq)]
 struct KeyValues {
     key: &'static str,
-    values: FxHashMap<SmolStr, u32>,
+    values: FxHashMap<SmolStr, Indexed>,
     /// The value last looked up and its index: a collection's points come together, and so
     /// do a state set's or a vector's, so most lookups end here without hashing.
-    last: Option<(SmolStr, u32)>,
+    last: Option<(SmolStr, Indexed)>,
+}
+
+/// An attribute's index in the table and its encoded length.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Indexed {
+    index: u32,
+    len: u32,
 }
 
 impl AttributeTable {
-    /// The index of the attribute `key` = `value`, encoding it the first time, and its
-    /// encoded length.
-    fn index(&mut self, key: &'static str, value: &SmolStr) -> (u32, usize) {
-        let index = self.find_or_add(key, value);
-        (index, self.attribute(u64::from(index)).len())
-    }
-
-    fn find_or_add(&mut self, key: &'static str, value: &SmolStr) -> u32 {
-        let position = self.key_position(key);
+    /// The index of the attribute `key` = `value`, the `place`-th of its point, encoding it
+    /// the first time, and its encoded length.
+    fn index(&mut self, place: usize, key: &'static str, value: &SmolStr) -> Indexed {
+        let position = self.key_position(place, key);
         let keyed = &mut self.by_key[position];
-        if let Some((last, index)) = &keyed.last {
+        if let Some((last, indexed)) = &keyed.last {
             if last == value {
-                return *index;
+                return *indexed;
             }
         }
-        let index = match keyed.values.get(value.as_str()) {
-            Some(&index) => index,
+        let indexed = match keyed.values.get(value.as_str()) {
+            Some(&indexed) => indexed,
             None => {
-                let start = self.bytes.len() as u32;
+                let start = self.bytes.len();
                 put_attribute(&mut self.bytes, key, value);
-                self.spans.push((start, self.bytes.len() as u32));
-                let index = self.spans.len() as u32 - 1;
-                keyed.values.insert(value.clone(), index);
-                index
+                self.spans.push((start as u32, self.bytes.len() as u32));
+                let indexed = Indexed {
+                    index: self.spans.len() as u32 - 1,
+                    len: (self.bytes.len() - start) as u32,
+                };
+                keyed.values.insert(value.clone(), indexed);
+                indexed
             }
         };
-        keyed.last = Some((value.clone(), index));
-        index
+        keyed.last = Some((value.clone(), indexed));
+        indexed
     }
 
-    /// Where `key` is in `by_key`, added if it is new. Looked up by the key's address (keys
-    /// are the registry's `attr` constants, and several are the same length, so comparing
-    /// their text costs a `memcmp` a point); an address not seen before is matched by text
-    /// once (a constant may have a copy per codegen unit).
-    fn key_position(&mut self, key: &'static str) -> usize {
+    /// Where `key`, the `place`-th attribute of its point, is in `by_key`, added if it is new.
+    /// Looked up by the key's address (keys are the registry's `attr` constants, and several
+    /// are the same length, so comparing their text costs a `memcmp` a point); an address not
+    /// seen before is matched by text once (a constant may have a copy per codegen unit).
+    #[inline]
+    fn key_position(&mut self, place: usize, key: &'static str) -> usize {
         let address = (key.as_ptr() as usize, key.len());
+        let remembered = self.by_place.get_mut(place);
+        if let Some((at, len, position)) = remembered {
+            if (*at, *len) == address {
+                return *position;
+            }
+        }
+        let position = self.key_position_by_address(address, key);
+        if let Some(remembered) = self.by_place.get_mut(place) {
+            *remembered = (address.0, address.1, position);
+        }
+        position
+    }
+
+    fn key_position_by_address(&mut self, address: (usize, usize), key: &'static str) -> usize {
         if let Some(&position) = self.by_address.get(&address) {
             return position;
         }
@@ -262,9 +289,9 @@ impl PointSink for EncodedPoints {
         // Each index a varint: a few bytes in all, kept inline.
         let mut indexes: SmallVec<[u8; 16]> = SmallVec::new();
         let mut body_len = value_len();
-        for (key, value) in &point.attributes {
-            let (mut index, len) = self.attributes.index(key, value);
-            body_len += len;
+        for (place, (key, value)) in point.attributes.iter().enumerate() {
+            let Indexed { mut index, len } = self.attributes.index(place, key, value);
+            body_len += len as usize;
             // `put_varint`'s loop, written again: this is the hottest loop of recording, and a
             // writer generic over `Extend` measured slower here (docs/performance.md).
             while index >= 0x80 {

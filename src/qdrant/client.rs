@@ -6,7 +6,8 @@
 //! pointed. When `qdrant.follow_redirects` is on, only redirects to the same origin (scheme,
 //! host and port) are followed, so the credentials never reach another server nor drop from
 //! HTTPS to HTTP. Memory: one byte budget (`qdrant.max_response_bytes`) bounds every response
-//! body in flight together, enforced while the body streams in.
+//! body held in flight together, enforced while the body streams in; telemetry is taken apart
+//! as it arrives (`stream.rs`), never held whole.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -97,7 +98,7 @@ pub(super) struct Envelope<T> {
 /// parsed as bytes, serde_json checks every string and key on its own, which costs more
 /// (docs/performance.md).
 fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("the body is not UTF-8: {e}"))?;
+    let text = super::split::utf8(bytes).map_err(|e| format!("the body is not UTF-8: {e}"))?;
     serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
@@ -210,30 +211,28 @@ impl Client {
         let large = response
             .content_length()
             .is_none_or(|n| n > super::stream::STREAM_ABOVE);
-        let envelope: Envelope<T> = if response.status().is_success() && large {
-            let transport_error = |e| self.transport_error(&url, e);
-            super::stream::parse(
-                &url,
-                response,
-                self.max_response_bytes,
-                transport_error,
-                split,
-            )
-            .await?
-        } else {
-            // The permit is held to the end of the block: the memory budget covers the parse.
-            let Body {
-                bytes,
-                permit: _permit,
-            } = self.finish(&url, response).await?;
-            match split {
-                Some(split) => super::stream::parse_whole(bytes, split),
-                None => decode_json(&bytes),
+        let success = response.status().is_success();
+        let transport_error = |e| self.transport_error(&url, e);
+        let cap = self.max_response_bytes;
+        let envelope: Envelope<T> = match split {
+            _ if success && large => {
+                super::stream::parse(&url, response, cap, transport_error, split).await?
             }
-            .map_err(|reason| QdrantError::Decode {
-                url: url.clone(),
-                reason,
-            })?
+            // A body taken apart is read as it arrives even when small: it is never held whole.
+            Some(split) if success => {
+                super::stream::parse_inline(&url, response, cap, transport_error, split).await?
+            }
+            _ => {
+                // The permit is held to the end of the block: the memory budget covers the parse.
+                let Body {
+                    bytes,
+                    permit: _permit,
+                } = self.finish(&url, response).await?;
+                decode_json(&bytes).map_err(|reason| QdrantError::Decode {
+                    url: url.clone(),
+                    reason,
+                })?
+            }
         };
         envelope.result.ok_or_else(|| QdrantError::Decode {
             url,

@@ -1,13 +1,14 @@
 //! A JSON document read chunk by chunk, its one large array taken apart as it arrives: each
-//! element of the array at a given path (telemetry's collection list) is parsed on its own, from
-//! a buffer, as soon as the buffer holds it, and dropped from the buffer; everything around the
-//! array (small) is kept and parsed once the document is complete, with the array left empty.
+//! element of the array at a given path (telemetry's collection list) is parsed on its own,
+//! where it lies in the chunk, as soon as a chunk holds it whole; only the element a chunk cuts
+//! is copied, and completed from the next. Everything around the array (small) is kept and
+//! parsed once the document is complete, with the array left empty.
 //!
 //! Why not `serde_json::from_reader`: it reads through `io::Read` one byte at a time, which
 //! costs about twice as much as parsing the same bytes from a buffer (docs/performance.md),
 //! and a level-4 telemetry is megabytes. Holding the whole body to parse it from a buffer would
-//! cost its size in memory (~47 MB at 10,000 collections); here the buffer holds a few hundred
-//! KiB and one element at most.
+//! cost its size in memory (~47 MB at 10,000 collections); here the buffer holds about one
+//! element, and no byte is copied but those of the elements the chunks cut.
 //!
 //! The scanner only follows the nesting around the array (brackets, strings and the keys on
 //! the path); each element is read, and found to end, by the pull reader (`scan_de.rs`), and
@@ -17,9 +18,9 @@ use serde::de::{DeserializeOwned, Error as _};
 
 use super::scan_de::read_element;
 
-/// Unparsed bytes gathered before elements are parsed from them: an element cut by the end of
-/// the buffer is parsed again once more has arrived, so the buffer holds many elements at once.
-const BATCH: usize = 256 * 1024;
+/// The fewest bytes gathered around an element cut by the end of a chunk before it is parsed
+/// again (more when elements are larger: see [`Splitter::feed`]).
+const LEAST_GATHERED: usize = 4 * 1024;
 
 /// Where the scanner is: outside the array, or in it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,9 +57,8 @@ struct Frame {
 /// the document parsed (`finish`).
 pub struct Splitter<E> {
     path: &'static [&'static str],
+    /// What a chunk left unread (an element it cut, or a character): completed from the next.
     buffer: Vec<u8>,
-    /// Bytes of `buffer` already handled.
-    at: usize,
     mode: Mode,
     stack: Vec<Frame>,
     in_string: bool,
@@ -68,23 +68,38 @@ pub struct Splitter<E> {
     /// The document without the elements of the array.
     rest: Vec<u8>,
     elements: Vec<E>,
-    /// Unparsed bytes to gather before parsing elements ([`BATCH`]; less in tests).
-    batch: usize,
-    /// Unparsed bytes to wait for before parsing elements again.
+    /// The bytes of the elements read, so that their typical size is known.
+    element_bytes: usize,
+    /// The fewest bytes to gather in `buffer` before parsing it ([`LEAST_GATHERED`]; 1 in
+    /// tests, so that every cut is tried).
+    least: usize,
+    /// Bytes to gather in `buffer` before parsing it again.
     wanted: usize,
+    /// Bytes copied into `buffer` so far: a small part of the document when its chunks are
+    /// larger than its elements (tests).
+    copied: usize,
+}
+
+/// How reading elements stopped.
+enum Stop {
+    /// The next element is cut by the end of the text.
+    Cut,
+    /// The array closed.
+    Closed,
+    /// An element ended at or past the position asked for.
+    Reached,
 }
 
 impl<E: DeserializeOwned> Splitter<E> {
     /// Split out the elements of the array at `path` (object keys from the document's root).
     pub fn new(path: &'static [&'static str]) -> Splitter<E> {
-        Splitter::with_batch(path, BATCH)
+        Splitter::with_least(path, LEAST_GATHERED)
     }
 
-    fn with_batch(path: &'static [&'static str], batch: usize) -> Splitter<E> {
+    fn with_least(path: &'static [&'static str], least: usize) -> Splitter<E> {
         Splitter {
             path,
             buffer: Vec::new(),
-            at: 0,
             mode: Mode::Outside,
             stack: Vec::new(),
             in_string: false,
@@ -92,80 +107,98 @@ impl<E: DeserializeOwned> Splitter<E> {
             key: None,
             rest: Vec::new(),
             elements: Vec::new(),
-            batch,
-            wanted: batch,
+            element_bytes: 0,
+            least,
+            wanted: least,
+            copied: 0,
         }
     }
 
-    /// The next bytes of the document.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), serde_json::Error> {
-        self.buffer.extend_from_slice(chunk);
-        self.advance(false)
-    }
-
-    /// The document, or its next bytes, handed over: taken as the buffer when the buffer holds
-    /// nothing (a body read whole), not copied.
-    pub fn feed_owned(&mut self, chunk: Vec<u8>) -> Result<(), serde_json::Error> {
-        if self.buffer.is_empty() {
-            self.buffer = chunk;
-            self.at = 0;
-        } else {
-            self.buffer.extend_from_slice(&chunk);
+    /// The next bytes of the document. They are read where they lie; only what they leave
+    /// unread (the element cut by their end) is copied, and completed from the next chunk's
+    /// first bytes: as many as that element is likely to need, so that the rest of that
+    /// chunk is read in place too. A level-4 body was otherwise copied whole, chunk by chunk.
+    pub fn feed(&mut self, mut chunk: &[u8]) -> Result<(), serde_json::Error> {
+        // Bytes of the buffer from earlier chunks, and of this chunk copied after them.
+        let (mut held, mut taken) = (self.buffer.len(), 0);
+        while !self.buffer.is_empty() {
+            let more = self.wanted.saturating_sub(self.buffer.len());
+            let more = more.min(chunk.len() - taken);
+            self.buffer.extend_from_slice(&chunk[taken..taken + more]);
+            taken += more;
+            self.copied += more;
+            if self.buffer.len() < self.wanted {
+                return Ok(());
+            }
+            // Read from the buffer only as long as elements start in what came before this
+            // chunk: past that, the bytes are the chunk's, read in place.
+            let buffer = std::mem::take(&mut self.buffer);
+            let used = self.read(&buffer, false, held);
+            self.buffer = buffer;
+            let used = used?;
+            if used >= held {
+                self.buffer.clear();
+                chunk = &chunk[used - held..];
+                break;
+            }
+            // The element is larger than was gathered: gather more (`wanted` has grown).
+            self.buffer.drain(..used);
+            held -= used;
         }
-        self.advance(false)
+        let used = self.read(chunk, false, usize::MAX)?;
+        self.buffer.extend_from_slice(&chunk[used..]);
+        self.copied += chunk.len() - used;
+        Ok(())
     }
 
     /// The end of the document: the elements, and the document around them parsed as `T`.
     pub fn finish<T: DeserializeOwned>(mut self) -> Result<(T, Vec<E>), serde_json::Error> {
-        self.advance(true)?;
-        let rest = std::str::from_utf8(&self.rest).map_err(not_utf8)?;
+        let buffer = std::mem::take(&mut self.buffer);
+        self.read(&buffer, true, usize::MAX)?;
+        let rest = utf8(&self.rest).map_err(not_utf8)?;
         let parsed = serde_json::from_str(rest)?;
         Ok((parsed, self.elements))
     }
 
-    fn advance(&mut self, end: bool) -> Result<(), serde_json::Error> {
+    /// Read `data` as far as it goes (or, in the array, until an element ends at or past
+    /// `stop_at`); how many of its bytes were taken.
+    fn read(&mut self, data: &[u8], end: bool, stop_at: usize) -> Result<usize, serde_json::Error> {
+        let mut at = 0;
         loop {
             match self.mode {
                 Mode::Outside => {
-                    if !self.scan_outside() {
+                    if !self.scan_outside(data, &mut at) {
                         break;
                     }
                 }
                 Mode::Elements(_) => {
-                    let unparsed = self.buffer.len() - self.at;
-                    if !end && unparsed < self.wanted {
-                        break;
-                    }
-                    self.parse_elements(end)?;
-                    if matches!(self.mode, Mode::Elements(_)) {
+                    if !self.parse_elements(data, &mut at, end, stop_at)? {
                         break;
                     }
                 }
             }
         }
-        self.buffer.drain(..self.at);
-        self.at = 0;
-        Ok(())
+        Ok(at)
     }
 
     /// Follow the document outside the array, keeping its bytes (but whitespace between
     /// tokens, so that a body of endless whitespace is not kept), until the array opens (true)
     /// or the buffer ends (false).
-    fn scan_outside(&mut self) -> bool {
-        while self.at < self.buffer.len() {
+    fn scan_outside(&mut self, data: &[u8], at: &mut usize) -> bool {
+        while *at < data.len() {
             if self.in_string && !self.escaped && self.key.is_none() {
                 // A string's run up to its next quote or backslash is kept in one piece: the
                 // document around the array is mostly strings (endpoints, names, messages).
-                let ahead = &self.buffer[self.at..];
+                let ahead = &data[*at..];
                 let run = memchr::memchr2(b'"', b'\\', ahead).unwrap_or(ahead.len());
                 self.rest.extend_from_slice(&ahead[..run]);
-                self.at += run;
+                *at += run;
                 if run == ahead.len() {
                     break;
                 }
             }
-            let byte = self.buffer[self.at];
-            self.at += 1;
+            let byte = data[*at];
+            *at += 1;
             if self.in_string {
                 self.rest.push(byte);
                 self.string_byte(byte);
@@ -255,86 +288,122 @@ impl<E: DeserializeOwned> Splitter<E> {
         false
     }
 
-    /// Parse the array's elements from the buffer, as far as it holds them whole.
-    fn parse_elements(&mut self, end: bool) -> Result<(), serde_json::Error> {
-        let unparsed = &self.buffer[self.at..];
-        let text = match std::str::from_utf8(unparsed) {
+    /// Parse the array's elements from `data` at `at`, as far as it holds them whole (or until
+    /// one ends at or past `stop_at`); true when the array closed.
+    fn parse_elements(
+        &mut self,
+        data: &[u8],
+        at: &mut usize,
+        end: bool,
+        stop_at: usize,
+    ) -> Result<bool, serde_json::Error> {
+        let unparsed = &data[*at..];
+        let text = match utf8(unparsed) {
             Ok(text) => text,
-            // A character cut by the end of the buffer: the rest comes with the next chunk.
+            // A character cut by the end of the chunk: the rest comes with the next one.
             Err(e) if e.error_len().is_none() && !end => {
-                std::str::from_utf8(&unparsed[..e.valid_up_to()]).map_err(not_utf8)?
+                utf8(&unparsed[..e.valid_up_to()]).map_err(not_utf8)?
             }
             Err(e) => return Err(not_utf8(e)),
         };
-        let mut used = 0;
-        let outcome = split_elements(text, &mut used, &mut self.mode, end, &mut self.elements);
-        self.at += used;
-        match outcome? {
-            // An element larger than the batch is parsed again only once the buffer has
-            // doubled, so that it costs at most twice its size, not once per chunk.
-            Some(cut) => self.wanted = self.batch.max(cut.saturating_mul(2)),
-            None => {
-                self.wanted = self.batch;
-                if self.mode == Mode::Outside {
-                    self.rest.extend_from_slice(b"]");
-                }
+        let mut reader = Elements {
+            text,
+            used: 0,
+            stop_at: stop_at.saturating_sub(*at),
+            bytes: 0,
+        };
+        let stop = reader.read(&mut self.mode, end, &mut self.elements);
+        *at += reader.used;
+        self.element_bytes += reader.bytes;
+        match stop? {
+            // Gathered again before the next try: what the elements' typical size says the
+            // cut one needs, and at least twice what is left, so that an element larger than
+            // expected costs at most twice its size.
+            Stop::Cut => {
+                let left = data.len() - *at;
+                let typical = self.element_bytes / self.elements.len().max(1);
+                self.wanted = self.least.max(left * 2).max(left + typical * 2);
+                Ok(false)
+            }
+            Stop::Reached => Ok(false),
+            Stop::Closed => {
+                self.rest.extend_from_slice(b"]");
+                Ok(true)
             }
         }
-        Ok(())
     }
 }
 
-/// Parse elements from `text` until its end or the array's: `Some(n)` when the next element is
-/// cut by the end of `text` after `n` bytes, `None` otherwise (the array closed: `mode` is then
-/// `Outside`). `used` is how much of `text` was taken.
-fn split_elements<E: DeserializeOwned>(
-    text: &str,
-    used: &mut usize,
-    mode: &mut Mode,
-    end: bool,
-    elements: &mut Vec<E>,
-) -> Result<Option<usize>, serde_json::Error> {
-    let Mode::Elements(next) = mode else {
-        return Ok(None);
-    };
-    loop {
-        let tail = &text[*used..];
-        let skipped = tail.len() - tail.trim_start_matches([' ', '\t', '\n', '\r']).len();
-        *used += skipped;
-        let tail = &text[*used..];
-        let Some(&byte) = tail.as_bytes().first() else {
-            return if end {
-                Err(serde_json::Error::custom("EOF while parsing a list"))
-            } else {
-                Ok(Some(0))
-            };
+/// Elements read from `text`: `used` bytes of it taken, `bytes` of them in elements.
+struct Elements<'t> {
+    text: &'t str,
+    used: usize,
+    /// Stop once an element ends here or past it.
+    stop_at: usize,
+    bytes: usize,
+}
+
+impl Elements<'_> {
+    /// Parse elements until the end of the text, the array's, or `stop_at`.
+    fn read<E: DeserializeOwned>(
+        &mut self,
+        mode: &mut Mode,
+        end: bool,
+        elements: &mut Vec<E>,
+    ) -> Result<Stop, serde_json::Error> {
+        let Mode::Elements(next) = mode else {
+            return Ok(Stop::Closed);
         };
-        match (byte, *next) {
-            (b']', Next::FirstOrEnd | Next::CommaOrEnd) => {
-                *used += 1;
-                *mode = Mode::Outside;
-                return Ok(None);
+        loop {
+            if self.used >= self.stop_at {
+                return Ok(Stop::Reached);
             }
-            (b',', Next::CommaOrEnd) => {
-                *used += 1;
-                *next = Next::Element;
-            }
-            (_, Next::CommaOrEnd) => {
-                return Err(serde_json::Error::custom("expected `,` or `]` in a list"));
-            }
-            (b']', Next::Element) => {
-                return Err(serde_json::Error::custom("trailing comma in a list"));
-            }
-            (_, Next::FirstOrEnd | Next::Element) => match read_element(tail, end)? {
-                Some((element, taken)) => {
-                    elements.push(element);
-                    *used += taken;
-                    *next = Next::CommaOrEnd;
+            let tail = &self.text[self.used..];
+            let skipped = tail.len() - tail.trim_start_matches([' ', '\t', '\n', '\r']).len();
+            self.used += skipped;
+            let tail = &self.text[self.used..];
+            let Some(&byte) = tail.as_bytes().first() else {
+                return if end {
+                    Err(serde_json::Error::custom("EOF while parsing a list"))
+                } else {
+                    Ok(Stop::Cut)
+                };
+            };
+            match (byte, *next) {
+                (b']', Next::FirstOrEnd | Next::CommaOrEnd) => {
+                    self.used += 1;
+                    *mode = Mode::Outside;
+                    return Ok(Stop::Closed);
                 }
-                None => return Ok(Some(tail.len())),
-            },
+                (b',', Next::CommaOrEnd) => {
+                    self.used += 1;
+                    *next = Next::Element;
+                }
+                (_, Next::CommaOrEnd) => {
+                    return Err(serde_json::Error::custom("expected `,` or `]` in a list"));
+                }
+                (b']', Next::Element) => {
+                    return Err(serde_json::Error::custom("trailing comma in a list"));
+                }
+                (_, Next::FirstOrEnd | Next::Element) => match read_element(tail, end)? {
+                    Some((element, taken)) => {
+                        elements.push(element);
+                        self.used += taken;
+                        self.bytes += taken;
+                        *next = Next::CommaOrEnd;
+                    }
+                    None => return Ok(Stop::Cut),
+                },
+            }
         }
     }
+}
+
+/// `bytes` as text, checked by SIMD where the CPU has it (a body's bytes are checked once, and
+/// the standard check took ~1.5 % of a poll's instructions); what is wrong, and where, is told
+/// by the standard check.
+pub(super) fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes))
 }
 
 fn is_whitespace(byte: u8) -> bool {
@@ -346,144 +415,5 @@ fn not_utf8(e: std::str::Utf8Error) -> serde_json::Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::Deserialize;
-
-    #[derive(Debug, Deserialize, PartialEq)]
-    struct Doc {
-        result: Option<Outer>,
-        status: Option<String>,
-    }
-
-    #[derive(Debug, Deserialize, PartialEq)]
-    struct Outer {
-        items: Option<Vec<Item>>,
-        other: Option<serde_json::Value>,
-    }
-
-    #[derive(Debug, Deserialize, PartialEq)]
-    struct Item {
-        id: Option<String>,
-        n: Option<f64>,
-    }
-
-    const PATH: &[&str] = &["result", "items"];
-
-    /// Parse `document` fed in pieces of `piece` bytes, the elements put back in place; elements
-    /// are parsed after every piece, so that each is also cut.
-    fn split(document: &str, piece: usize) -> Result<Doc, serde_json::Error> {
-        let mut splitter = Splitter::<Item>::with_batch(PATH, 1);
-        for chunk in document.as_bytes().chunks(piece) {
-            splitter.feed(chunk)?;
-        }
-        let (mut doc, items): (Doc, Vec<Item>) = splitter.finish()?;
-        if let Some(list) = doc.result.as_mut().and_then(|r| r.items.as_mut()) {
-            if list.is_empty() {
-                *list = items;
-            }
-        }
-        Ok(doc)
-    }
-
-    #[test]
-    fn any_cut_parses_as_the_whole_document_does() {
-        let documents = [
-            r#"{"status":"ok","result":{"other":{"items":[{"id":"no"}]},"items":[{"id":"a","n":-1.25},{"n":2.5e3},{"id":"é\"]"}]}}"#,
-            r#" { "result" : { "items" : [ { "n" : 12 } , { "n" : 3 } ] , "other" : [1, {"items": []}] } } "#,
-            r#"{"result":{"items":[]}}"#,
-            r#"{"result":{"items":null,"other":"[{"}}"#,
-            r#"{"result":{"it\u0065ms":[{"n":1}]}}"#,
-            r#"{"result":null,"status":"x"}"#,
-        ];
-        for document in documents {
-            let whole: Doc = serde_json::from_str(document).unwrap();
-            for piece in 1..=document.len() {
-                assert_eq!(
-                    split(document, piece).unwrap(),
-                    whole,
-                    "{document} by {piece}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn a_broken_document_is_an_error_however_cut() {
-        let documents = [
-            r#"{"result":{"items":[{"n":1},{"n":2}"#,
-            r#"{"result":{"items":[{"n":1},]}}"#,
-            r#"{"result":{"items":[{"n":1} {"n":2}]}}"#,
-            r#"{"result":{"items":[,{"n":1}]}}"#,
-            r#"{"result":{"items":[{"n":"x"}]}}"#,
-            r#"{"result":{"items":[1]}}"#,
-            r#"{"result":{"items":[{"n":1}]}} x"#,
-            r#"{"result":{"items":[{"n":1}]"#,
-        ];
-        for document in documents {
-            assert!(serde_json::from_str::<Doc>(document).is_err(), "{document}");
-            for piece in 1..=document.len() {
-                assert!(split(document, piece).is_err(), "{document} by {piece}");
-            }
-        }
-    }
-
-    /// Whitespace is not kept, before the document nor between elements: a body of endless
-    /// whitespace holds no memory.
-    #[test]
-    fn whitespace_is_not_kept() {
-        let mut splitter = Splitter::<Item>::new(PATH);
-        let spaces = vec![b' '; 64 * 1024];
-        for start in [&b""[..], br#"{"result":{"items":[{"n":1},"#] {
-            splitter.feed(start).unwrap();
-            for _ in 0..64 {
-                splitter.feed(&spaces).unwrap();
-            }
-            assert!(splitter.buffer.len() + splitter.rest.len() < BATCH + spaces.len() + 1024);
-        }
-    }
-
-    #[test]
-    fn invalid_utf8_is_an_error() {
-        let mut document = br#"{"result":{"items":[{"id":"#.to_vec();
-        document.extend_from_slice(&[b'"', 0xff, b'"', b'}', b']', b'}', b'}']);
-        let mut splitter = Splitter::<Item>::with_batch(PATH, 1);
-        let fed = splitter.feed(&document);
-        assert!(fed.is_err() || splitter.finish::<Doc>().is_err());
-    }
-
-    /// The recorded level-4 telemetry, cut anywhere, reads as serde_json reads it whole: the
-    /// pull reader reports a collection cut short as such, or the splitter would fail it.
-    #[test]
-    fn recorded_telemetry_reads_as_whole() {
-        use crate::qdrant::models::{CollectionTelemetry, Telemetry};
-        #[derive(Deserialize)]
-        struct Envelope {
-            result: Telemetry,
-        }
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/qdrant-1.18.3/single/telemetry@details_level-4.json"
-        );
-        let body = std::fs::read_to_string(path).unwrap();
-        let whole: Envelope = serde_json::from_str(&body).unwrap();
-        for piece in [13, 101, 1000, 4093] {
-            let mut splitter = Splitter::<CollectionTelemetry>::with_batch(
-                &["result", "collections", "collections"],
-                1,
-            );
-            for chunk in body.as_bytes().chunks(piece) {
-                splitter.feed(chunk).unwrap();
-            }
-            let (mut split, list): (Envelope, _) = splitter.finish().unwrap();
-            assert_eq!(list.len(), 5);
-            let collections = split.result.collections.as_mut().unwrap();
-            collections.collections = Some(list);
-            assert_eq!(
-                format!("{:?}", split.result),
-                format!("{:?}", whole.result),
-                "by {piece}"
-            );
-        }
-    }
-}
+#[path = "split_tests.rs"]
+mod tests;

@@ -4,8 +4,9 @@
 //! is ~47 MB of JSON; the model kept from it is a fraction.
 //!
 //! A body whose bulk is one array (telemetry's collection list) is taken apart element by
-//! element ([`Split`], `split.rs`), each read from a buffer by the pull reader; so is such a
-//! body read whole ([`parse_whole`]), so that both read it alike. Any other is parsed with
+//! element ([`Split`], `split.rs`), each read by the pull reader where it lies in its chunk:
+//! on the blocking thread when large, or on the request's own task as its chunks arrive
+//! ([`parse_inline`]), so that no such body is ever held whole. Any other is parsed with
 //! `serde_json::from_reader`, which costs about twice as much CPU per byte, so only bodies over
 //! [`STREAM_ABOVE`] (or of undeclared length) take this path (`client.rs`).
 
@@ -43,10 +44,10 @@ pub(super) const TELEMETRY_SPLIT: Split<Envelope<Telemetry>, CollectionTelemetry
     },
 };
 
-/// A telemetry body read whole, as the client reads one, for the examples and fuzz targets
-/// that measure or try the client's parsing without a server.
+/// A telemetry body read whole, as the client reads one (as one chunk), for the examples and
+/// fuzz targets that measure or try the client's parsing without a server.
 pub fn decode_telemetry(body: &[u8]) -> Result<Telemetry, String> {
-    let envelope = parse_whole(body.to_vec(), TELEMETRY_SPLIT)?;
+    let envelope = parse_whole(body, TELEMETRY_SPLIT)?;
     envelope
         .result
         .ok_or_else(|| "the response has no `result` field".to_string())
@@ -126,13 +127,34 @@ fn parse_split<T: DeserializeOwned, E: DeserializeOwned>(
 }
 
 /// A body already read whole, taken apart as `split` says: its elements are read as a
-/// streamed body's are, from the body itself (the splitter takes it as its buffer), so that
-/// it is neither copied nor held twice.
+/// streamed body's are, in place.
 pub fn parse_whole<T: DeserializeOwned, E: DeserializeOwned>(
-    body: Vec<u8>,
+    body: &[u8],
     split: Split<T, E>,
 ) -> Result<T, String> {
-    split_all(split, |splitter| splitter.feed_owned(body))
+    split_all(split, |splitter| splitter.feed(body))
+}
+
+/// Parse `response`'s body (within `max_bytes`, and of [`STREAM_ABOVE`] at most) taken apart
+/// as `split` says, each chunk as it arrives, on this task: the body is never copied whole,
+/// and no thread is woken for it.
+pub async fn parse_inline<T: DeserializeOwned, E: DeserializeOwned>(
+    url: &str,
+    mut response: reqwest::Response,
+    max_bytes: u64,
+    transport_error: impl Fn(reqwest::Error) -> QdrantError,
+    split: Split<T, E>,
+) -> Result<T, QdrantError> {
+    let decode = |reason: String| QdrantError::Decode {
+        url: url.to_string(),
+        reason,
+    };
+    let mut splitter = Splitter::<E>::new(split.path);
+    let mut body = Limited::new(url, &response, max_bytes)?;
+    while let Some(chunk) = body.next(&mut response, &transport_error).await? {
+        splitter.feed(&chunk).map_err(|e| decode(e.to_string()))?;
+    }
+    finish_split(splitter, split).map_err(decode)
 }
 
 fn split_all<T: DeserializeOwned, E: DeserializeOwned>(
@@ -141,9 +163,62 @@ fn split_all<T: DeserializeOwned, E: DeserializeOwned>(
 ) -> Result<T, String> {
     let mut splitter = Splitter::<E>::new(split.path);
     feed(&mut splitter).map_err(|e| e.to_string())?;
+    finish_split(splitter, split)
+}
+
+/// The elements put back into the document around them.
+fn finish_split<T: DeserializeOwned, E: DeserializeOwned>(
+    splitter: Splitter<E>,
+    split: Split<T, E>,
+) -> Result<T, String> {
     let (mut parsed, elements) = splitter.finish::<T>().map_err(|e| e.to_string())?;
     (split.put_back)(&mut parsed, elements);
     Ok(parsed)
+}
+
+/// A body's chunks, counted against its cap.
+struct Limited<'u> {
+    url: &'u str,
+    limit: u64,
+    read: u64,
+}
+
+impl<'u> Limited<'u> {
+    /// Refused at once when the declared length is over `limit`.
+    fn new(url: &'u str, response: &reqwest::Response, limit: u64) -> Result<Self, QdrantError> {
+        let body = Limited {
+            url,
+            limit,
+            read: 0,
+        };
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(body.too_large());
+        }
+        Ok(body)
+    }
+
+    /// The next chunk; `None` at the end.
+    async fn next(
+        &mut self,
+        response: &mut reqwest::Response,
+        transport_error: impl Fn(reqwest::Error) -> QdrantError,
+    ) -> Result<Option<Bytes>, QdrantError> {
+        let chunk = response.chunk().await.map_err(transport_error)?;
+        if let Some(chunk) = &chunk {
+            self.read += chunk.len() as u64;
+            if self.read > self.limit {
+                return Err(self.too_large());
+            }
+        }
+        Ok(chunk)
+    }
+
+    fn too_large(&self) -> QdrantError {
+        QdrantError::TooLarge {
+            url: self.url.to_string(),
+            limit: self.limit,
+        }
+    }
 }
 
 /// Feed the body's chunks to `parser`, run on a blocking thread, within `max_bytes`.
@@ -154,25 +229,13 @@ async fn pump<T: Send + 'static>(
     transport_error: impl Fn(reqwest::Error) -> QdrantError,
     parser: impl FnOnce(mpsc::Receiver<Bytes>) -> Result<T, String> + Send + 'static,
 ) -> Result<T, QdrantError> {
-    let too_large = || QdrantError::TooLarge {
-        url: url.to_string(),
-        limit: max_bytes,
-    };
-    if response.content_length().is_some_and(|n| n > max_bytes) {
-        return Err(too_large());
-    }
+    let mut body = Limited::new(url, &response, max_bytes)?;
     let (sender, chunks) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let parser = tokio::task::spawn_blocking(move || parser(chunks));
-    let mut read = 0u64;
     let mut failure = None;
     loop {
-        match response.chunk().await {
+        match body.next(&mut response, &transport_error).await {
             Ok(Some(chunk)) => {
-                read += chunk.len() as u64;
-                if read > max_bytes {
-                    failure = Some(too_large());
-                    break;
-                }
                 if sender.send(chunk).await.is_err() {
                     // The parser stopped early (the document is invalid): its error is the one.
                     break;
@@ -180,7 +243,7 @@ async fn pump<T: Send + 'static>(
             }
             Ok(None) => break,
             Err(error) => {
-                failure = Some(transport_error(error));
+                failure = Some(error);
                 break;
             }
         }
