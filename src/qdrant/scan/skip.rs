@@ -38,7 +38,10 @@ pub(super) struct Masks {
 }
 
 impl Masks {
+    /// Inlined: called once per 64 bytes skipped, it is the skip's inner loop, and returned
+    /// through memory its six masks cost more than computing them.
     #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
     pub(super) fn of(block: &[u8; 64]) -> Masks {
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
