@@ -330,33 +330,18 @@ impl Client {
         url: &str,
         mut response: reqwest::Response,
     ) -> Result<Body, QdrantError> {
-        let too_large = || QdrantError::TooLarge {
-            url: url.to_string(),
-            limit: self.max_response_bytes,
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.max_response_bytes)
-        {
-            return Err(too_large());
-        }
+        let mut chunks = super::stream::Limited::new(url, &response, self.max_response_bytes)?;
         let mut body = Body {
             bytes: Vec::new(),
             permit: None,
         };
-        // A declared length is allocated once, exactly (it is within the cap, checked above).
+        // A declared length is allocated once, exactly (within the cap: `Limited` checked it).
         if let Some(declared) = response.content_length() {
             body.reserve(url, declared, &self.budget, self.max_response_bytes)?;
         }
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.transport_error(url, e))?
-        {
+        let transport_error = |e| self.transport_error(url, e);
+        while let Some(chunk) = chunks.next(&mut response, &transport_error).await? {
             let len = body.bytes.len() as u64 + chunk.len() as u64;
-            if len > self.max_response_bytes {
-                return Err(too_large());
-            }
             if len > body.bytes.capacity() as u64 {
                 // Grow by doubling, as `Vec` does, and hold budget for the whole allocation,
                 // not just the bytes read.

@@ -176,8 +176,9 @@ fn finish_split<T: DeserializeOwned, E: DeserializeOwned>(
     Ok(parsed)
 }
 
-/// A body's chunks, counted against its cap.
-struct Limited<'u> {
+/// A body's chunks, counted against its cap (`qdrant.max_response_bytes`): for every body
+/// the client reads, whole or as it arrives.
+pub(super) struct Limited<'u> {
     url: &'u str,
     limit: u64,
     read: u64,
@@ -185,7 +186,11 @@ struct Limited<'u> {
 
 impl<'u> Limited<'u> {
     /// Refused at once when the declared length is over `limit`.
-    fn new(url: &'u str, response: &reqwest::Response, limit: u64) -> Result<Self, QdrantError> {
+    pub(super) fn new(
+        url: &'u str,
+        response: &reqwest::Response,
+        limit: u64,
+    ) -> Result<Self, QdrantError> {
         let body = Limited {
             url,
             limit,
@@ -198,7 +203,7 @@ impl<'u> Limited<'u> {
     }
 
     /// The next chunk; `None` at the end.
-    async fn next(
+    pub(super) async fn next(
         &mut self,
         response: &mut reqwest::Response,
         transport_error: impl Fn(reqwest::Error) -> QdrantError,
