@@ -143,7 +143,9 @@ async fn grpc_exports_of_every_resource_share_one_connection() {
 
 /// HTTP/1.1: the resources' exports share one connection pool, so a connection carries the
 /// requests of several resources (with one client per resource, each connection carried the
-/// requests of one resource only), and there are no more connections than resources.
+/// requests of one resource only), and there are no more connections than senders that can be
+/// in flight at once: the three resources and the agent's own telemetry, which the SDK exports
+/// over the same pool every interval (a fourth connection opens when all four send at once).
 #[tokio::test(flavor = "multi_thread")]
 async fn http_exports_of_every_resource_share_one_pool() {
     let receiver = OtlpReceiver::start_http().await;
@@ -160,5 +162,5 @@ async fn http_exports_of_every_resource_share_one_pool() {
         by_connection.values().any(|instances| instances.len() >= 2),
         "no connection was shared between resources: {by_connection:?}"
     );
-    assert!(receiver.connections() <= 3, "{by_connection:?}");
+    assert!(receiver.connections() <= 4, "{by_connection:?}");
 }
