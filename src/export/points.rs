@@ -21,8 +21,8 @@ use smallvec::SmallVec;
 use smol_str::SmolStr;
 
 use super::encode::{put_attribute, put_value, put_varint, value_len};
-use crate::metrics::registry::REGISTRY;
-use crate::metrics::{Point, PointSink};
+use crate::metrics::registry::{MetricSpec, REGISTRY};
+use crate::metrics::{Attributes, MetricId, Point, PointSink};
 
 /// One resource's recorded points, encoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,18 +278,18 @@ impl From<&[Point]> for EncodedPoints {
     fn from(points: &[Point]) -> EncodedPoints {
         let mut encoded = EncodedPoints::new();
         for point in points {
-            encoded.push(point.clone());
+            encoded.push(point.metric, point.value, &point.attributes);
         }
         encoded
     }
 }
 
 impl PointSink for EncodedPoints {
-    fn push(&mut self, point: Point) {
+    fn push(&mut self, metric: MetricId, value: f64, attributes: &Attributes) {
         // Each index a varint: a few bytes in all, kept inline.
         let mut indexes: SmallVec<[u8; 16]> = SmallVec::new();
         let mut body_len = value_len();
-        for (place, (key, value)) in point.attributes.iter().enumerate() {
+        for (place, (key, value)) in attributes.iter().enumerate() {
             let Indexed { mut index, len } = self.attributes.index(place, key, value);
             body_len += len as usize;
             // `put_varint`'s loop, written again: this is the hottest loop of recording, and a
@@ -300,12 +300,12 @@ impl PointSink for EncodedPoints {
             }
             indexes.push(index as u8);
         }
-        let buf = &mut self.by_metric[point.metric as usize];
+        let buf = &mut self.by_metric[metric as usize];
         let stored_len =
             prost::encoding::encoded_len_varint(body_len as u64) + value_len() + indexes.len();
         put_varint(buf, stored_len as u64);
         put_varint(buf, body_len as u64);
-        put_value(buf, point.spec(), point.value);
+        put_value(buf, MetricSpec::get(metric), value);
         buf.extend_from_slice(&indexes);
         self.count += 1;
     }

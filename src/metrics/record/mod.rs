@@ -79,12 +79,20 @@ impl Recorded {
 /// Where recorded points go: a `Vec<Point>` ([`record`]: `once`, tests), or the exporter's
 /// encoded points (the agent), so that no poll holds its points twice.
 pub trait PointSink {
-    fn push(&mut self, point: Point);
+    /// One point, lent: a sink that keeps it whole copies it, one that encodes it does not.
+    fn push(&mut self, metric: MetricId, value: f64, attributes: &Attributes);
 }
 
 impl PointSink for Vec<Point> {
-    fn push(&mut self, point: Point) {
-        Vec::push(self, point);
+    fn push(&mut self, metric: MetricId, value: f64, attributes: &Attributes) {
+        Vec::push(
+            self,
+            Point {
+                metric,
+                attributes: attributes.clone(),
+                value,
+            },
+        );
     }
 }
 

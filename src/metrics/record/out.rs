@@ -5,7 +5,7 @@
 use smallvec::smallvec;
 use smol_str::SmolStr;
 
-use super::{hash_name, Attributes, ClusterRole, Point, PointSink, RecordOptions};
+use super::{hash_name, Attributes, ClusterRole, PointSink, RecordOptions};
 use crate::metrics::registry::{attr, Instrument, MetricId, MetricSpec, Scope, ValueType};
 use crate::qdrant::models::VecMap;
 use crate::source_id::SourceId;
@@ -102,11 +102,7 @@ impl<'a> Out<'a> {
             (Scope::Cluster, ClusterRole::Leader) => &mut *self.cluster,
             (Scope::Cluster, ClusterRole::Follower) => return,
         };
-        target.push(Point {
-            metric,
-            attributes,
-            value,
-        });
+        target.push(metric, value, &attributes);
     }
 
     pub(super) fn push_opt(
