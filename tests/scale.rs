@@ -307,7 +307,7 @@ async fn rss_stops_growing_over_500_polls() {
         from + 100
     );
     // The heap in use is what a leak raises whatever the allocator does with freed pages: it
-    // must be flat (within 2 %) from the settled window to the end.
+    // must be flat from the settled window to the end (bound below).
     let in_use = |from: usize, to: usize| -> Vec<u64> {
         heap.iter()
             .filter(|(poll, _)| (from as u64..to as u64).contains(poll))
@@ -321,7 +321,11 @@ async fn rss_stops_growing_over_500_polls() {
     // half the polls), and the lower one itself wanders by a few hundred KiB (a buffer that
     // happens to be shrunk at that trim): the single lowest sample is an outlier as often as
     // not. So: the median of the samples within 1 MiB of the window's lowest. A leak raises
-    // the whole lower level, and with it that median.
+    // the whole lower level, and with it that median. The lower level has sub-levels of its
+    // own, ~300 KiB apart (9.49 and 9.79 MB in one run, each about half the samples of both
+    // windows, the end window's lowest below the settled one's), so the median may pick
+    // either: growth is allowed up to 2 % or 512 KiB, whichever is more. A leak of 4 KiB a
+    // poll adds ~640 KiB between the windows' middles (~160 polls apart).
     let floor = |mut values: Vec<u64>| -> u64 {
         let Some(&lowest) = values.iter().min() else {
             return 0;
@@ -336,7 +340,7 @@ async fn rss_stops_growing_over_500_polls() {
         "the agent logged its heap after trims in both windows: {heap:?}"
     );
     assert!(
-        end <= early + early / 50,
+        end <= early + (early / 50).max(512 * 1024),
         "heap in use grew from {early} (polls {from}-{}) to {end} bytes (polls {end_from}-{last})",
         from + 100
     );
