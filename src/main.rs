@@ -7,10 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use qdrant_otel_agent::agent;
 use qdrant_otel_agent::cli::{Cli, Command, OutputFormat};
 use qdrant_otel_agent::config::{self, ConfigSources, LogFormat, Settings};
+use qdrant_otel_agent::export::OtlpClient;
 use qdrant_otel_agent::metrics::render;
-use qdrant_otel_agent::{agent, export};
+use qdrant_otel_agent::qdrant::Client;
 
 const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
@@ -34,10 +36,14 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if let Err(error) = agent::build_clients(&settings.nodes) {
-        eprintln!("error: invalid configuration: {error}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
+    // Built once, here, so that a bad URL or TLS file is a configuration error.
+    let clients = match agent::build_clients(&settings.nodes) {
+        Ok(clients) => clients,
+        Err(error) => {
+            eprintln!("error: invalid configuration: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     if let Some(Command::CheckConfig) = &cli.command {
         println!("{}", config::render_effective(&raw));
         eprintln!(
@@ -58,16 +64,21 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    if !matches!(cli.command, Some(Command::Once { .. })) {
-        let _context = runtime.enter();
-        if let Err(error) = export::check_exporter(&settings.otlp) {
-            eprintln!("error: invalid configuration: {error}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    }
     let result = match cli.command {
-        Some(Command::Once { format }) => runtime.block_on(once(&settings, format)),
-        _ => runtime.block_on(run(settings)),
+        Some(Command::Once { format }) => runtime.block_on(once(&settings, clients, format)),
+        _ => {
+            let built = {
+                let _context = runtime.enter();
+                OtlpClient::build(settings.otlp.clone())
+            };
+            match built {
+                Ok(otlp) => runtime.block_on(run(settings, clients, otlp)),
+                Err(error) => {
+                    eprintln!("error: invalid configuration: {error}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            }
+        }
     };
     // Export tasks still waiting on a hung Collector must not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
@@ -112,7 +123,7 @@ fn init_logging(settings: &Settings) {
     }
 }
 
-async fn run(settings: Settings) -> anyhow::Result<()> {
+async fn run(settings: Settings, clients: Vec<Client>, otlp: OtlpClient) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -126,10 +137,10 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         "Starting."
     );
     let grace = agent::SHUTDOWN_GRACE;
-    let run = agent::run(settings, shutdown.clone());
+    let run = agent::run(settings, clients, otlp, shutdown.clone());
     tokio::pin!(run);
     tokio::select! {
-        result = &mut run => result.context("agent stopped")?,
+        () = &mut run => {}
         _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
             tracing::warn!("Shutdown grace period elapsed; exiting without waiting further.");
         }
@@ -159,8 +170,12 @@ async fn wait_for_signal() {
     }
 }
 
-async fn once(settings: &Settings, format: OutputFormat) -> anyhow::Result<()> {
-    let results = agent::poll_once(settings).await?;
+async fn once(
+    settings: &Settings,
+    clients: Vec<Client>,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let results = agent::poll_once(settings, clients).await;
     match format {
         OutputFormat::Json => {
             let nodes: Vec<serde_json::Value> = results

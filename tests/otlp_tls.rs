@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use qdrant_otel_agent::config::{self, ConfigSources, OtlpSettings};
-use qdrant_otel_agent::export::{check_exporter, EncodedPoints, ResourceExporter};
+use qdrant_otel_agent::export::{EncodedPoints, OtlpClient, ResourceExporter};
 use qdrant_otel_agent::metrics::{Attributes, MetricId, Point};
 use support::tls::TestPki;
 use support::{FixtureServer, OtlpReceiver};
@@ -301,11 +301,15 @@ async fn the_client_key_never_shows() {
             ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &key),
         ]);
         assert!(!shows_key(&format!("{right:?}")), "{right:?}");
-        check_exporter(&right).unwrap_or_else(|e| panic!("{protocol}: {e}"));
+        OtlpClient::build(right.clone())
+            .map(drop)
+            .unwrap_or_else(|e| panic!("{protocol}: {e}"));
         // Another key than the certificate's: found when the exporter is built.
         let mut wrong = right.clone();
         wrong.tls.key_file = Some(other.key_file.clone());
-        let error = check_exporter(&wrong).expect_err("a key that is not the certificate's");
+        let Err(error) = OtlpClient::build(wrong) else {
+            panic!("{protocol}: a key that is not the certificate's");
+        };
         let text = format!("{error} {error:?}");
         assert!(
             text.contains(&format!("client key {}", other.key_file.display())),
@@ -315,6 +319,28 @@ async fn the_client_key_never_shows() {
             !shows_key(&text) && !other_lines.iter().any(|line| text.contains(line)),
             "{protocol}: the key shows in {text}"
         );
+        // The real agent builds its exporter once, before its first poll: a configuration
+        // error (exit 2) naming the key file, not an export failing later.
+        let other_key = path(&other.key_file);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_qdrant-otel-agent"))
+            .arg("run")
+            .env_clear()
+            .envs([
+                ("QDRANT_URL", "http://127.0.0.1:6333"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &cert),
+                ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &other_key),
+            ])
+            .output()
+            .expect("run the agent");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{protocol}: {stderr}");
+        assert!(
+            stderr.contains("invalid configuration") && stderr.contains(&other_key),
+            "{protocol}: {stderr}"
+        );
+        assert!(!shows_key(&stderr), "{protocol}: the key shows in {stderr}");
     }
     let (raw, _) = config::load(&ConfigSources {
         env: harness::env_map(&[

@@ -45,14 +45,21 @@ pub enum AgentError {
     },
 }
 
-/// Run until `shutdown` is cancelled.
-pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), AgentError> {
-    let budget = budget_for(&settings.nodes);
-    let clients = clients_with(&settings.nodes, &budget)?;
+/// Run until `shutdown` is cancelled, with the nodes' clients from [`build_clients`] and the
+/// connection to the Collector from [`OtlpClient::build`]: built once, by the caller, which
+/// reports a failure as a configuration error before anything runs.
+pub async fn run(
+    settings: Settings,
+    clients: Vec<Client>,
+    otlp: OtlpClient,
+    shutdown: CancellationToken,
+) {
+    let budget = clients
+        .first()
+        .map_or_else(|| budget_for(&settings.nodes), |c| Arc::clone(c.budget()));
     let settings = Arc::new(settings);
     let base = Arc::new(BaseAttributes::new(&settings.resource_attributes));
     // One connection to the Collector for every export task and the agent's own telemetry.
-    let otlp = OtlpClient::new(settings.otlp.clone());
     let resource = agent_resource(&settings.resource_attributes);
     let telemetry = start_telemetry(&settings, &otlp, &budget, resource.clone());
     let mut recorder = telemetry
@@ -87,7 +94,6 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), 
     if let Some(traces) = traces {
         traces.shutdown(SHUTDOWN_GRACE).await;
     }
-    Ok(())
 }
 
 /// The traces of the polls, if asked for; the agent runs without them when they cannot start.
@@ -135,17 +141,11 @@ fn budget_for(nodes: &[NodeSettings]) -> Arc<Semaphore> {
 
 /// One client per node, all sharing one memory bound for response bodies.
 pub fn build_clients(nodes: &[NodeSettings]) -> Result<Vec<Client>, AgentError> {
-    clients_with(nodes, &budget_for(nodes))
-}
-
-fn clients_with(
-    nodes: &[NodeSettings],
-    budget: &Arc<Semaphore>,
-) -> Result<Vec<Client>, AgentError> {
+    let budget = budget_for(nodes);
     nodes
         .iter()
         .map(|node| {
-            Client::with_budget(&node.client, Arc::clone(budget)).map_err(|source| {
+            Client::with_budget(&node.client, Arc::clone(&budget)).map_err(|source| {
                 AgentError::Client {
                     instance: node.instance.clone(),
                     source,
@@ -155,11 +155,12 @@ fn clients_with(
         .collect()
 }
 
-/// One poll of every node, no export: the `once` command.
+/// One poll of every node with its client from [`build_clients`], no export: the `once`
+/// command.
 pub async fn poll_once(
     settings: &Settings,
-) -> Result<Vec<(String, NodeSnapshot, Recorded)>, AgentError> {
-    let clients = build_clients(&settings.nodes)?;
+    clients: Vec<Client>,
+) -> Vec<(String, NodeSnapshot, Recorded)> {
     let polls = settings
         .nodes
         .iter()
@@ -172,5 +173,5 @@ pub async fn poll_once(
             let recorded = record(&snapshot, &stats.stats, &settings.record);
             (node.instance.clone(), snapshot, recorded)
         });
-    Ok(futures::future::join_all(polls).await)
+    futures::future::join_all(polls).await
 }

@@ -77,7 +77,6 @@ use pack::layout;
 pub use points::EncodedPoints;
 use tls::{files_in_words, TlsFiles};
 pub use transport::OtlpClient;
-use transport::*;
 
 /// What the Collector said of a request it accepted only in part, or accepted with a warning
 /// (an OTLP partial success). Such a request is delivered: it is not sent again.
@@ -306,10 +305,4 @@ impl ResourceExporter {
             .as_ref()
             .map_or(0, |p| p.requests.len() - self.delivered)
     }
-}
-
-/// Build the transport (and drop it): a failure is a configuration problem, found at start-up
-/// rather than at the first export. Needs a Tokio runtime context (gRPC).
-pub fn check_exporter(otlp: &OtlpSettings) -> Result<(), ExportError> {
-    Transport::build(otlp).map(drop)
 }

@@ -1,5 +1,6 @@
 //! Unit tests of the encoder and the error wording.
 
+use super::transport::parse_retry_after;
 use super::*;
 use crate::config::TemporalityPreference;
 use crate::metrics::registry::{attr, CountsFrom, REGISTRY};
@@ -411,13 +412,16 @@ async fn refused_connections_are_named_for_both_transports() {
 async fn invalid_settings_are_found_up_front() {
     let mut otlp = settings(OtlpProtocol::Grpc, "http://localhost:4317".into());
     otlp.headers = vec![("bad header".into(), crate::config::Secret::new("x"))];
-    assert!(check_exporter(&otlp).is_err());
+    assert!(OtlpClient::build(otlp.clone()).is_err());
     otlp.protocol = OtlpProtocol::HttpProtobuf;
-    assert!(check_exporter(&otlp).is_err());
+    assert!(OtlpClient::build(otlp.clone()).is_err());
     let otlp = settings(OtlpProtocol::HttpProtobuf, "not a url".into());
-    assert!(check_exporter(&otlp).is_err());
+    assert!(OtlpClient::build(otlp.clone()).is_err());
     let otlp = settings(OtlpProtocol::Grpc, "https://collector.example:4317".into());
-    assert!(check_exporter(&otlp).is_ok(), "TLS with the enabled roots");
+    assert!(
+        OtlpClient::build(otlp.clone()).is_ok(),
+        "TLS with the enabled roots"
+    );
 }
 
 #[test]

@@ -9,13 +9,24 @@ use super::*;
 #[derive(Clone)]
 pub struct OtlpClient {
     pub(super) otlp: Arc<OtlpSettings>,
-    /// A transport that could not be built fails every export with the reason
-    /// ([`check_exporter`] finds it at start-up).
+    /// A transport that could not be built fails every export with the reason (the agent
+    /// builds with [`OtlpClient::build`], which finds it at start-up).
     pub(super) transport: Arc<Result<Transport, String>>,
 }
 
 impl OtlpClient {
-    /// Build the transport (for gRPC within a Tokio runtime context; it connects lazily).
+    /// Build the transport, or say why it cannot be: a configuration problem, found at
+    /// start-up rather than at the first export. Needs a Tokio runtime context (gRPC; it
+    /// connects lazily).
+    pub fn build(otlp: OtlpSettings) -> Result<OtlpClient, ExportError> {
+        let transport = Transport::build(&otlp)?;
+        Ok(OtlpClient {
+            otlp: Arc::new(otlp),
+            transport: Arc::new(Ok(transport)),
+        })
+    }
+
+    /// Build the transport; one that cannot be built fails every export with the reason.
     pub fn new(otlp: OtlpSettings) -> OtlpClient {
         let transport = Transport::build(&otlp).map_err(|e| e.to_string());
         OtlpClient {

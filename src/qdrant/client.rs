@@ -118,6 +118,11 @@ impl Client {
         Client::with_budget(settings, memory_budget(settings.max_response_bytes))
     }
 
+    /// The memory bound this client shares with the other clients of a run.
+    pub fn budget(&self) -> &Arc<Semaphore> {
+        &self.budget
+    }
+
     /// A client sharing `budget` (from [`memory_budget`]) with other clients.
     pub fn with_budget(
         settings: &ClientSettings,

@@ -73,11 +73,12 @@ impl RunningAgent {
     pub fn start(settings: Settings) -> RunningAgent {
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
-        let task = tokio::spawn(async move {
-            qdrant_otel_agent::agent::run(settings, token)
-                .await
-                .expect("agent run");
-        });
+        let clients = qdrant_otel_agent::agent::build_clients(&settings.nodes).expect("clients");
+        let otlp = qdrant_otel_agent::export::OtlpClient::build(settings.otlp.clone())
+            .unwrap_or_else(|e| panic!("exporter: {e}"));
+        let task = tokio::spawn(qdrant_otel_agent::agent::run(
+            settings, clients, otlp, token,
+        ));
         RunningAgent { shutdown, task }
     }
 
@@ -93,9 +94,8 @@ impl RunningAgent {
 /// One poll of the node at `url` (the first poll also reads level-4 telemetry).
 pub async fn poll_once(url: &str) -> Recorded {
     let settings = settings(&[("QDRANT_URL", url), ("QDRANT_OTEL_QDRANT__TIMEOUT", "2s")]);
-    let mut results = qdrant_otel_agent::agent::poll_once(&settings)
-        .await
-        .expect("poll");
+    let clients = qdrant_otel_agent::agent::build_clients(&settings.nodes).expect("clients");
+    let mut results = qdrant_otel_agent::agent::poll_once(&settings, clients).await;
     results.remove(0).2
 }
 
