@@ -22,6 +22,29 @@ fn path(path: &std::path::Path) -> String {
     path.display().to_string()
 }
 
+/// `qdrant-otel-agent run` in this environment alone, expected to exit within [`WAIT`]; one
+/// that keeps running (it accepted what it should refuse) is stopped and fails the test.
+fn agent_exit(env: &[(&str, &str)]) -> std::process::Output {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qdrant-otel-agent"))
+        .arg("run")
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the agent");
+    let deadline = std::time::Instant::now() + WAIT;
+    while child.try_wait().expect("the agent's status").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the agent still runs after {WAIT:?}: {env:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("the agent's output")
+}
+
 /// The OTLP settings of this environment (plus a Qdrant URL).
 fn otlp(env: &[(&str, &str)]) -> OtlpSettings {
     let mut env = env.to_vec();
@@ -322,18 +345,13 @@ async fn the_client_key_never_shows() {
         // The real agent builds its exporter once, before its first poll: a configuration
         // error (exit 2) naming the key file, not an export failing later.
         let other_key = path(&other.key_file);
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_qdrant-otel-agent"))
-            .arg("run")
-            .env_clear()
-            .envs([
-                ("QDRANT_URL", "http://127.0.0.1:6333"),
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-                ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &cert),
-                ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &other_key),
-            ])
-            .output()
-            .expect("run the agent");
+        let output = agent_exit(&[
+            ("QDRANT_URL", "http://127.0.0.1:6333"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &cert),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &other_key),
+        ]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{protocol}: {stderr}");
         assert!(
