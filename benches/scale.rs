@@ -541,7 +541,7 @@ async fn measure_mixed(n: usize) -> AgentRow {
 fn mixed_markdown(a: &AgentRow) -> String {
     let mut md = String::new();
     let w = &mut md;
-    let _ = writeln!(w, "**The realistic mix** (`support::mixed_telemetry`): {} collections of different shapes and sizes, as real tenants have — cloned from the recorded ones with products' named dense and sparse vectors three times in ten, 1 to 12 shards (mean 2.65), 2 to 8 segments per shard (mean 4.6), a multivector on a quarter of those with named vectors, point counts over five orders of magnitude; same settings and measurement as above:", thousands(a.collections));
+    let _ = writeln!(w, "**The realistic mix** (`support::mixed_telemetry`): {} collections of different shapes and sizes, as real tenants have — cloned from the recorded ones with products' named dense and sparse vectors three times in ten, 1 to 12 shards (mean 2.65), 2 to 8 segments per shard (mean 4.6), a multivector on a quarter of those with named vectors, point counts over five orders of magnitude; a live node's telemetry (`support::churn`: four responses in turn, in which every collection with a map Qdrant builds afresh for each response, of two entries or more, differs from the response before, and about one other in ten was written to); same settings and measurement as above:", thousands(a.collections));
     let _ = writeln!(w);
     let _ = writeln!(w, "| collections | requests/poll mean (max) | KB read/poll mean (max) | CPU fast poll (ms) | CPU slow poll (ms) | CPU/poll over the cycle (ms) | peak RSS (MB) | points/export mean (max) |");
     let _ = writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -82,6 +82,8 @@ struct Response {
 #[derive(Default)]
 struct ServerState {
     responses: HashMap<String, Response>,
+    /// Paths answered by each of several responses in turn, and how many were answered.
+    rotating: HashMap<String, (Vec<Response>, usize)>,
     originals: HashMap<String, Response>,
     faults: Vec<(String, Fault)>,
     api_key: Option<String>,
@@ -179,6 +181,22 @@ impl FixtureServer {
         );
     }
 
+    /// Answer `path_and_query` with each of `bodies` in turn (JSON, 200), over `set_response`.
+    pub fn set_rotating_responses(&self, path_and_query: &str, bodies: Vec<String>) {
+        let answers = bodies
+            .into_iter()
+            .map(|body| Response {
+                status: 200,
+                content_type: "application/json".into(),
+                body: body.into(),
+            })
+            .collect();
+        let mut state = self.state.lock().unwrap();
+        state
+            .rotating
+            .insert(path_and_query.to_string(), (answers, 0));
+    }
+
     /// Keep connections open between plain answers (no fault), as a real Qdrant does, so that
     /// a benchmark does not charge the agent a TCP connect per request.
     pub fn keep_alive(&self) {
@@ -199,6 +217,7 @@ impl FixtureServer {
     pub fn reset_responses(&self) {
         let mut state = self.state.lock().unwrap();
         state.responses = state.originals.clone();
+        state.rotating.clear();
     }
 
     pub fn set_fault(&self, prefix: &str, fault: Fault) {
@@ -340,7 +359,13 @@ async fn serve_request(
         (
             index,
             fault,
-            state.responses.get(&path).cloned(),
+            match state.rotating.get_mut(&path) {
+                Some((answers, served)) => {
+                    *served += 1;
+                    answers.get((*served - 1) % answers.len()).cloned()
+                }
+                None => state.responses.get(&path).cloned(),
+            },
             authorized,
             state.keep_alive,
         )
@@ -577,6 +602,16 @@ const MIXED_SEGMENTS: [usize; 5] = [2, 3, 4, 6, 8];
 /// ([`MIXED_SEGMENTS`]), a multivector on a quarter of those with named vectors, and point
 /// counts spread over five orders of magnitude.
 pub fn mixed_telemetry(set: &str, level: u8, n: usize) -> String {
+    mixed_telemetry_variant(set, level, n, None)
+}
+
+/// Responses of the realistic mix that [`serve_mixed`] rotates through, so that collections
+/// change between two polls as on a live node rather than never: see [`churn`].
+const MIXED_VARIANTS: usize = 4;
+
+/// [`mixed_telemetry`] as the `variant`-th response of a live node ([`churn`]), or as
+/// recorded (`None`).
+pub fn mixed_telemetry_variant(set: &str, level: u8, n: usize, variant: Option<usize>) -> String {
     let path = fixture_dir(set).join(format!("telemetry@details_level-{level}.json"));
     let mut body: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -584,12 +619,66 @@ pub fn mixed_telemetry(set: &str, level: u8, n: usize) -> String {
     let recorded = collections["collections"].as_array().unwrap().clone();
     let names = ids(&recorded);
     let mixed: Vec<serde_json::Value> = (0..n)
-        .map(|i| mixed_collection(&recorded[mixed_base(&names, i)], i))
+        .map(|i| {
+            let mut collection = mixed_collection(&recorded[mixed_base(&names, i)], i);
+            if let Some(variant) = variant {
+                churn(&mut collection, i, variant);
+            }
+            collection
+        })
         .collect();
     collections["collections"] = mixed.into();
     collections["number_of_collections"] = n.into();
     clone_per_collection_parts(&mut body, &names, |i| mixed_base(&names, i), n);
     body.to_string()
+}
+
+/// What changes in collection `i` of the mix from one response to the next on a live node:
+/// - Qdrant builds some telemetry maps afresh for each response (a shard's vectors by name,
+///   its replicas' states, a segment's vector data and payload indexes), so a collection with
+///   two entries or more in one is written in another order most times: such a collection's
+///   bytes are made to differ in every variant (its update operation number, which the agent
+///   does not read);
+/// - of the others, one in twenty is written to in each variant (its operation number and
+///   point count grow), so about one in ten differs from the response before.
+fn churn(collection: &mut serde_json::Value, i: usize, variant: usize) {
+    let reordered = has_map_of_two(collection);
+    let written = (i * 7 + variant * 13).is_multiple_of(20);
+    if !reordered && !written {
+        return;
+    }
+    let Some(shards) = collection["shards"].as_array_mut() else {
+        return;
+    };
+    for shard in shards {
+        let local = &mut shard["local"];
+        if let Some(op_num) = local["update_queue"]["op_num"].as_u64() {
+            local["update_queue"]["op_num"] = (op_num + 1 + variant as u64).into();
+        }
+        if written {
+            if let Some(points) = local["num_points"].as_u64() {
+                local["num_points"] = (points + 1 + variant as u64).into();
+            }
+        }
+    }
+}
+
+/// Whether a map Qdrant builds afresh for each response has two entries or more.
+fn has_map_of_two(value: &serde_json::Value) -> bool {
+    const FRESH: [&str; 4] = [
+        "num_vectors_by_name",
+        "replicate_states",
+        "vector_data",
+        "index_schema",
+    ];
+    match value {
+        serde_json::Value::Object(map) => map.iter().any(|(key, value)| {
+            FRESH.contains(&key.as_str()) && value.as_object().is_some_and(|m| m.len() >= 2)
+                || has_map_of_two(value)
+        }),
+        serde_json::Value::Array(list) => list.iter().any(has_map_of_two),
+        _ => false,
+    }
 }
 
 fn mixed_collection(base: &serde_json::Value, i: usize) -> serde_json::Value {
@@ -643,12 +732,10 @@ fn mixed_collection(base: &serde_json::Value, i: usize) -> serde_json::Value {
 pub fn serve_mixed(server: &FixtureServer, set: &str, n: usize) {
     server.keep_alive();
     for level in [3, 4] {
-        server.set_response(
-            &format!("/telemetry?details_level={level}"),
-            200,
-            "application/json",
-            mixed_telemetry(set, level, n),
-        );
+        let variants = (0..MIXED_VARIANTS)
+            .map(|variant| mixed_telemetry_variant(set, level, n, Some(variant)))
+            .collect();
+        server.set_rotating_responses(&format!("/telemetry?details_level={level}"), variants);
     }
     let names = recorded_collections(set);
     serve_per_collection(server, set, n, |i| mixed_base(&names, i));
