@@ -611,7 +611,7 @@ const MIXED_VARIANTS: usize = 4;
 
 /// [`mixed_telemetry`] as the `variant`-th response of a live node ([`churn`]), or as
 /// recorded (`None`).
-pub fn mixed_telemetry_variant(set: &str, level: u8, n: usize, variant: Option<usize>) -> String {
+fn mixed_telemetry_variant(set: &str, level: u8, n: usize, variant: Option<usize>) -> String {
     let path = fixture_dir(set).join(format!("telemetry@details_level-{level}.json"));
     let mut body: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -664,7 +664,7 @@ fn churn(collection: &mut serde_json::Value, i: usize, variant: usize) {
 }
 
 /// Whether a map Qdrant builds afresh for each response has two entries or more.
-fn has_map_of_two(value: &serde_json::Value) -> bool {
+pub fn has_map_of_two(value: &serde_json::Value) -> bool {
     const FRESH: [&str; 4] = [
         "num_vectors_by_name",
         "replicate_states",
